@@ -1,0 +1,310 @@
+// Package casefile is the centre of the Community Trigger service: the case
+// record and its lifecycle, the threshold rules, the working-day calendar,
+// the configuration and the SQLite store with its audit trail and outbox.
+// It imports no Slack, IMAP or SMTP package; the adapters import it.
+package casefile
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Status is where a case is in its lifecycle (see lifecycle.go).
+type Status string
+
+const (
+	StatusReceived         Status = "received"
+	StatusAccepted         Status = "accepted"
+	StatusThresholdNotMet  Status = "threshold_not_met"
+	StatusGathering        Status = "gathering"
+	StatusMeeting          Status = "meeting"
+	StatusDrafting         Status = "drafting"
+	StatusAwaitingApproval Status = "awaiting_approval"
+	StatusResponded        Status = "responded"
+	StatusEscalated        Status = "escalated"
+	StatusEscalationReview Status = "escalation_review"
+	StatusClosed           Status = "closed"
+	StatusWithdrawn        Status = "withdrawn"
+)
+
+// Route is how the application reaches the threshold.
+type Route string
+
+const (
+	RouteIndividual Route = "individual" // the resident applies for themselves
+	RouteOnBehalf   Route = "on_behalf"  // a councillor, carer or relative applies for the victim
+	RouteCommunity  Route = "community"  // several residents apply together
+	RouteHate       Route = "hate"       // a hate incident: one incident suffices
+	RouteUnknown    Route = "unknown"
+)
+
+// Routes lists the valid routes.
+var Routes = []Route{RouteIndividual, RouteOnBehalf, RouteCommunity, RouteHate, RouteUnknown}
+
+// Person is an applicant, the victim someone applies for, or a co-applicant.
+type Person struct {
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Phone    string `json:"phone"`
+	Address  string `json:"address"`
+	Postcode string `json:"postcode"`
+}
+
+// IsZero reports whether nothing is known about the person.
+func (p Person) IsZero() bool { return p == Person{} }
+
+// Incident is one complaint: behaviour on a day, reported to an agency.
+type Incident struct {
+	OccurredOn  Date   `json:"occurred_on"`
+	ReportedOn  Date   `json:"reported_on"`
+	Agency      string `json:"agency"`
+	Reference   string `json:"reference"`
+	Description string `json:"description"`
+}
+
+// Application is what the resident asked for: the part of a case that comes
+// from the email, the web form, or staff typing in a phone call or letter.
+// Nothing in it is guessed: what the applicant did not say stays empty.
+type Application struct {
+	Route          Route      `json:"route"`
+	Applicant      Person     `json:"applicant"`
+	OnBehalfOf     *Person    `json:"on_behalf_of"`
+	CoApplicants   []Person   `json:"co_applicants,omitempty"`
+	Location       string     `json:"location"`
+	Description    string     `json:"description"`
+	Vulnerable     *bool      `json:"vulnerable"`
+	ConsentToShare *bool      `json:"consent_to_share"`
+	Incidents      []Incident `json:"incidents"`
+	Agencies       []string   `json:"agencies"`
+	References     []string   `json:"references"`
+}
+
+var postcodeRE = regexp.MustCompile(`^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$`)
+
+// NormalisePostcode returns a UK postcode upper case with one space before
+// the inward code ("le673fj" → "LE67 3FJ"), or "" when s is not one.
+func NormalisePostcode(s string) string {
+	s = strings.ToUpper(strings.Join(strings.Fields(s), ""))
+	if len(s) < 5 || len(s) > 7 {
+		return ""
+	}
+	s = s[:len(s)-3] + " " + s[len(s)-3:]
+	if !postcodeRE.MatchString(s) {
+		return ""
+	}
+	return s
+}
+
+// Validate checks an application typed in by staff or built by intake and
+// names the first bad field.
+func (a *Application) Validate(agencies []Agency) error {
+	if a.Route == "" {
+		a.Route = RouteUnknown
+	}
+	ok := false
+	for _, r := range Routes {
+		ok = ok || a.Route == r
+	}
+	if !ok {
+		return Errorf(EINVALID, "route: %q is not one of individual, on_behalf, community, hate, unknown", a.Route)
+	}
+	if err := validatePerson("applicant", a.Applicant); err != nil {
+		return err
+	}
+	if a.OnBehalfOf != nil {
+		if err := validatePerson("on_behalf_of", *a.OnBehalfOf); err != nil {
+			return err
+		}
+	}
+	for i, p := range a.CoApplicants {
+		if err := validatePerson(fmt.Sprintf("co_applicants[%d]", i), p); err != nil {
+			return err
+		}
+	}
+	known := map[string]bool{}
+	for _, ag := range agencies {
+		known[ag.ID] = true
+	}
+	for i, id := range a.Agencies {
+		if !known[id] {
+			return Errorf(EINVALID, "agencies[%d]: %q is not a configured agency", i, id)
+		}
+	}
+	for i, in := range a.Incidents {
+		if in.Agency != "" && !known[in.Agency] {
+			return Errorf(EINVALID, "incidents[%d].agency: %q is not a configured agency", i, in.Agency)
+		}
+		if !in.OccurredOn.IsZero() && !in.ReportedOn.IsZero() && in.ReportedOn.Before(in.OccurredOn) {
+			return Errorf(EINVALID, "incidents[%d].reported_on: before occurred_on", i)
+		}
+	}
+	return nil
+}
+
+func validatePerson(field string, p Person) error {
+	if p.Postcode != "" {
+		if NormalisePostcode(p.Postcode) == "" {
+			return Errorf(EINVALID, "%s.postcode: not a UK postcode", field)
+		}
+	}
+	if p.Email != "" && !strings.Contains(p.Email, "@") {
+		return Errorf(EINVALID, "%s.email: not an email address", field)
+	}
+	return nil
+}
+
+// normalise tidies what validation accepted: postcodes in UK form, agencies
+// named by incidents listed once.
+func (a *Application) normalise() {
+	norm := func(p *Person) {
+		if p != nil && p.Postcode != "" {
+			p.Postcode = NormalisePostcode(p.Postcode)
+		}
+	}
+	norm(&a.Applicant)
+	norm(a.OnBehalfOf)
+	for i := range a.CoApplicants {
+		norm(&a.CoApplicants[i])
+	}
+	seen := map[string]bool{}
+	var ags []string
+	for _, id := range a.Agencies {
+		if !seen[id] {
+			seen[id] = true
+			ags = append(ags, id)
+		}
+	}
+	for _, in := range a.Incidents {
+		if in.Agency != "" && !seen[in.Agency] {
+			seen[in.Agency] = true
+			ags = append(ags, in.Agency)
+		}
+	}
+	a.Agencies = ags
+	seenRef := map[string]bool{}
+	var refs []string
+	for _, r := range a.References {
+		if r != "" && !seenRef[r] {
+			seenRef[r] = true
+			refs = append(refs, r)
+		}
+	}
+	for _, in := range a.Incidents {
+		if in.Reference != "" && !seenRef[in.Reference] {
+			seenRef[in.Reference] = true
+			refs = append(refs, in.Reference)
+		}
+	}
+	a.References = refs
+	if a.Incidents == nil {
+		a.Incidents = []Incident{}
+	}
+	if a.Agencies == nil {
+		a.Agencies = []string{}
+	}
+	if a.References == nil {
+		a.References = []string{}
+	}
+}
+
+// Decision is the coordinator's threshold decision, recorded with who and why.
+type Decision struct {
+	Outcome Assessment `json:"outcome"` // met or not_met
+	Reason  string     `json:"reason"`
+	By      string     `json:"by"`
+	At      time.Time  `json:"at"`
+}
+
+// Threshold is the software's advice and the person's decision.
+type Threshold struct {
+	Assessment           Assessment `json:"assessment"`
+	QualifyingComplaints int        `json:"qualifying_complaints"`
+	Reasons              []string   `json:"reasons"`
+	Decision             *Decision  `json:"decision"`
+}
+
+// Deadline is a due date in working days, set by the transition that starts
+// it and closed by the one that meets it.
+type Deadline struct {
+	Due    Date       `json:"due"`
+	DoneAt *time.Time `json:"done_at"`
+}
+
+// Deadline names.
+const (
+	DeadlineAcknowledge       = "acknowledge"
+	DeadlineThresholdDecision = "threshold_decision"
+	DeadlineAgencyReplies     = "agency_replies"
+	DeadlineReviewMeeting     = "review_meeting"
+	DeadlineResponse          = "response"
+	DeadlineFurtherReview     = "further_review_request"
+)
+
+// Case is a Community Trigger application and everything done about it.
+type Case struct {
+	ID         int64     `json:"-"`
+	Ref        string    `json:"ref"`
+	Status     Status    `json:"status"`
+	ReceivedAt time.Time `json:"received_at"`
+	Source     string    `json:"source"` // email, staff
+	Application
+	Threshold   Threshold           `json:"threshold"`
+	Deadlines   map[string]Deadline `json:"deadlines"`
+	Messages    []MessageSummary    `json:"messages"`
+	Attachments []AttachmentSummary `json:"attachments"`
+	Channel     string              `json:"slack_channel,omitempty"`
+	UpdatedAt   time.Time           `json:"updated_at"`
+	Purged      bool                `json:"purged,omitempty"`
+}
+
+// NextDeadline returns the earliest open deadline, if any.
+func (c *Case) NextDeadline() (name string, d Deadline, ok bool) {
+	for n, dl := range c.Deadlines {
+		if dl.DoneAt != nil {
+			continue
+		}
+		if !ok || dl.Due.Before(d.Due) || (dl.Due == d.Due && n < name) {
+			name, d, ok = n, dl, true
+		}
+	}
+	return name, d, ok
+}
+
+// Agency is a partner of the CSP asked for information about a case.
+type Agency struct {
+	ID         string   `toml:"id" json:"id"`
+	Name       string   `toml:"name" json:"name"`
+	Aliases    []string `toml:"aliases" json:"aliases"`
+	Email      string   `toml:"email" json:"email"`
+	SlackUsers []string `toml:"slack_users" json:"slack_users"`
+}
+
+// MessageSummary is a message as the case record lists it.
+type MessageSummary struct {
+	MessageID string    `json:"message_id"`
+	Direction string    `json:"direction"` // in, out
+	Kind      string    `json:"kind"`
+	Subject   string    `json:"subject"`
+	At        time.Time `json:"at"`
+}
+
+// AttachmentSummary is an attachment as the case record lists it.
+type AttachmentSummary struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+}
+
+// Event is one line of a case's audit trail.
+type Event struct {
+	ID      int64          `json:"id"`
+	CaseRef string         `json:"case,omitempty"`
+	Seq     int            `json:"seq"`
+	At      time.Time      `json:"at"`
+	Actor   string         `json:"actor"`
+	Kind    string         `json:"kind"`
+	Details map[string]any `json:"details,omitempty"`
+}

@@ -1,0 +1,412 @@
+package casefile
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration file (TOML) as DESIGN.md fixes it. The
+// adapters' sections are plain data here, so every part of the program reads
+// one validated value.
+type Config struct {
+	Database    DatabaseConfig    `toml:"database"`
+	IMAP        IMAPConfig        `toml:"imap"`
+	SMTP        SMTPConfig        `toml:"smtp"`
+	Slack       SlackConfig       `toml:"slack"`
+	HTTP        HTTPConfig        `toml:"http"`
+	Roles       RolesConfig       `toml:"roles"`
+	Agencies    []Agency          `toml:"agency"`
+	Threshold   ThresholdRules    `toml:"threshold"`
+	Timescales  Timescales        `toml:"timescales"`
+	Retention   RetentionConfig   `toml:"retention"`
+	Calendar    CalendarConfig    `toml:"calendar"`
+	Partnership PartnershipConfig `toml:"partnership"`
+	Log         LogConfig         `toml:"log"`
+
+	// Secrets come from the environment (or a file it names), never from
+	// the configuration file, and are never printed.
+	Secrets Secrets `toml:"-"`
+}
+
+type DatabaseConfig struct {
+	Path string `toml:"path"`
+}
+
+type IMAPConfig struct {
+	Address        string   `toml:"address"` // host:port; empty disables the watcher
+	TLS            string   `toml:"tls"`     // implicit, starttls, none
+	Username       string   `toml:"username"`
+	Mailbox        string   `toml:"mailbox"`
+	Processed      string   `toml:"processed"`
+	Quarantine     string   `toml:"quarantine"`
+	PollInterval   Duration `toml:"poll_interval"`
+	MaxMessageSize int64    `toml:"max_message_size"` // bytes
+}
+
+type SMTPConfig struct {
+	Address  string `toml:"address"` // host:port; empty means mail waits in the outbox
+	TLS      string `toml:"tls"`     // implicit, starttls, none
+	Username string `toml:"username"`
+	From     string `toml:"from"`
+	// Domain is the right-hand side of our Message-IDs; by default the
+	// domain of From.
+	Domain string `toml:"domain"`
+}
+
+type SlackConfig struct {
+	APIURL            string `toml:"api_url"`
+	Mode              string `toml:"mode"` // socket, http
+	ChannelPrefix     string `toml:"channel_prefix"`
+	SharePersonalData bool   `toml:"share_personal_data"`
+}
+
+type HTTPConfig struct {
+	Listen string `toml:"listen"`
+}
+
+type RolesConfig struct {
+	Coordinator IDList `toml:"coordinator"`
+	Chair       IDList `toml:"chair"`
+	Approvers   IDList `toml:"approvers"`
+}
+
+type Timescales struct {
+	Acknowledge       int `toml:"acknowledge"`
+	ThresholdDecision int `toml:"threshold_decision"`
+	AgencyReplies     int `toml:"agency_replies"`
+	ReviewMeeting     int `toml:"review_meeting"`
+	Response          int `toml:"response"`
+	FurtherReview     int `toml:"further_review"`
+}
+
+type RetentionConfig struct {
+	Years int `toml:"years"`
+}
+
+type CalendarConfig struct {
+	ExtraHolidays []string `toml:"extra_holidays"` // YYYY-MM-DD
+}
+
+type PartnershipConfig struct {
+	Name              string `toml:"name"`
+	ContactOfficer    string `toml:"contact_officer"`
+	ContactEmail      string `toml:"contact_email"`
+	ContactPhone      string `toml:"contact_phone"`
+	FurtherReviewBody string `toml:"further_review_body"`
+}
+
+type LogConfig struct {
+	Format string `toml:"format"` // text, json
+	Level  string `toml:"level"`  // debug, info, warn, error
+}
+
+// Secrets are read from TRIGGER_* environment variables, or from the file a
+// TRIGGER_*_FILE variable names.
+type Secrets struct {
+	SlackBotToken      string
+	SlackAppToken      string
+	SlackSigningSecret string
+	IMAPPassword       string
+	SMTPPassword       string
+}
+
+// IDList is a list of Slack user ids; in the file it may be one string or a
+// list of strings.
+type IDList []string
+
+func (l *IDList) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		*l = IDList{v}
+	case []any:
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("expected a list of strings")
+			}
+			*l = append(*l, s)
+		}
+	default:
+		return fmt.Errorf("expected a string or a list of strings")
+	}
+	return nil
+}
+
+// Has reports whether id is in the list.
+func (l IDList) Has(id string) bool {
+	for _, x := range l {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Duration is a time.Duration written as "30s", "5m" in the file.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 30s or 5m", b)
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// DefaultConfig is the configuration with no file at all.
+func DefaultConfig() Config {
+	return Config{
+		Database: DatabaseConfig{Path: "trigger.db"},
+		IMAP: IMAPConfig{
+			TLS: "implicit", Mailbox: "INBOX", Processed: "Processed", Quarantine: "Quarantine",
+			PollInterval: Duration{time.Minute}, MaxMessageSize: 25 << 20,
+		},
+		SMTP:  SMTPConfig{TLS: "starttls", From: "Community Trigger <communitytrigger@example-council.gov.uk>"},
+		Slack: SlackConfig{Mode: "socket", ChannelPrefix: "ct-"},
+		HTTP:  HTTPConfig{Listen: "127.0.0.1:8080"},
+		Agencies: []Agency{
+			{ID: "police", Name: "Police", Aliases: []string{"police", "constabulary", "pcso", "101", "officer"}},
+			{ID: "council", Name: "District Council", Aliases: []string{"council", "district council", "borough council", "city council", "environmental health", "asb team", "anti-social behaviour team", "community safety"}},
+			{ID: "housing", Name: "Housing provider", Aliases: []string{"housing", "housing association", "housing provider", "landlord", "housing officer"}},
+		},
+		Threshold: DefaultThresholdRules(),
+		Timescales: Timescales{
+			Acknowledge: 5, ThresholdDecision: 10, AgencyReplies: 10,
+			ReviewMeeting: 20, Response: 10, FurtherReview: 20,
+		},
+		Retention: RetentionConfig{Years: 6},
+		Partnership: PartnershipConfig{
+			Name:              "Community Safety Partnership",
+			ContactOfficer:    "Community Safety Team Leader",
+			FurtherReviewBody: "the Chair of the Community Safety Partnership",
+		},
+		Log: LogConfig{Format: "text", Level: "info"},
+	}
+}
+
+// LoadConfig reads the TOML file at path over the defaults ("" means no
+// file), then the secrets from getenv, and validates the result. Every error
+// names the key it is about.
+func LoadConfig(path string, getenv func(string) string) (*Config, error) {
+	cfg := DefaultConfig()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := cfg.parse(b); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := cfg.readSecrets(getenv); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		if path != "" {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &cfg, nil
+}
+
+func (c *Config) parse(b []byte) error {
+	defAgencies := c.Agencies
+	c.Agencies = nil
+	md, err := toml.Decode(string(b), c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return Errorf(EINVALID, "line %d: %s", pe.Position.Line, pe.Message)
+		}
+		return Errorf(EINVALID, "%s", strings.TrimPrefix(err.Error(), "toml: "))
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return Errorf(EINVALID, "%s: unknown key", und[0].String())
+	}
+	if !md.IsDefined("agency") {
+		c.Agencies = defAgencies
+	}
+	return nil
+}
+
+func (c *Config) readSecrets(getenv func(string) string) error {
+	for _, s := range []struct {
+		env string
+		dst *string
+	}{
+		{"TRIGGER_SLACK_BOT_TOKEN", &c.Secrets.SlackBotToken},
+		{"TRIGGER_SLACK_APP_TOKEN", &c.Secrets.SlackAppToken},
+		{"TRIGGER_SLACK_SIGNING_SECRET", &c.Secrets.SlackSigningSecret},
+		{"TRIGGER_IMAP_PASSWORD", &c.Secrets.IMAPPassword},
+		{"TRIGGER_SMTP_PASSWORD", &c.Secrets.SMTPPassword},
+	} {
+		if v := getenv(s.env); v != "" {
+			*s.dst = v
+			continue
+		}
+		if f := getenv(s.env + "_FILE"); f != "" {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return fmt.Errorf("%s_FILE: cannot read the secret file: %w", s.env, err)
+			}
+			*s.dst = strings.TrimSpace(string(b))
+		}
+	}
+	return nil
+}
+
+var (
+	agencyIDRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	channelPrefixRE = regexp.MustCompile(`^[a-z0-9_-]{0,20}$`)
+)
+
+// Validate checks the configuration and names the first bad key.
+func (c *Config) Validate() error {
+	bad := func(key, format string, args ...any) error {
+		return Errorf(EINVALID, "%s: %s", key, fmt.Sprintf(format, args...))
+	}
+	if c.Database.Path == "" {
+		return bad("database.path", "must not be empty")
+	}
+	for _, t := range []struct{ key, v string }{{"imap.tls", c.IMAP.TLS}, {"smtp.tls", c.SMTP.TLS}} {
+		switch t.v {
+		case "implicit", "starttls", "none":
+		default:
+			return bad(t.key, "%q is not one of implicit, starttls, none", t.v)
+		}
+	}
+	for _, a := range []struct{ key, v string }{{"imap.address", c.IMAP.Address}, {"smtp.address", c.SMTP.Address}, {"http.listen", c.HTTP.Listen}} {
+		if a.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.v); err != nil {
+			return bad(a.key, "%q is not host:port", a.v)
+		}
+	}
+	if c.IMAP.Address != "" && c.IMAP.Username == "" {
+		return bad("imap.username", "must be set when imap.address is")
+	}
+	if c.IMAP.Mailbox == "" || c.IMAP.Processed == "" || c.IMAP.Quarantine == "" {
+		return bad("imap.mailbox", "the mailbox, processed and quarantine folders must be named")
+	}
+	if c.IMAP.PollInterval.Duration < time.Second {
+		return bad("imap.poll_interval", "must be at least 1s")
+	}
+	if c.IMAP.MaxMessageSize < 1<<10 {
+		return bad("imap.max_message_size", "must be at least 1024 bytes")
+	}
+	if c.SMTP.From == "" || !strings.Contains(c.SMTP.From, "@") {
+		return bad("smtp.from", "must be an email address")
+	}
+	switch c.Slack.Mode {
+	case "socket", "http":
+	default:
+		return bad("slack.mode", "%q is not one of socket, http", c.Slack.Mode)
+	}
+	if !channelPrefixRE.MatchString(c.Slack.ChannelPrefix) {
+		return bad("slack.channel_prefix", "%q: use up to 20 lower-case letters, digits, - or _", c.Slack.ChannelPrefix)
+	}
+	if c.Slack.APIURL != "" && !strings.HasPrefix(c.Slack.APIURL, "http://") && !strings.HasPrefix(c.Slack.APIURL, "https://") {
+		return bad("slack.api_url", "must start with http:// or https://")
+	}
+	if len(c.Agencies) == 0 {
+		return bad("agency", "at least one agency is needed")
+	}
+	seen := map[string]int{}
+	for i, a := range c.Agencies {
+		key := fmt.Sprintf("agency[%d]", i)
+		if !agencyIDRE.MatchString(a.ID) {
+			return bad(key+".id", "%q: use lower-case letters, digits, - or _", a.ID)
+		}
+		if _, dup := seen[a.ID]; dup {
+			return bad(key+".id", "duplicate %q", a.ID)
+		}
+		seen[a.ID] = i
+		if a.Name == "" {
+			return bad(key+".name", "must not be empty")
+		}
+		if a.Email != "" && !strings.Contains(a.Email, "@") {
+			return bad(key+".email", "not an email address")
+		}
+	}
+	t := c.Threshold
+	if t.Complaints < 1 || t.Complaints > 3 {
+		return bad("threshold.complaints", "%d: the law allows 1 to 3", t.Complaints)
+	}
+	if t.ReportWithinMonths < 1 {
+		return bad("threshold.report_within_months", "must be at least 1")
+	}
+	if t.ApplyWithinMonths < 1 {
+		return bad("threshold.apply_within_months", "must be at least 1")
+	}
+	if t.CommunityRoute && (t.CommunityPeople < 2 || t.CommunityMonths < 1) {
+		return bad("threshold.community_people", "the community route needs at least 2 people within at least 1 month")
+	}
+	for _, ts := range []struct {
+		key string
+		v   int
+	}{
+		{"timescales.acknowledge", c.Timescales.Acknowledge},
+		{"timescales.threshold_decision", c.Timescales.ThresholdDecision},
+		{"timescales.agency_replies", c.Timescales.AgencyReplies},
+		{"timescales.review_meeting", c.Timescales.ReviewMeeting},
+		{"timescales.response", c.Timescales.Response},
+		{"timescales.further_review", c.Timescales.FurtherReview},
+	} {
+		if ts.v < 1 || ts.v > 260 {
+			return bad(ts.key, "%d working days: must be between 1 and 260", ts.v)
+		}
+	}
+	if c.Retention.Years < 1 {
+		return bad("retention.years", "must be at least 1")
+	}
+	for i, h := range c.Calendar.ExtraHolidays {
+		if _, err := ParseDate(h); err != nil {
+			return bad(fmt.Sprintf("calendar.extra_holidays[%d]", i), "%v", err)
+		}
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	return nil
+}
+
+// WorkingCalendar returns the working-day calendar with the configured
+// extra holidays.
+func (c *Config) WorkingCalendar() *Calendar {
+	var extra []Date
+	for _, h := range c.Calendar.ExtraHolidays {
+		if d, err := ParseDate(h); err == nil {
+			extra = append(extra, d)
+		}
+	}
+	return NewCalendar(extra)
+}
+
+// Agency returns the configured agency with the given id.
+func (c *Config) Agency(id string) (Agency, bool) {
+	for _, a := range c.Agencies {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return Agency{}, false
+}

@@ -1,0 +1,49 @@
+package casefile
+
+// transitions lists, for each status, the statuses a case may move to next.
+// Everything not listed is refused with ECONFLICT.
+var transitions = map[Status][]Status{
+	StatusReceived:         {StatusAccepted, StatusThresholdNotMet, StatusWithdrawn},
+	StatusAccepted:         {StatusGathering, StatusWithdrawn},
+	StatusThresholdNotMet:  {StatusAwaitingApproval, StatusWithdrawn},
+	StatusGathering:        {StatusMeeting, StatusWithdrawn},
+	StatusMeeting:          {StatusDrafting, StatusWithdrawn},
+	StatusDrafting:         {StatusAwaitingApproval, StatusWithdrawn},
+	StatusAwaitingApproval: {StatusResponded, StatusDrafting, StatusWithdrawn},
+	StatusResponded:        {StatusEscalated, StatusClosed},
+	StatusEscalated:        {StatusEscalationReview, StatusResponded, StatusClosed},
+	StatusEscalationReview: {StatusAwaitingApproval, StatusResponded},
+	StatusClosed:           {},
+	StatusWithdrawn:        {},
+}
+
+// Statuses lists every status in lifecycle order.
+var Statuses = []Status{
+	StatusReceived, StatusAccepted, StatusThresholdNotMet, StatusGathering, StatusMeeting,
+	StatusDrafting, StatusAwaitingApproval, StatusResponded, StatusEscalated,
+	StatusEscalationReview, StatusClosed, StatusWithdrawn,
+}
+
+// ValidStatus reports whether s is a status of the lifecycle.
+func ValidStatus(s Status) bool {
+	_, ok := transitions[s]
+	return ok
+}
+
+// CanTransition reports whether a case may move from one status to another,
+// as a coded error naming both when it may not.
+func CanTransition(from, to Status) error {
+	next, ok := transitions[from]
+	if !ok {
+		return Errorf(EINVALID, "unknown status %q", from)
+	}
+	if !ValidStatus(to) {
+		return Errorf(EINVALID, "unknown status %q", to)
+	}
+	for _, s := range next {
+		if s == to {
+			return nil
+		}
+	}
+	return Errorf(ECONFLICT, "a case that is %s cannot become %s", from, to)
+}

@@ -1,0 +1,481 @@
+package casefile
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Ingest outcomes, as `trigger ingest --json` prints them.
+const (
+	OutcomeCreated     = "created"
+	OutcomeFollowup    = "followup"
+	OutcomeEscalation  = "escalation"
+	OutcomeDuplicate   = "duplicate"
+	OutcomeAutoReply   = "auto_reply"
+	OutcomeBounce      = "bounce"
+	OutcomeQuarantined = "quarantined"
+)
+
+// Machine-mail kinds that mail intake sets on Inbound.Machine.
+const (
+	MachineAutoReply = "auto_reply"
+	MachineBounce    = "bounce"
+)
+
+// Inbound is an email as mail intake understood it: classified, with what
+// it says as an application extracted. The store decides, in one
+// transaction, which case it belongs to.
+type Inbound struct {
+	MessageID  string    // without angle brackets; "" means none: the sha256 of Raw stands in
+	Raw        []byte    // the message exactly as received
+	ReceivedAt time.Time // IMAP INTERNALDATE, else the Date header unless in the future, else now
+	Subject    string
+	From       string // the sender's address, as the party to match
+	Machine    string // "" for mail from a person, else MachineAutoReply or MachineBounce
+	Bounce     *Bounce
+	// SubjectRefs are case references in the subject ("[CT-2026-0013]").
+	SubjectRefs []string
+	// ReplyTo are the Message-IDs in In-Reply-To and References.
+	ReplyTo []string
+	// WantsFurtherReview is set when the text asks for a further review or
+	// says the sender is unhappy with the response.
+	WantsFurtherReview bool
+	Application        Application
+	Text, HTML         string
+	Attachments        []Attachment
+}
+
+// Bounce is what a delivery status notification says.
+type Bounce struct {
+	Recipient         string
+	Status            string // e.g. 5.1.1
+	OriginalMessageID string // from the returned headers
+}
+
+// Attachment is a file that came with an email.
+type Attachment struct {
+	Filename    string
+	ContentType string
+	Data        []byte
+	SHA256      string
+}
+
+// IngestResult is one line of `trigger ingest --json`.
+type IngestResult struct {
+	Outcome   string  `json:"outcome"`
+	Case      *string `json:"case"`
+	MessageID string  `json:"message_id"`
+	Reason    string  `json:"reason"`
+}
+
+func result(outcome, ref, msgID, reason string) IngestResult {
+	r := IngestResult{Outcome: outcome, MessageID: msgID, Reason: reason}
+	if ref != "" {
+		r.Case = &ref
+	}
+	return r
+}
+
+// MessageKey is how a message is known for de-duplication: its Message-ID,
+// or the sha256 of its raw bytes when it has none.
+func MessageKey(messageID string, raw []byte) string {
+	if id := strings.Trim(strings.TrimSpace(messageID), "<>"); id != "" {
+		return id
+	}
+	sum := sha256.Sum256(raw)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Ingest stores an email and files it: a new case, a follow-up or an
+// escalation on an existing one, or machine mail kept without a reply. It is
+// idempotent: the same message again is a duplicate and changes nothing.
+func (s *Store) Ingest(ctx context.Context, in Inbound) (IngestResult, error) {
+	in.MessageID = MessageKey(in.MessageID, in.Raw)
+	if in.ReceivedAt.IsZero() || in.ReceivedAt.After(s.Now()) {
+		in.ReceivedAt = s.Now()
+	}
+	var res IngestResult
+	err := s.update(ctx, func(tx *Tx) error {
+		var err error
+		res, err = tx.ingest(ctx, in)
+		return err
+	})
+	return res, err
+}
+
+func (tx *Tx) ingest(ctx context.Context, in Inbound) (IngestResult, error) {
+	var caseID sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT case_id FROM messages WHERE message_id = ?`, in.MessageID).Scan(&caseID)
+	switch {
+	case err == nil:
+		return result(OutcomeDuplicate, tx.refOf(ctx, caseID), in.MessageID, "this Message-ID was ingested before"), nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return IngestResult{}, fmt.Errorf("dedupe: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE quarantine SET resolved_at = ? WHERE message_key = ? AND resolved_at IS NULL`,
+		ms(tx.now), in.MessageID); err != nil {
+		return IngestResult{}, err
+	}
+
+	c, how, err := tx.thread(ctx, in)
+	if err != nil {
+		return IngestResult{}, err
+	}
+	switch in.Machine {
+	case MachineBounce:
+		return tx.ingestBounce(ctx, in, c)
+	case MachineAutoReply:
+		var id int64
+		ref := ""
+		if c != nil {
+			id, ref = c.id, c.ref
+		}
+		if _, err := tx.storeMessage(ctx, id, in, "auto_reply"); err != nil {
+			return IngestResult{}, err
+		}
+		if _, err := tx.event(ctx, id, "intake", "mail.auto_reply", map[string]any{"message_id": in.MessageID}); err != nil {
+			return IngestResult{}, err
+		}
+		return result(OutcomeAutoReply, ref, in.MessageID, "automatic reply: stored, not acknowledged"), nil
+	}
+	if c == nil {
+		id, ref, err := tx.createCase(ctx, NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: "intake"})
+		if err != nil {
+			return IngestResult{}, err
+		}
+		if _, err := tx.storeMessage(ctx, id, in, "application"); err != nil {
+			return IngestResult{}, err
+		}
+		return result(OutcomeCreated, ref, in.MessageID, how), nil
+	}
+	if in.WantsFurtherReview && (c.status == StatusResponded || c.status == StatusClosed) {
+		return tx.ingestEscalation(ctx, in, c, how)
+	}
+	if _, err := tx.storeMessage(ctx, c.id, in, "followup"); err != nil {
+		return IngestResult{}, err
+	}
+	ev, err := tx.event(ctx, c.id, "intake", "mail.followup", map[string]any{"message_id": in.MessageID, "threaded_by": how})
+	if err != nil {
+		return IngestResult{}, err
+	}
+	if _, err := tx.enqueue(ctx, c.id, ev, JobSlackNotify, fmt.Sprintf("notify:%s:%d", c.ref, ev),
+		map[string]any{"case": c.ref, "event": ev, "text": "A follow-up email arrived on this case. Read it with View details or `trigger case show`."}); err != nil {
+		return IngestResult{}, err
+	}
+	return result(OutcomeFollowup, c.ref, in.MessageID, how), nil
+}
+
+func (tx *Tx) refOf(ctx context.Context, id sql.NullInt64) string {
+	if !id.Valid {
+		return ""
+	}
+	var ref string
+	tx.QueryRowContext(ctx, `SELECT ref FROM cases WHERE id = ?`, id.Int64).Scan(&ref)
+	return ref
+}
+
+// thread finds the case a message belongs to: a reply to one of our own
+// messages, or our reference in the subject from a party to that case. A
+// stranger quoting a reference does not join the case.
+func (tx *Tx) thread(ctx context.Context, in Inbound) (*caseRow, string, error) {
+	ids := append([]string(nil), in.ReplyTo...)
+	if in.Bounce != nil && in.Bounce.OriginalMessageID != "" {
+		ids = append(ids, in.Bounce.OriginalMessageID)
+	}
+	for _, mid := range ids {
+		mid = strings.Trim(strings.TrimSpace(mid), "<>")
+		if mid == "" {
+			continue
+		}
+		var ref string
+		err := tx.QueryRowContext(ctx, `SELECT c.ref FROM messages m JOIN cases c ON c.id = m.case_id
+			WHERE m.message_id = ? AND m.direction = 'out'`, mid).Scan(&ref)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		c, err := tx.loadCase(ctx, ref)
+		return c, "reply to our message", err
+	}
+	for _, ref := range in.SubjectRefs {
+		c, err := tx.loadCase(ctx, ref)
+		if ErrorCode(err) == ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if in.Machine == MachineBounce || tx.isParty(ctx, c, in.From) {
+			return c, "case reference in the subject from a party to the case", nil
+		}
+	}
+	if len(in.SubjectRefs) > 0 {
+		return nil, "case reference in the subject, but the sender is not a party to that case: treated as a new application", nil
+	}
+	return nil, "new application", nil
+}
+
+// isParty reports whether addr belongs to the applicant, the victim, a
+// co-applicant or an agency of the case, or has written on it before.
+func (tx *Tx) isParty(ctx context.Context, c *caseRow, addr string) bool {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	if addr == "" {
+		return false
+	}
+	is := func(a string) bool { return strings.EqualFold(strings.TrimSpace(a), addr) }
+	if is(c.app.Applicant.Email) || (c.app.OnBehalfOf != nil && is(c.app.OnBehalfOf.Email)) {
+		return true
+	}
+	for _, p := range c.app.CoApplicants {
+		if is(p.Email) {
+			return true
+		}
+	}
+	for _, a := range tx.s.Config.Agencies {
+		if is(a.Email) {
+			return true
+		}
+	}
+	var n int
+	tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE case_id = ? AND direction = 'in' AND from_addr = ?`, c.id, addr).Scan(&n)
+	return n > 0
+}
+
+func (tx *Tx) storeMessage(ctx context.Context, caseID int64, in Inbound, kind string) (int64, error) {
+	sum := sha256.Sum256(in.Raw)
+	res, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, direction, kind, subject, from_addr, at, raw, sha256,
+		body_text, body_html, created_at) VALUES (?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nullID(caseID), in.MessageID, kind, in.Subject, strings.ToLower(in.From), ms(in.ReceivedAt), in.Raw,
+		hex.EncodeToString(sum[:]), in.Text, in.HTML, ms(tx.now))
+	if err != nil {
+		if isConstraint(err) {
+			return 0, Errorf(ECONFLICT, "message %s is stored already", in.MessageID)
+		}
+		return 0, fmt.Errorf("store message: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	for _, a := range in.Attachments {
+		if a.SHA256 == "" {
+			s := sha256.Sum256(a.Data)
+			a.SHA256 = hex.EncodeToString(s[:])
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, case_id, filename, content_type, size, sha256, data)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, nullID(caseID), a.Filename, a.ContentType, len(a.Data), a.SHA256, a.Data); err != nil {
+			return 0, fmt.Errorf("store attachment: %w", err)
+		}
+	}
+	return id, nil
+}
+
+func (tx *Tx) ingestBounce(ctx context.Context, in Inbound, c *caseRow) (IngestResult, error) {
+	var id int64
+	ref := ""
+	if c != nil {
+		id, ref = c.id, c.ref
+	}
+	if _, err := tx.storeMessage(ctx, id, in, "bounce"); err != nil {
+		return IngestResult{}, err
+	}
+	details := map[string]any{"message_id": in.MessageID}
+	if in.Bounce != nil && in.Bounce.Recipient != "" {
+		details["status"] = in.Bounce.Status
+		if _, err := tx.ExecContext(ctx, `INSERT INTO undeliverable (address, case_id, reason, at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (address) DO UPDATE SET case_id = excluded.case_id, reason = excluded.reason, at = excluded.at`,
+			strings.ToLower(in.Bounce.Recipient), nullID(id), in.Bounce.Status, ms(tx.now)); err != nil {
+			return IngestResult{}, fmt.Errorf("mark undeliverable: %w", err)
+		}
+	}
+	ev, err := tx.event(ctx, id, "intake", "mail.bounce", details)
+	if err != nil {
+		return IngestResult{}, err
+	}
+	if c != nil {
+		if _, err := tx.enqueue(ctx, c.id, ev, JobSlackNotify, fmt.Sprintf("notify:%s:%d", c.ref, ev), map[string]any{
+			"case": c.ref, "event": ev, "coordinator": true,
+			"text": "An email we sent on this case could not be delivered (bounce " + in.bounceStatus() + "). Please contact the resident another way.",
+		}); err != nil {
+			return IngestResult{}, err
+		}
+	}
+	return result(OutcomeBounce, ref, in.MessageID, "delivery failure: recipient marked undeliverable"), nil
+}
+
+func (in Inbound) bounceStatus() string {
+	if in.Bounce == nil || in.Bounce.Status == "" {
+		return "status unknown"
+	}
+	return in.Bounce.Status
+}
+
+// Undeliverable reports whether mail to addr bounced before.
+func (s *Store) Undeliverable(ctx context.Context, addr string) (bool, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM undeliverable WHERE address = ?`, strings.ToLower(addr)).Scan(&n)
+	return n > 0, err
+}
+
+func (tx *Tx) ingestEscalation(ctx context.Context, in Inbound, c *caseRow, how string) (IngestResult, error) {
+	if _, err := tx.storeMessage(ctx, c.id, in, "escalation"); err != nil {
+		return IngestResult{}, err
+	}
+	if err := tx.requestFurtherReview(ctx, c, "applicant", "email"); err != nil {
+		return IngestResult{}, err
+	}
+	return result(OutcomeEscalation, c.ref, in.MessageID, how+": asks for a further review"), nil
+}
+
+// requestFurtherReview records a request for a further review. A request
+// after the deadline is recorded as late, never dropped.
+func (tx *Tx) requestFurtherReview(ctx context.Context, c *caseRow, actor, source string) error {
+	late := false
+	var due sql.NullString
+	tx.QueryRowContext(ctx, `SELECT due_on FROM deadlines WHERE case_id = ? AND name = ?`, c.id, DeadlineFurtherReview).Scan(&due)
+	if due.Valid {
+		if d, err := ParseDate(due.String); err == nil && DateOf(tx.now).After(d) {
+			late = true
+		}
+	}
+	if c.status == StatusResponded {
+		if err := tx.transition(ctx, c, StatusEscalated, ""); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO escalations (case_id, requested_at, source, late) VALUES (?, ?, ?, ?)`,
+		c.id, ms(tx.now), source, late); err != nil {
+		return fmt.Errorf("escalation: %w", err)
+	}
+	if err := tx.closeDeadline(ctx, c.id, DeadlineFurtherReview); err != nil {
+		return err
+	}
+	ev, err := tx.event(ctx, c.id, actor, "escalation.requested", map[string]any{"source": source, "late": late})
+	if err != nil {
+		return err
+	}
+	return tx.cardChanged(ctx, c, ev)
+}
+
+// QuarantineRecord is mail that could not be read, kept to be retried.
+type QuarantineRecord struct {
+	ID         int64      `json:"id"`
+	MessageKey string     `json:"message_key"`
+	Error      string     `json:"error"`
+	Attempts   int        `json:"attempts"`
+	Size       int        `json:"size"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ResolvedAt *time.Time `json:"resolved_at"`
+	Raw        []byte     `json:"-"`
+}
+
+// Quarantine keeps a message that could not be parsed, with its raw bytes
+// and the error, so that it blocks nothing and can be retried after a fix.
+// The same message again counts another attempt.
+func (s *Store) Quarantine(ctx context.Context, messageID string, raw []byte, cause error) (IngestResult, error) {
+	key := MessageKey(messageID, raw)
+	msg := cause.Error()
+	err := s.update(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE message_id = ?`, key).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil // it was read once already; nothing to keep
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (message_key, raw, error, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (message_key) DO UPDATE SET attempts = attempts + 1, error = excluded.error, resolved_at = NULL`,
+			key, raw, msg, ms(tx.now)); err != nil {
+			return fmt.Errorf("quarantine: %w", err)
+		}
+		_, err := tx.event(ctx, 0, "intake", "mail.quarantined", map[string]any{"message_key": key, "error": msg, "size": len(raw)})
+		return err
+	})
+	return result(OutcomeQuarantined, "", key, msg), err
+}
+
+// QuarantineList lists quarantined mail, unresolved first.
+func (s *Store) QuarantineList(ctx context.Context, all bool) ([]QuarantineRecord, error) {
+	q := `SELECT id, message_key, error, attempts, length(raw), created_at, resolved_at FROM quarantine`
+	if !all {
+		q += ` WHERE resolved_at IS NULL`
+	}
+	q += ` ORDER BY resolved_at IS NOT NULL, id`
+	rows, err := s.rdb.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine list: %w", err)
+	}
+	defer rows.Close()
+	var out []QuarantineRecord
+	for rows.Next() {
+		var r QuarantineRecord
+		var created int64
+		var resolved sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.MessageKey, &r.Error, &r.Attempts, &r.Size, &created, &resolved); err != nil {
+			return nil, err
+		}
+		r.CreatedAt, r.ResolvedAt = fromMS(created), nullTime(resolved)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// QuarantineItem returns one quarantined message with its raw bytes.
+func (s *Store) QuarantineItem(ctx context.Context, id int64) (*QuarantineRecord, error) {
+	var r QuarantineRecord
+	var created int64
+	var resolved sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, message_key, error, attempts, raw, created_at, resolved_at FROM quarantine WHERE id = ?`, id).
+		Scan(&r.ID, &r.MessageKey, &r.Error, &r.Attempts, &r.Raw, &created, &resolved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENOTFOUND, "no quarantined message %d", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Size = len(r.Raw)
+	r.CreatedAt, r.ResolvedAt = fromMS(created), nullTime(resolved)
+	return &r, nil
+}
+
+// ResolveQuarantine marks a quarantined message as dealt with.
+func (s *Store) ResolveQuarantine(ctx context.Context, id int64) error {
+	return s.update(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE quarantine SET resolved_at = ? WHERE id = ? AND resolved_at IS NULL`, ms(tx.now), id)
+		return err
+	})
+}
+
+// IMAPCheckpoint returns the UIDVALIDITY and last UID seen in a mailbox.
+func (s *Store) IMAPCheckpoint(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error) {
+	err = s.rdb.QueryRowContext(ctx, `SELECT uidvalidity, last_uid FROM imap_state WHERE mailbox = ?`, mailbox).Scan(&uidValidity, &lastUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	return uidValidity, lastUID, err
+}
+
+// SetIMAPCheckpoint records the UIDVALIDITY and last UID seen.
+func (s *Store) SetIMAPCheckpoint(ctx context.Context, mailbox string, uidValidity, lastUID uint32) error {
+	return s.update(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO imap_state (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)
+			ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid`,
+			mailbox, uidValidity, lastUID)
+		return err
+	})
+}
+
+// HasMessage reports whether a message with this key is stored (or
+// quarantined, unresolved): the IMAP watcher uses it after a crash between
+// commit and move.
+func (s *Store) HasMessage(ctx context.Context, key string) (bool, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM messages WHERE message_id = ?) +
+		(SELECT count(*) FROM quarantine WHERE message_key = ? AND resolved_at IS NULL)`, key, key).Scan(&n)
+	return n > 0, err
+}

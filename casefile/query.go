@@ -1,0 +1,208 @@
+package casefile
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Case returns the whole case record as `trigger case show` prints it.
+func (s *Store) Case(ctx context.Context, ref string) (*Case, error) {
+	var c *Case
+	err := s.view(ctx, func(tx *Tx) error {
+		var err error
+		c, err = tx.readCase(ctx, ref)
+		return err
+	})
+	return c, err
+}
+
+func (tx *Tx) readCase(ctx context.Context, ref string) (*Case, error) {
+	var (
+		c                     Case
+		app, reasons          string
+		received, updated     int64
+		dec, decReason, decBy sql.NullString
+		decidedAt, purgedAt   sql.NullInt64
+		channel               sql.NullString
+	)
+	err := tx.QueryRowContext(ctx, `SELECT c.id, c.ref, c.status, c.source, c.received_at, c.application, c.assessment,
+		c.qualifying, c.reasons, c.decision, c.decision_reason, c.decision_by, c.decided_at, c.purged_at, c.updated_at, sc.channel_id
+		FROM cases c LEFT JOIN slack_channels sc ON sc.case_id = c.id WHERE c.ref = ?`, ref).
+		Scan(&c.ID, &c.Ref, &c.Status, &c.Source, &received, &app, &c.Threshold.Assessment,
+			&c.Threshold.QualifyingComplaints, &reasons, &dec, &decReason, &decBy, &decidedAt, &purgedAt, &updated, &channel)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENOTFOUND, "no case %s", ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read case %s: %w", ref, err)
+	}
+	if err := json.Unmarshal([]byte(app), &c.Application); err != nil {
+		return nil, fmt.Errorf("case %s: application: %w", ref, err)
+	}
+	if err := json.Unmarshal([]byte(reasons), &c.Threshold.Reasons); err != nil {
+		return nil, fmt.Errorf("case %s: reasons: %w", ref, err)
+	}
+	c.ReceivedAt = fromMS(received)
+	c.UpdatedAt = fromMS(updated)
+	c.Purged = purgedAt.Valid
+	c.Channel = channel.String
+	if dec.Valid {
+		c.Threshold.Decision = &Decision{Outcome: Assessment(dec.String), Reason: decReason.String, By: decBy.String, At: fromMS(decidedAt.Int64)}
+	}
+	if c.Deadlines, err = tx.deadlines(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	if c.Messages, err = tx.messageSummaries(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	if c.Attachments, err = tx.attachmentSummaries(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (tx *Tx) deadlines(ctx context.Context, caseID int64) (map[string]Deadline, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name, due_on, done_at FROM deadlines WHERE case_id = ?`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("deadlines: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]Deadline{}
+	for rows.Next() {
+		var name, due string
+		var done sql.NullInt64
+		if err := rows.Scan(&name, &due, &done); err != nil {
+			return nil, err
+		}
+		d, err := ParseDate(due)
+		if err != nil {
+			return nil, fmt.Errorf("deadline %s: %w", name, err)
+		}
+		out[name] = Deadline{Due: d, DoneAt: nullTime(done)}
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) messageSummaries(ctx context.Context, caseID int64) ([]MessageSummary, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT message_id, direction, kind, subject, at FROM messages WHERE case_id = ? ORDER BY at, id`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("messages: %w", err)
+	}
+	defer rows.Close()
+	out := []MessageSummary{}
+	for rows.Next() {
+		var m MessageSummary
+		var at int64
+		if err := rows.Scan(&m.MessageID, &m.Direction, &m.Kind, &m.Subject, &at); err != nil {
+			return nil, err
+		}
+		m.At = fromMS(at)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) attachmentSummaries(ctx context.Context, caseID int64) ([]AttachmentSummary, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT filename, content_type, size, sha256 FROM attachments WHERE case_id = ? ORDER BY id`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("attachments: %w", err)
+	}
+	defer rows.Close()
+	out := []AttachmentSummary{}
+	for rows.Next() {
+		var a AttachmentSummary
+		if err := rows.Scan(&a.Filename, &a.ContentType, &a.Size, &a.SHA256); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// CaseSummary is a line of `trigger case list`.
+type CaseSummary struct {
+	Ref          string     `json:"ref"`
+	Status       Status     `json:"status"`
+	Route        Route      `json:"route"`
+	ReceivedAt   string     `json:"received_at"`
+	Assessment   Assessment `json:"assessment"`
+	NextDeadline string     `json:"next_deadline"`
+	NextDue      Date       `json:"next_due"`
+}
+
+// Cases lists cases, newest first; status "" lists all.
+func (s *Store) Cases(ctx context.Context, status Status) ([]CaseSummary, error) {
+	if status != "" && !ValidStatus(status) {
+		return nil, Errorf(EINVALID, "status: %q is not a case status", status)
+	}
+	q := `SELECT c.ref, c.status, c.route, c.received_at, c.assessment,
+		(SELECT name || ' ' || due_on FROM deadlines d WHERE d.case_id = c.id AND d.done_at IS NULL ORDER BY due_on, name LIMIT 1)
+		FROM cases c`
+	var args []any
+	if status != "" {
+		q += ` WHERE c.status = ?`
+		args = append(args, status)
+	}
+	q += ` ORDER BY c.year DESC, c.seq DESC`
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	defer rows.Close()
+	out := []CaseSummary{}
+	for rows.Next() {
+		var c CaseSummary
+		var received int64
+		var next sql.NullString
+		if err := rows.Scan(&c.Ref, &c.Status, &c.Route, &received, &c.Assessment, &next); err != nil {
+			return nil, err
+		}
+		c.ReceivedAt = fromMS(received).Format("2006-01-02T15:04:05Z07:00")
+		if next.Valid {
+			var name, due string
+			fmt.Sscan(next.String, &name, &due)
+			c.NextDeadline = name
+			c.NextDue, _ = ParseDate(due)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Events returns a case's audit trail, oldest first.
+func (s *Store) Events(ctx context.Context, ref string) ([]Event, error) {
+	var out []Event
+	err := s.view(ctx, func(tx *Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE ref = ?`, ref).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Errorf(ENOTFOUND, "no case %s", ref)
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, seq, at, actor, kind, details FROM events WHERE case_id = ? ORDER BY seq`, id)
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e := Event{CaseRef: ref}
+			var at int64
+			var details string
+			if err := rows.Scan(&e.ID, &e.Seq, &at, &e.Actor, &e.Kind, &details); err != nil {
+				return err
+			}
+			e.At = fromMS(at)
+			if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+				return fmt.Errorf("event %d: %w", e.ID, err)
+			}
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

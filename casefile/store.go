@@ -1,0 +1,248 @@
+package casefile
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the case file on SQLite. Every exported command runs in one
+// transaction that writes the change, appends an audit event and enqueues
+// the outbox jobs it causes.
+type Store struct {
+	db   *sql.DB // writes: BEGIN IMMEDIATE, so concurrent writers queue
+	rdb  *sql.DB // reads: deferred transactions that never block a writer
+	path string
+
+	// Now is the clock; tests replace it.
+	Now    func() time.Time
+	Config *Config
+	Cal    *Calendar
+}
+
+// dsn sets the pragmas on every pooled connection.
+func dsn(path, txlock string) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Set("_txlock", txlock)
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and brings its
+// schema up to date. cfg may be nil for the defaults.
+func Open(path string, cfg *Config) (*Store, error) {
+	if cfg == nil {
+		c := DefaultConfig()
+		cfg = &c
+	}
+	db, err := sql.Open("sqlite", dsn(path, "immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, "deferred"))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	s := &Store{db: db, rdb: rdb, path: path, Now: time.Now, Config: cfg, Cal: cfg.WorkingCalendar()}
+	if err := s.migrate(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.db.Close(), s.rdb.Close())
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Migrate applies the embedded migrations not yet applied, each in its own
+// transaction, and returns how many it applied.
+func (s *Store) migrate(ctx context.Context) error {
+	_, err := s.Migrate(ctx)
+	return err
+}
+
+// Migrate applies pending migrations and returns their names.
+func (s *Store) Migrate(ctx context.Context) ([]string, error) {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var applied []string
+	for _, name := range names {
+		did, err := s.applyMigration(ctx, name)
+		if err != nil {
+			return applied, fmt.Errorf("migrate %s: %w", name, err)
+		}
+		if did {
+			applied = append(applied, name)
+		}
+	}
+	return applied, nil
+}
+
+func (s *Store) applyMigration(ctx context.Context, name string) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	b, err := migrations.ReadFile(name)
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, string(b)); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, s.Now().UnixMilli()); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its verdict.
+func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
+	var v string
+	err := s.rdb.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&v)
+	return v, err
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.PingContext(ctx) }
+
+// Tx is one command's transaction. Its helpers append the audit event and
+// enqueue outbox jobs beside the change.
+type Tx struct {
+	*sql.Tx
+	s   *Store
+	now time.Time
+}
+
+// update runs fn in a write transaction and commits it.
+func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
+	sqltx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer sqltx.Rollback()
+	tx := &Tx{Tx: sqltx, s: s, now: s.Now()}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := sqltx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// view runs fn in a read transaction, so that what it reads is consistent.
+func (s *Store) view(ctx context.Context, fn func(tx *Tx) error) error {
+	sqltx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer sqltx.Rollback()
+	return fn(&Tx{Tx: sqltx, s: s, now: s.Now()})
+}
+
+// Event appends an audit event. caseID 0 means an event about no case.
+func (tx *Tx) event(ctx context.Context, caseID int64, actor, kind string, details map[string]any) (int64, error) {
+	if details == nil {
+		details = map[string]any{}
+	}
+	b, err := json.Marshal(details)
+	if err != nil {
+		return 0, err
+	}
+	var cid any
+	seq := 0
+	if caseID != 0 {
+		cid = caseID
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE case_id = ?`, caseID).Scan(&seq); err != nil {
+			return 0, fmt.Errorf("event seq: %w", err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO events (case_id, seq, at, actor, kind, details) VALUES (?, ?, ?, ?, ?, ?)`,
+		cid, seq, tx.now.UnixMilli(), actor, kind, string(b))
+	if err != nil {
+		return 0, fmt.Errorf("append event: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// enqueue adds an outbox job unless one with the same dedupe key exists;
+// it reports whether it added one.
+func (tx *Tx) enqueue(ctx context.Context, caseID, eventID int64, kind, dedupe string, payload any) (bool, error) {
+	return tx.enqueueAt(ctx, caseID, eventID, kind, dedupe, payload, tx.now)
+}
+
+func (tx *Tx) enqueueAt(ctx context.Context, caseID, eventID int64, kind, dedupe string, payload any, runAfter time.Time) (bool, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, event_id, kind, dedupe_key, payload, run_after, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+		nullID(caseID), nullID(eventID), kind, dedupe, string(b), runAfter.UnixMilli(), tx.now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("enqueue %s: %w", kind, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).In(London) }
+
+func nullTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+// isConstraint reports whether err is a SQLite constraint violation.
+func isConstraint(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "constraint failed")
+}
