@@ -29,38 +29,37 @@ func (s *Store) CreateCase(ctx context.Context, nc NewCase) (*Case, error) {
 	if err := nc.Application.Validate(s.Config.Agencies); err != nil {
 		return nil, err
 	}
-	var ref string
+	var c *Case
 	err := s.update(ctx, func(tx *Tx) error {
 		var err error
-		_, ref, err = tx.createCase(ctx, nc)
+		c, err = tx.createCase(ctx, nc)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return s.Case(ctx, ref)
+	return c, err
 }
 
-func (tx *Tx) createCase(ctx context.Context, nc NewCase) (int64, string, error) {
+// createCase inserts the case and returns it as written.
+func (tx *Tx) createCase(ctx context.Context, nc NewCase) (*Case, error) {
 	app := nc.Application
 	app.normalise()
 	if nc.ReceivedAt.IsZero() || nc.ReceivedAt.After(tx.now) {
 		nc.ReceivedAt = tx.now
 	}
+	nc.ReceivedAt = nc.ReceivedAt.Truncate(time.Second)
 	if nc.Source == "" {
 		nc.Source = "staff"
 	}
 	year := DateOf(tx.now).Year
 	var seq int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE year = ?`, year).Scan(&seq); err != nil {
-		return 0, "", fmt.Errorf("allocate reference: %w", err)
+		return nil, fmt.Errorf("allocate reference: %w", err)
 	}
 	ref := fmt.Sprintf("CT-%04d-%04d", year, seq)
 	received := DateOf(nc.ReceivedAt)
 	th := Assess(app, received, tx.s.Config.Threshold)
 	appJSON, err := json.Marshal(app)
 	if err != nil {
-		return 0, "", err
+		return nil, err
 	}
 	reasons, _ := json.Marshal(th.Reasons)
 	res, err := tx.ExecContext(ctx, `INSERT INTO cases (ref, year, seq, status, route, source, received_at, application,
@@ -68,30 +67,37 @@ func (tx *Tx) createCase(ctx context.Context, nc NewCase) (int64, string, error)
 		ref, year, seq, StatusReceived, app.Route, nc.Source, ms(nc.ReceivedAt), string(appJSON),
 		th.Assessment, th.QualifyingComplaints, string(reasons), ms(tx.now), ms(tx.now))
 	if err != nil {
-		return 0, "", fmt.Errorf("insert case %s: %w", ref, err)
+		return nil, fmt.Errorf("insert case %s: %w", ref, err)
 	}
 	id, _ := res.LastInsertId()
 	ts := tx.s.Config.Timescales
-	if err := tx.setDeadline(ctx, id, DeadlineAcknowledge, tx.s.Cal.AddWorkingDays(received, ts.Acknowledge)); err != nil {
-		return 0, "", err
+	deadlines := map[string]Deadline{
+		DeadlineAcknowledge:       {Due: tx.s.Cal.AddWorkingDays(received, ts.Acknowledge)},
+		DeadlineThresholdDecision: {Due: tx.s.Cal.AddWorkingDays(received, ts.ThresholdDecision)},
 	}
-	if err := tx.setDeadline(ctx, id, DeadlineThresholdDecision, tx.s.Cal.AddWorkingDays(received, ts.ThresholdDecision)); err != nil {
-		return 0, "", err
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deadlines (case_id, name, due_on, set_at) VALUES (?, ?, ?, ?), (?, ?, ?, ?)`,
+		id, DeadlineAcknowledge, deadlines[DeadlineAcknowledge].Due.String(), ms(tx.now),
+		id, DeadlineThresholdDecision, deadlines[DeadlineThresholdDecision].Due.String(), ms(tx.now)); err != nil {
+		return nil, fmt.Errorf("set deadlines: %w", err)
 	}
 	ev, err := tx.event(ctx, id, nc.Actor, "case.created", map[string]any{
 		"source": nc.Source, "route": app.Route, "assessment": th.Assessment,
 		"qualifying_complaints": th.QualifyingComplaints, "incidents": len(app.Incidents),
 	})
 	if err != nil {
-		return 0, "", err
+		return nil, err
 	}
 	if _, err := tx.enqueue(ctx, id, ev, JobSlackCreateChannel, "channel:"+ref, map[string]any{"case": ref}); err != nil {
-		return 0, "", err
+		return nil, err
 	}
 	if err := tx.enqueueAck(ctx, id, ev, ref, app); err != nil {
-		return 0, "", err
+		return nil, err
 	}
-	return id, ref, nil
+	return &Case{
+		ID: id, Ref: ref, Status: StatusReceived, ReceivedAt: nc.ReceivedAt.In(London), Source: nc.Source, Application: app,
+		Threshold: Threshold{Assessment: th.Assessment, QualifyingComplaints: th.QualifyingComplaints, Reasons: th.Reasons},
+		Deadlines: deadlines, Messages: []MessageSummary{}, Attachments: []AttachmentSummary{}, UpdatedAt: tx.now,
+	}, nil
 }
 
 var noReplyRE = regexp.MustCompile(`(?i)^(no-?reply|do-?not-?reply|donotreply|mailer-daemon|postmaster|bounces?|notifications?)([+.\-_].*)?@`)
@@ -113,9 +119,8 @@ func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app 
 		reason = "no-reply address"
 	default:
 		var n int
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE kind = ? AND created_at > ?
-			AND json_extract(payload, '$.to') = ? COLLATE NOCASE`,
-			JobEmailAck, ms(tx.now.Add(-time.Hour)), to).Scan(&n)
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE recipient = ? AND kind = ? AND created_at > ?`,
+			strings.ToLower(to), JobEmailAck, ms(tx.now.Add(-time.Hour))).Scan(&n)
 		if err != nil {
 			return fmt.Errorf("ack rate: %w", err)
 		}
@@ -127,7 +132,7 @@ func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app 
 		_, err := tx.event(ctx, caseID, "intake", "ack.skipped", map[string]any{"reason": reason})
 		return err
 	}
-	_, err := tx.enqueue(ctx, caseID, ev, JobEmailAck, "ack:"+ref, map[string]any{"case": ref, "to": to})
+	_, err := tx.enqueueTo(ctx, caseID, ev, JobEmailAck, "ack:"+ref, map[string]any{"case": ref, "to": to}, tx.now, to)
 	return err
 }
 

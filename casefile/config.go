@@ -227,6 +227,9 @@ func (c *Config) parse(b []byte) error {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
+			if pe.LastKey != "" {
+				return Errorf(EINVALID, "%s (line %d): %s", pe.LastKey, pe.Position.Line, pe.Message)
+			}
 			return Errorf(EINVALID, "line %d: %s", pe.Position.Line, pe.Message)
 		}
 		return Errorf(EINVALID, "%s", strings.TrimPrefix(err.Error(), "toml: "))

@@ -145,14 +145,14 @@ func (tx *Tx) ingest(ctx context.Context, in Inbound) (IngestResult, error) {
 		return result(OutcomeAutoReply, ref, in.MessageID, "automatic reply: stored, not acknowledged"), nil
 	}
 	if c == nil {
-		id, ref, err := tx.createCase(ctx, NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: "intake"})
+		nc, err := tx.createCase(ctx, NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: "intake"})
 		if err != nil {
 			return IngestResult{}, err
 		}
-		if _, err := tx.storeMessage(ctx, id, in, "application"); err != nil {
+		if _, err := tx.storeMessage(ctx, nc.ID, in, "application"); err != nil {
 			return IngestResult{}, err
 		}
-		return result(OutcomeCreated, ref, in.MessageID, how), nil
+		return result(OutcomeCreated, nc.Ref, in.MessageID, how), nil
 	}
 	if in.WantsFurtherReview && (c.status == StatusResponded || c.status == StatusClosed) {
 		return tx.ingestEscalation(ctx, in, c, how)

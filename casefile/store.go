@@ -186,16 +186,11 @@ func (tx *Tx) event(ctx context.Context, caseID int64, actor, kind string, detai
 	if err != nil {
 		return 0, err
 	}
-	var cid any
-	seq := 0
-	if caseID != 0 {
-		cid = caseID
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE case_id = ?`, caseID).Scan(&seq); err != nil {
-			return 0, fmt.Errorf("event seq: %w", err)
-		}
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO events (case_id, seq, at, actor, kind, details) VALUES (?, ?, ?, ?, ?, ?)`,
-		cid, seq, tx.now.UnixMilli(), actor, kind, string(b))
+	// The next number in the case's trail is taken in the same statement:
+	// writers are serialised by BEGIN IMMEDIATE, so numbers have no gaps.
+	res, err := tx.ExecContext(ctx, `INSERT INTO events (case_id, seq, at, actor, kind, details)
+		SELECT ?1, CASE WHEN ?1 IS NULL THEN 0 ELSE COALESCE(MAX(seq), 0) + 1 END, ?2, ?3, ?4, ?5 FROM events WHERE case_id = ?1`,
+		nullID(caseID), tx.now.UnixMilli(), actor, kind, string(b))
 	if err != nil {
 		return 0, fmt.Errorf("append event: %w", err)
 	}
@@ -209,13 +204,19 @@ func (tx *Tx) enqueue(ctx context.Context, caseID, eventID int64, kind, dedupe s
 }
 
 func (tx *Tx) enqueueAt(ctx context.Context, caseID, eventID int64, kind, dedupe string, payload any, runAfter time.Time) (bool, error) {
+	return tx.enqueueTo(ctx, caseID, eventID, kind, dedupe, payload, runAfter, "")
+}
+
+// enqueueTo is enqueueAt for an email job, recording its recipient so that
+// rate limits per address can be checked.
+func (tx *Tx) enqueueTo(ctx context.Context, caseID, eventID int64, kind, dedupe string, payload any, runAfter time.Time, recipient string) (bool, error) {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return false, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, event_id, kind, dedupe_key, payload, run_after, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
-		nullID(caseID), nullID(eventID), kind, dedupe, string(b), runAfter.UnixMilli(), tx.now.UnixMilli())
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, event_id, kind, dedupe_key, payload, recipient, run_after, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+		nullID(caseID), nullID(eventID), kind, dedupe, string(b), strings.ToLower(recipient), runAfter.UnixMilli(), tx.now.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", kind, err)
 	}

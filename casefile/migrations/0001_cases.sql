@@ -58,6 +58,7 @@ CREATE TABLE outbox (
 	kind        TEXT NOT NULL,
 	dedupe_key  TEXT NOT NULL UNIQUE,
 	payload     TEXT NOT NULL DEFAULT '{}',
+	recipient   TEXT NOT NULL DEFAULT '',           -- email jobs: the address, for rate limits
 	state       TEXT NOT NULL DEFAULT 'pending',   -- pending, done, dead
 	attempts    INTEGER NOT NULL DEFAULT 0,
 	run_after   INTEGER NOT NULL,
@@ -68,6 +69,7 @@ CREATE TABLE outbox (
 	done_at     INTEGER
 );
 CREATE INDEX outbox_ready ON outbox (state, run_after);
+CREATE INDEX outbox_recipient ON outbox (recipient, kind, created_at) WHERE recipient != '';
 
 -- messages keep every email in and out with its raw bytes.
 CREATE TABLE messages (

@@ -1,0 +1,46 @@
+package casefile_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// BenchmarkCreateCase measures opening a case with its audit event and
+// outbox jobs, one transaction each, on a real database file.
+func BenchmarkCreateCase(b *testing.B) {
+	s, _ := MustOpenStore(b)
+	ctx := context.Background()
+	app := sampleApplication()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.CreateCase(ctx, casefile.NewCase{Application: app, Actor: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cases/s")
+}
+
+// BenchmarkCaseShow reads one whole case from a database of 10,000.
+func BenchmarkCaseShow(b *testing.B) {
+	s, _ := MustOpenStore(b)
+	ctx := context.Background()
+	app := sampleApplication()
+	var ref string
+	for i := range 10000 {
+		c, err := s.CreateCase(ctx, casefile.NewCase{Application: app, Actor: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 5000 {
+			ref = c.Ref
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Case(ctx, ref); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package casefile_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/csp/trigger/casefile"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "trigger.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func noEnv(string) string { return "" }
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := casefile.LoadConfig("", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, a := range cfg.Agencies {
+		ids = append(ids, a.ID)
+	}
+	if strings.Join(ids, ",") != "police,council,housing" || cfg.Threshold.Complaints != 3 || cfg.Slack.ChannelPrefix != "ct-" || cfg.Timescales.FurtherReview != 20 {
+		t.Errorf("defaults: %v %+v", ids, cfg)
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	p := writeConfig(t, `
+[slack]
+channel_prefix = "asb-"
+[roles]
+coordinator = "U01"
+approvers = ["U02", "U03"]
+[[agency]]
+id = "police"
+name = "Leicestershire Police"
+aliases = ["police", "leicestershire police"]
+[[agency]]
+id = "fire"
+name = "Fire and Rescue"
+[calendar]
+extra_holidays = ["2026-12-24"]
+[imap]
+poll_interval = "30s"
+`)
+	cfg, err := casefile.LoadConfig(p, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Slack.ChannelPrefix != "asb-" || !cfg.Roles.Coordinator.Has("U01") || !cfg.Roles.Approvers.Has("U03") || len(cfg.Agencies) != 2 || cfg.IMAP.PollInterval.Seconds() != 30 {
+		t.Errorf("%+v", cfg)
+	}
+	if !cfg.WorkingCalendar().IsHoliday(casefile.MustDate("2026-12-24")) {
+		t.Error("extra holiday not applied")
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{"[[agency]]\nid = \"police\"\nname = \"A\"\n[[agency]]\nid = \"council\"\nname = \"B\"\n[[agency]]\nid = \"police\"\nname = \"C\"\n", `agency[2].id: duplicate "police"`},
+		{"[imap]\nadress = \"x\"\n", "imap.adress: unknown key"},
+		{"[threshold]\ncomplaints = 5\n", "threshold.complaints: 5: the law allows 1 to 3"},
+		{"[threshold]\ncomplaints = \"three\"\n", "threshold.complaints"},
+		{"[imap]\ntls = \"maybe\"\n", `imap.tls: "maybe" is not one of implicit, starttls, none`},
+		{"[imap]\npoll_interval = \"soon\"\n", "poll_interval"},
+		{"[timescales]\nresponse = 0\n", "timescales.response"},
+		{"[calendar]\nextra_holidays = [\"24/12/2026\"]\n", "calendar.extra_holidays[0]"},
+		{"[slack]\nchannel_prefix = \"CT \"\n", "slack.channel_prefix"},
+		{"[smtp\n", "line 2"},
+	} {
+		_, err := casefile.LoadConfig(writeConfig(t, tc.body), noEnv)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("config %q: error %v, want it to say %q", tc.body, err, tc.want)
+		}
+	}
+}
+
+func TestConfigSecrets(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "imap")
+	os.WriteFile(secretFile, []byte("hunter2\n"), 0o600)
+	env := map[string]string{"TRIGGER_SLACK_BOT_TOKEN": "xoxb-1", "TRIGGER_IMAP_PASSWORD_FILE": secretFile}
+	cfg, err := casefile.LoadConfig("", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Secrets.SlackBotToken != "xoxb-1" || cfg.Secrets.IMAPPassword != "hunter2" {
+		t.Errorf("secrets %+v", cfg.Secrets)
+	}
+	env["TRIGGER_SMTP_PASSWORD_FILE"] = "/nonexistent/secret"
+	if _, err := casefile.LoadConfig("", func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "TRIGGER_SMTP_PASSWORD_FILE") {
+		t.Errorf("unreadable secret file: %v", err)
+	}
+}

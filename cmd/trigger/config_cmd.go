@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/BurntSushi/toml"
+)
+
+func init() {
+	register(command{name: "config check", summary: "validate the configuration and print it, secrets masked", run: runConfigCheck})
+}
+
+func runConfigCheck(ctx context.Context, m *Main, g *globals, args []string) error {
+	fs := newFlagSet("config check")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := g.config(m)
+	if err != nil {
+		return err
+	}
+	src := g.configPath
+	if src == "" {
+		src = "built-in defaults (no trigger.toml)"
+	}
+	fmt.Fprintf(m.Stdout, "# configuration OK: %s\n", src)
+	if err := toml.NewEncoder(m.Stdout).Encode(cfg); err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, "\n# secrets (from the environment)")
+	for _, s := range []struct{ name, v string }{
+		{"TRIGGER_SLACK_BOT_TOKEN", cfg.Secrets.SlackBotToken},
+		{"TRIGGER_SLACK_APP_TOKEN", cfg.Secrets.SlackAppToken},
+		{"TRIGGER_SLACK_SIGNING_SECRET", cfg.Secrets.SlackSigningSecret},
+		{"TRIGGER_IMAP_PASSWORD", cfg.Secrets.IMAPPassword},
+		{"TRIGGER_SMTP_PASSWORD", cfg.Secrets.SMTPPassword},
+	} {
+		fmt.Fprintf(m.Stdout, "# %s = %s\n", s.name, mask(s.v))
+	}
+	return nil
+}
+
+// mask shows whether a secret is set without showing it.
+func mask(s string) string {
+	if s == "" {
+		return "(not set)"
+	}
+	return fmt.Sprintf("(set, %d characters)", len(s))
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("trigger "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses and turns a flag error into a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return usagef("usage of %s:\n%s", fs.Name(), flagUsage(fs))
+		}
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	return nil
+}
+
+func flagUsage(fs *flag.FlagSet) string {
+	var b []byte
+	fs.VisitAll(func(f *flag.Flag) {
+		b = fmt.Appendf(b, "  --%s  %s\n", f.Name, f.Usage)
+	})
+	return string(b)
+}
