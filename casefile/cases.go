@@ -208,7 +208,7 @@ func (tx *Tx) transition(ctx context.Context, c *caseRow, to Status, set string,
 
 // Changed tells a caller whether a command changed anything, or found it
 // already done (a second click, a retry).
-type Changed bool
+type Changed = bool
 
 // Decide records the coordinator's threshold decision. Accepting moves the
 // case on and asks every agency named in the application for details; not

@@ -537,3 +537,72 @@ func (s *Store) FirstSeen(ctx context.Context, key string) (bool, error) {
 	})
 	return first, err
 }
+
+// Notice queues a notice in the case channel, once per key, with an audit
+// event: every message the bot posts can be traced to one.
+func (s *Store) Notice(ctx context.Context, ref, key, text string, coordinator bool) error {
+	return s.update(ctx, func(tx *Tx) error {
+		c, err := tx.loadCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		var n int
+		tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE dedupe_key = ?`, "notice:"+ref+":"+key).Scan(&n)
+		if n > 0 {
+			return nil
+		}
+		ev, err := tx.event(ctx, c.id, "system", "slack.notice", map[string]any{"key": key})
+		if err != nil {
+			return err
+		}
+		_, err = tx.enqueue(ctx, c.id, ev, JobSlackNotify, "notice:"+ref+":"+key,
+			map[string]any{"case": ref, "event": ev, "text": text, "coordinator": coordinator})
+		return err
+	})
+}
+
+// AskByEmail queues the request to an agency by email, for an agency with
+// no officer in Slack.
+func (s *Store) AskByEmail(ctx context.Context, ref, agency string) error {
+	return s.update(ctx, func(tx *Tx) error {
+		c, err := tx.loadCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE info_requests SET by_email = 1 WHERE case_id = ? AND agency = ? AND by_email = 0`, c.id, agency)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		ev, err := tx.event(ctx, c.id, "system", "agency.asked_by_email", map[string]any{"agency": agency})
+		if err != nil {
+			return err
+		}
+		a, _ := s.Config.Agency(agency)
+		_, err = tx.enqueueTo(ctx, c.id, ev, JobEmailAgency, "agency-email:"+ref+":"+agency,
+			map[string]any{"case": ref, "agency": agency}, tx.now, a.Email)
+		return err
+	})
+}
+
+// Audit records an event that changes nothing else: personal details
+// viewed, a refusal worth keeping.
+func (s *Store) Audit(ctx context.Context, ref, actor, kind string, details map[string]any) error {
+	return s.update(ctx, func(tx *Tx) error {
+		c, err := tx.loadCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		_, err = tx.event(ctx, c.id, actor, kind, details)
+		return err
+	})
+}
+
+// Seen reports whether FirstSeen recorded key before.
+func (s *Store) Seen(ctx context.Context, key string) (bool, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM slack_seen WHERE key = ?`, key).Scan(&n)
+	return n > 0, err
+}

@@ -1,0 +1,284 @@
+package bot_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/csp/trigger/bot"
+	"github.com/csp/trigger/bot/slackemu"
+	"github.com/csp/trigger/casefile"
+)
+
+// harness is a bot wired to a real store on a temporary file and the Slack
+// emulator, in Socket Mode or HTTP mode, with the outbox dispatcher running.
+type harness struct {
+	t     *testing.T
+	ctx   context.Context
+	emu   *slackemu.Emulator
+	store *casefile.Store
+	cfg   *casefile.Config
+	bot   *bot.Bot
+
+	coord, police, council, housing, chair, stranger string
+}
+
+type harnessOpts struct {
+	mode    string // socket, http
+	emu     slackemu.Options
+	workers int
+}
+
+func newHarness(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, ctx: ctx}
+
+	var handler http.Handler = http.NotFoundHandler()
+	var hmu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hmu.Lock()
+		hh := handler
+		hmu.Unlock()
+		hh.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	eo := o.emu
+	if eo.TimeScale == 0 {
+		eo.TimeScale = 60
+	}
+	if o.mode == "http" {
+		eo.InteractivityURL = srv.URL + "/slack/interactivity"
+		eo.EventsURL = srv.URL + "/slack/events"
+	}
+	h.emu = slackemu.New(eo)
+	if err := h.emu.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.emu.Close() })
+
+	h.coord = h.emu.AddUser("sam.coordinator", "sam@council.example").ID
+	h.police = h.emu.AddUser("pc.jones", "jones@police.example").ID
+	h.council = h.emu.AddUser("asb.officer", "asb@council.example").ID
+	h.housing = h.emu.AddUser("housing.officer", "officer@housing.example").ID
+	h.chair = h.emu.AddUser("csp.chair", "chair@council.example").ID
+	h.stranger = h.emu.AddUser("someone.else", "else@example.org").ID
+
+	cfg := casefile.DefaultConfig()
+	cfg.Roles.Coordinator = casefile.IDList{h.coord}
+	cfg.Roles.Chair = casefile.IDList{h.chair}
+	cfg.Roles.Approvers = casefile.IDList{h.coord, h.chair}
+	cfg.Agencies[0].SlackUsers = []string{h.police}
+	cfg.Agencies[1].SlackUsers = []string{h.council}
+	cfg.Agencies[2].SlackUsers = []string{"officer@housing.example"} // looked up by email
+	cfg.Agencies[2].Email = "asb@housing.example"
+	h.cfg = &cfg
+
+	store, err := casefile.Open(filepath.Join(t.TempDir(), "trigger.db"), h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	h.store = store
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	api := slack.New(h.emu.BotToken(), slack.OptionAPIURL(h.emu.APIURL()), slack.OptionAppLevelToken(h.emu.AppToken()))
+	h.bot = bot.New(api, store, h.cfg, logger)
+
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	switch o.mode {
+	case "http":
+		hh := &bot.HTTPHandler{Bot: h.bot, SigningSecret: h.emu.SigningSecret()}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/slack/events", hh.Events)
+		mux.HandleFunc("/slack/interactivity", hh.Interactivity)
+		hmu.Lock()
+		handler = mux
+		hmu.Unlock()
+		t.Cleanup(hh.Wait)
+	default:
+		wg.Go(func() { h.bot.RunSocketMode(ctx) })
+		h.waitStore("the socket to connect", func() bool { return h.emu.SocketConnections() > 0 && h.bot.Connected() })
+	}
+	workers := o.workers
+	if workers == 0 {
+		workers = 1
+	}
+	d := &casefile.Dispatcher{Store: store, Prefix: "slack.", Handler: h.bot, Poll: 10 * time.Millisecond, Workers: workers, Logger: logger}
+	wg.Go(func() { d.Run(ctx) })
+	return h
+}
+
+// waitFor waits (bounded) for a condition on what people would see.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.ctx, 20*time.Second)
+	defer cancel()
+	if err := h.emu.Wait(ctx, cond); err != nil {
+		h.t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// waitStore polls the store for a condition.
+func (h *harness) waitStore(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("waiting for %s: timed out", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (h *harness) newCase() *casefile.Case {
+	h.t.Helper()
+	c, err := h.store.CreateCase(h.ctx, casefile.NewCase{Application: application(), Actor: "test"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+func application() casefile.Application {
+	yes := true
+	return casefile.Application{
+		Route:     casefile.RouteIndividual,
+		Applicant: casefile.Person{Name: "Lucy Fielding", Email: "lucy.fielding@example.net", Phone: "07700 900123", Address: "27 Mill Street, Measham", Postcode: "DE12 7HS"},
+		Location:  "Alleyway between Mill Street and the High Street",
+		Incidents: []casefile.Incident{
+			{OccurredOn: casefile.MustDate("2026-08-02"), ReportedOn: casefile.MustDate("2026-08-03"), Agency: "police", Reference: "0345 of 03/08/2026"},
+			{OccurredOn: casefile.MustDate("2026-08-28"), ReportedOn: casefile.MustDate("2026-08-28"), Agency: "council", Reference: "ASB/2026/0981"},
+			{OccurredOn: casefile.MustDate("2026-09-19"), ReportedOn: casefile.MustDate("2026-09-21"), Agency: "housing", Reference: "FH-20931"},
+		},
+		ConsentToShare: &yes,
+	}
+}
+
+// channel waits for the case's channel and returns it as Slack has it.
+func (h *harness) channel(ref string) slackemu.Channel {
+	h.t.Helper()
+	name := "ct-" + strings.ToLower(strings.TrimPrefix(ref, "CT-"))
+	var ch slackemu.Channel
+	h.waitFor("channel "+name, func() bool {
+		var ok bool
+		ch, ok = h.emu.ChannelByName(name)
+		return ok
+	})
+	return ch
+}
+
+// card waits for the case card and returns its message.
+func (h *harness) card(ref string) slackemu.Message {
+	h.t.Helper()
+	ch := h.channel(ref)
+	var card slackemu.Message
+	h.waitFor("the card of "+ref, func() bool {
+		for _, m := range h.emu.Messages(ch.ID) {
+			if strings.Contains(string(m.Blocks), `"card-`+ref+`"`) {
+				card = m
+				return true
+			}
+		}
+		return false
+	})
+	return card
+}
+
+// message finds the channel's message whose blocks contain s.
+func (h *harness) message(channel, s string) (slackemu.Message, bool) {
+	for _, m := range h.emu.Messages(channel) {
+		if strings.Contains(text(m), s) {
+			return m, true
+		}
+	}
+	return slackemu.Message{}, false
+}
+
+func (h *harness) waitMessage(channel, s string) slackemu.Message {
+	h.t.Helper()
+	var m slackemu.Message
+	h.waitFor("a message with "+s, func() bool {
+		var ok bool
+		m, ok = h.message(channel, s)
+		return ok
+	})
+	return m
+}
+
+// click has a person click and checks Slack saw the app acknowledge.
+func (h *harness) click(user, channel, ts, action, value string) {
+	h.t.Helper()
+	res, err := h.emu.ClickButton(user, channel, ts, action, value)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if !res.Acked {
+		h.t.Fatalf("click %s not acknowledged: %s", action, res.Problem)
+	}
+}
+
+// modal waits for a modal with the callback id on the person's screen.
+func (h *harness) modal(user, callbackID string) slackemu.View {
+	h.t.Helper()
+	var v slackemu.View
+	h.waitFor("modal "+callbackID, func() bool {
+		for _, ov := range h.emu.OpenViews(user) {
+			if ov.CallbackID == callbackID {
+				v = ov
+				return true
+			}
+		}
+		return false
+	})
+	return v
+}
+
+// ephemeral waits for an ephemeral message to user containing s.
+func (h *harness) ephemeral(user, s string) {
+	h.t.Helper()
+	h.waitFor("an ephemeral message with "+s, func() bool {
+		for _, e := range h.emu.Ephemerals(user) {
+			if strings.Contains(e.Text, s) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func (h *harness) status(ref string) casefile.Status {
+	c, err := h.store.Case(h.ctx, ref)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c.Status
+}
+
+func (h *harness) events(ref, kind string) int {
+	evs, _ := h.store.Events(h.ctx, ref)
+	n := 0
+	for _, e := range evs {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// text is a message's blocks as a person reads them: JSON, with the
+// characters json.Marshal escapes put back.
+func text(m slackemu.Message) string {
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(m.Blocks)) + m.Text
+}

@@ -1,0 +1,381 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// Response is what the bot answers Slack within 3 seconds: nothing, or for
+// a view submission a response_action. After, if set, is the work done once
+// the answer has gone (opening a modal, an ephemeral reply).
+type Response struct {
+	Ack   any
+	After func(ctx context.Context)
+}
+
+// viewErrors answers a view submission with errors under its inputs.
+func viewErrors(errs map[string]string) any {
+	return slack.NewErrorsViewSubmissionResponse(errs)
+}
+
+// HandleInteraction routes a click or a modal submission. The store command
+// behind a submission is quick and runs before the answer, so that a
+// refusal or a validation error can be shown in the modal; Slack calls run
+// after.
+func (b *Bot) HandleInteraction(ctx context.Context, cb *slack.InteractionCallback) Response {
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		if len(cb.ActionCallback.BlockActions) == 0 {
+			return Response{}
+		}
+		a := cb.ActionCallback.BlockActions[0]
+		return Response{After: func(ctx context.Context) { b.click(ctx, cb, a) }}
+	case slack.InteractionTypeViewSubmission:
+		return b.submit(ctx, cb)
+	default:
+		return Response{}
+	}
+}
+
+// refuse tells one person, privately, why nothing happened.
+func (b *Bot) refuse(ctx context.Context, cb *slack.InteractionCallback, action, text string) {
+	if b.OnRefusal != nil {
+		b.OnRefusal(action)
+	}
+	b.ephemeral(ctx, cb, text)
+}
+
+func (b *Bot) ephemeral(ctx context.Context, cb *slack.InteractionCallback, text string) {
+	if cb.Channel.ID == "" {
+		return
+	}
+	if err := b.call(ctx, "chat.postEphemeral", func() error {
+		_, err := b.API.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slack.MsgOptionText(text, false))
+		return err
+	}); err != nil {
+		b.Logger.Warn("slack: ephemeral reply failed", "action", cb.ActionCallback.BlockActions[0].ActionID, "error", slackCode(err))
+	}
+}
+
+// openModal opens a modal on the clicker's screen with the click's
+// trigger_id. An expired trigger_id (Slack gives 3 seconds) gets an
+// ephemeral message asking to click again.
+func (b *Bot) openModal(ctx context.Context, cb *slack.InteractionCallback, v slack.ModalViewRequest) {
+	err := b.call(ctx, "views.open", func() error {
+		_, err := b.API.OpenViewContext(ctx, cb.TriggerID, v)
+		return err
+	})
+	switch code := slackCode(err); {
+	case err == nil:
+	case code == "expired_trigger_id" || code == "exchanged_trigger_id" || code == "invalid_trigger_id":
+		b.ephemeral(ctx, cb, "Slack took too long to open the form. Please click the button again.")
+	default:
+		b.Logger.Error("slack: views.open failed", "callback", v.CallbackID, "error", code)
+		b.ephemeral(ctx, cb, "The form could not be opened ("+code+"). Please try again in a minute.")
+	}
+}
+
+// explain turns a domain error into words for the person who clicked.
+func explain(err error) string {
+	switch casefile.ErrorCode(err) {
+	case casefile.ECONFLICT, casefile.EINVALID, casefile.ENOTFOUND, casefile.EFORBIDDEN:
+		return casefile.ErrorMessage(err)
+	default:
+		return "Something went wrong on our side and nothing was changed. Please try again; if it keeps happening, tell the system administrator."
+	}
+}
+
+func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction) {
+	user := cb.User.ID
+	ref, agency, _ := strings.Cut(a.Value, "|")
+	ref = strings.TrimSpace(ref)
+	if !casefile.RefRE.MatchString(ref) {
+		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
+		return
+	}
+	log := b.Logger.With("case", ref, "action", a.ActionID)
+	switch a.ActionID {
+	case ActionAccept:
+		if !b.isCoordinator(user) {
+			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator can decide the threshold. Nothing was changed.")
+			return
+		}
+		changed, err := b.Store.Decide(ctx, ref, casefile.Met, "", user)
+		switch {
+		case err != nil:
+			log.Warn("accept refused", "code", casefile.ErrorCode(err))
+			b.ephemeral(ctx, cb, explain(err))
+		case !changed:
+			b.ephemeral(ctx, cb, ref+" was already accepted for review. Nothing was changed.")
+		default:
+			b.ephemeral(ctx, cb, ref+" is accepted for review. The agencies are being asked for details.")
+		}
+	case ActionNotMet:
+		if !b.isCoordinator(user) {
+			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator can decide the threshold. Nothing was changed.")
+			return
+		}
+		b.openModal(ctx, cb, NotMetModal(ref))
+	case ActionViewDetails:
+		if !b.hasRole(ctx, user) {
+			b.refuse(ctx, cb, a.ActionID, "Sorry, the personal details are shown only to the coordinator, the Chair, approvers and agency officers.")
+			return
+		}
+		c, err := b.Store.Case(ctx, ref)
+		if err != nil {
+			b.ephemeral(ctx, cb, explain(err))
+			return
+		}
+		if err := b.Store.Audit(ctx, ref, user, "details.viewed", nil); err != nil {
+			log.Error("audit of details view failed", "err", err)
+			b.ephemeral(ctx, cb, explain(err))
+			return
+		}
+		b.openModal(ctx, cb, DetailsModal(c, b.Config))
+	case ActionProvideDetails:
+		if !b.isOfficer(ctx, user, agency) && !b.isCoordinator(user) {
+			b.refuse(ctx, cb, a.ActionID, fmt.Sprintf("Sorry, only an officer of %s can answer this request. Nothing was changed.", agencyName(b.Config, agency)))
+			return
+		}
+		ag, ok := b.Config.Agency(agency)
+		if !ok {
+			b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
+			return
+		}
+		b.openModal(ctx, cb, ProvideDetailsModal(ref, ag))
+	case ActionScheduleMeeting:
+		if !b.isCoordinator(user) {
+			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator can schedule the review meeting.")
+			return
+		}
+		ready, why, err := b.Store.MeetingReadiness(ctx, ref)
+		if err != nil {
+			b.ephemeral(ctx, cb, explain(err))
+			return
+		}
+		if !ready {
+			b.ephemeral(ctx, cb, "The meeting cannot be scheduled yet: "+why+".")
+			return
+		}
+		b.openModal(ctx, cb, ScheduleMeetingModal(ref))
+	case ActionRecordOutcome:
+		if !b.isCoordinator(user) {
+			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator can record the meeting's outcome.")
+			return
+		}
+		c, err := b.Store.Case(ctx, ref)
+		if err != nil {
+			b.ephemeral(ctx, cb, explain(err))
+			return
+		}
+		if c.Status != casefile.StatusMeeting {
+			b.ephemeral(ctx, cb, fmt.Sprintf("%s is not waiting for a meeting outcome (it is %s).", ref, c.Status))
+			return
+		}
+		b.openModal(ctx, cb, RecordOutcomeModal(ref, b.Config))
+	default:
+		if h, ok := b.extraClicks[a.ActionID]; ok {
+			h(ctx, cb, a, ref, agency)
+			return
+		}
+		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
+	}
+}
+
+// values reads a submitted modal's inputs.
+type values map[string]map[string]slack.BlockAction
+
+func (v values) text(block string) string {
+	for _, a := range v[block] {
+		return strings.TrimSpace(a.Value)
+	}
+	return ""
+}
+
+func (v values) date(block string) string {
+	for _, a := range v[block] {
+		return a.SelectedDate
+	}
+	return ""
+}
+
+func (v values) time(block string) string {
+	for _, a := range v[block] {
+		return a.SelectedTime
+	}
+	return ""
+}
+
+func (v values) option(block string) string {
+	for _, a := range v[block] {
+		return a.SelectedOption.Value
+	}
+	return ""
+}
+
+func (v values) options(block string) []string {
+	var out []string
+	for _, a := range v[block] {
+		for _, o := range a.SelectedOptions {
+			out = append(out, o.Value)
+		}
+	}
+	return out
+}
+
+func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Response {
+	user := cb.User.ID
+	v := values(cb.View.State.Values)
+	if cb.View.State == nil {
+		v = values{}
+	}
+	meta := cb.View.PrivateMetadata
+	ref, agency, _ := strings.Cut(meta, "|")
+	firstBlock := firstInput(cb.View)
+	deny := func(msg string) Response {
+		if b.OnRefusal != nil {
+			b.OnRefusal(cb.View.CallbackID)
+		}
+		return Response{Ack: viewErrors(map[string]string{firstBlock: msg})}
+	}
+	fail := func(block string, err error) Response {
+		if casefile.ErrorCode(err) == casefile.EINTERNAL {
+			b.Logger.Error("slack: submission failed", "callback", cb.View.CallbackID, "case", ref, "err", err)
+		}
+		if block == "" {
+			block = firstBlock
+		}
+		return Response{Ack: viewErrors(map[string]string{block: explain(err)})}
+	}
+	switch cb.View.CallbackID {
+	case ViewNotMet:
+		if !b.isCoordinator(user) {
+			return deny("Only the coordinator can decide the threshold.")
+		}
+		reason := v.text(BlockReason)
+		if reason == "" {
+			return Response{Ack: viewErrors(map[string]string{BlockReason: "Please give the reason: it goes into the letter."})}
+		}
+		if _, err := b.Store.Decide(ctx, ref, casefile.NotMet, reason, user); err != nil {
+			return fail(BlockReason, err)
+		}
+		return Response{}
+	case ViewProvideDetails:
+		if !b.isOfficer(ctx, user, agency) && !b.isCoordinator(user) {
+			return deny("Only an officer of " + agencyName(b.Config, agency) + " can answer this request.")
+		}
+		in := casefile.ReplyInput{
+			Ref: ref, Agency: agency, Author: user, Source: "form",
+			Complaints: v.text(BlockComplaints), Considered: v.text(BlockConsidered), Taken: v.text(BlockTaken), Risk: v.text(BlockRisk),
+			NoInfo:    len(v.options(BlockNoInfo)) > 0,
+			DedupeKey: "view:" + cb.View.ID + ":" + cb.View.Hash,
+		}
+		if in.Complaints+in.Considered+in.Taken+in.Risk == "" && !in.NoInfo {
+			return Response{Ack: viewErrors(map[string]string{BlockComplaints: "Please give the details, or tick \"No information held\"."})}
+		}
+		if _, err := b.Store.RecordReply(ctx, in); err != nil {
+			return fail(BlockComplaints, err)
+		}
+		return Response{}
+	case ViewScheduleMeeting:
+		if !b.isCoordinator(user) {
+			return deny("Only the coordinator can schedule the review meeting.")
+		}
+		when, err := time.ParseInLocation("2006-01-02 15:04", v.date(BlockDate)+" "+v.time(BlockTime), casefile.London)
+		if err != nil {
+			return Response{Ack: viewErrors(map[string]string{BlockDate: "Please choose a date and a time."})}
+		}
+		if _, err := b.Store.ScheduleMeeting(ctx, ref, casefile.MeetingPlan{When: when, Place: v.text(BlockPlace), Attendees: v.text(BlockAttendees), By: user}); err != nil {
+			return fail(BlockDate, err)
+		}
+		return Response{}
+	case ViewRecordOutcome:
+		if !b.isCoordinator(user) {
+			return deny("Only the coordinator can record the meeting's outcome.")
+		}
+		o := casefile.MeetingOutcome{Attendance: v.options(BlockAttendance), Summary: v.text(BlockSummary), By: user}
+		switch v.option(BlockAdequate) {
+		case "yes":
+			t := true
+			o.Adequate = &t
+		case "no":
+			f := false
+			o.Adequate = &f
+		}
+		errs := map[string]string{}
+		for n := 1; n <= recommendationSlots; n++ {
+			text, owner, due := v.text(recBlock(n, "text")), v.option(recBlock(n, "owner")), v.date(recBlock(n, "due"))
+			if text == "" && owner == "" && due == "" {
+				continue
+			}
+			if text == "" {
+				errs[recBlock(n, "text")] = "Write the recommendation, or clear its owner and date."
+				continue
+			}
+			if owner == "" {
+				errs[recBlock(n, "owner")] = "Each recommendation needs an owner agency."
+			}
+			d, err := casefile.ParseDate(due)
+			if err != nil {
+				errs[recBlock(n, "due")] = "Each recommendation needs a due date."
+			}
+			o.Recommendations = append(o.Recommendations, casefile.Recommendation{Text: text, Owner: owner, Due: d})
+		}
+		if o.Adequate == nil {
+			errs[BlockAdequate] = "Please answer."
+		}
+		if len(errs) > 0 {
+			return Response{Ack: viewErrors(errs)}
+		}
+		if _, err := b.Store.RecordOutcome(ctx, ref, o); err != nil {
+			return fail(BlockSummary, err)
+		}
+		return Response{}
+	default:
+		if h, ok := b.extraViews[cb.View.CallbackID]; ok {
+			return h(ctx, cb, v, ref, agency)
+		}
+		return Response{}
+	}
+}
+
+func firstInput(v slack.View) string {
+	for _, bl := range v.Blocks.BlockSet {
+		if in, ok := bl.(*slack.InputBlock); ok {
+			return in.BlockID
+		}
+	}
+	return ""
+}
+
+// HandleEvent handles an Events API event: a reply in a request's thread is
+// recorded as that agency's reply, attributed to its author. Retries of the
+// same event change nothing.
+func (b *Bot) HandleEvent(ctx context.Context, eventID string, ev slackevents.EventsAPIInnerEvent) {
+	msg, ok := ev.Data.(*slackevents.MessageEvent)
+	if !ok || msg.ThreadTimeStamp == "" || msg.BotID != "" || msg.User == "" || msg.SubType != "" {
+		return
+	}
+	ref, agency, err := b.Store.RequestByMessage(ctx, msg.Channel, msg.ThreadTimeStamp)
+	if err != nil {
+		return // a thread that is not a request
+	}
+	author := msg.User
+	if !b.isOfficer(ctx, author, agency) {
+		// Someone else talking in the thread (the coordinator asking a
+		// question): not the agency's reply.
+		return
+	}
+	in := casefile.ReplyInput{Ref: ref, Agency: agency, Author: author, Source: "thread", Text: msg.Text,
+		DedupeKey: "msg:" + msg.Channel + ":" + msg.TimeStamp}
+	if _, err := b.Store.RecordReply(ctx, in); err != nil {
+		b.Logger.Warn("slack: thread reply not recorded", "case", ref, "agency", agency, "code", casefile.ErrorCode(err), "event", eventID)
+	}
+}
