@@ -269,6 +269,12 @@ func (s *Store) Decide(ctx context.Context, ref string, outcome Assessment, reas
 			if err := tx.setDeadline(ctx, c.id, DeadlineResponse, s.Cal.AddWorkingDays(today, ts.Response)); err != nil {
 				return err
 			}
+			if _, err := tx.draftLetter(ctx, c, LetterNotMet, "system"); err != nil {
+				return err
+			}
+			if err := tx.transition(ctx, c, StatusAwaitingApproval, ""); err != nil {
+				return err
+			}
 			if err := tx.cardChanged(ctx, c, ev); err != nil {
 				return err
 			}

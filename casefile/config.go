@@ -29,6 +29,7 @@ type Config struct {
 	Calendar    CalendarConfig    `toml:"calendar"`
 	Partnership PartnershipConfig `toml:"partnership"`
 	Log         LogConfig         `toml:"log"`
+	Letters     LettersConfig     `toml:"letters"`
 
 	// Secrets come from the environment (or a file it names), never from
 	// the configuration file, and are never printed.
@@ -100,6 +101,12 @@ type PartnershipConfig struct {
 	ContactEmail      string `toml:"contact_email"`
 	ContactPhone      string `toml:"contact_phone"`
 	FurtherReviewBody string `toml:"further_review_body"`
+}
+
+type LettersConfig struct {
+	// Dir holds the partnership's own letter templates; a file there
+	// replaces the built-in template of the same name.
+	Dir string `toml:"dir"`
 }
 
 type LogConfig struct {

@@ -2,6 +2,7 @@ package casefile_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -79,4 +80,11 @@ func mustCreate(tb testing.TB, s *casefile.Store, app casefile.Application) *cas
 		tb.Fatal(err)
 	}
 	return c
+}
+
+func writeFile(tb testing.TB, path, body string) {
+	tb.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -359,7 +359,182 @@ func (tx *Tx) requestFurtherReview(ctx context.Context, c *caseRow, actor, sourc
 	if err != nil {
 		return err
 	}
+	text := "A further review has been requested (by " + map[string]string{"email": "the applicant, by email", "slack": "the coordinator, recorded in Slack"}[source] + ")."
+	if late {
+		text += fmt.Sprintf(" *Late:* it arrived after the deadline of %s. It is shown here, not dropped: the Chair decides.", d(due.String).Human())
+	}
+	if _, err := tx.enqueue(ctx, c.id, ev, JobSlackNotify, fmt.Sprintf("notify:%s:%d", c.ref, ev), map[string]any{
+		"case": c.ref, "event": ev, "chair": true, "prompt": "further_review", "text": text,
+	}); err != nil {
+		return err
+	}
 	return tx.cardChanged(ctx, c, ev)
+}
+
+// d parses a stored date, zero when there is none.
+func d(s string) Date {
+	v, _ := ParseDate(s)
+	return v
+}
+
+// RequestFurtherReview records the coordinator's note that the applicant
+// asked for a further review (by phone, letter or in person).
+func (s *Store) RequestFurtherReview(ctx context.Context, ref, by string) (Changed, error) {
+	changed := false
+	err := s.update(ctx, func(tx *Tx) error {
+		c, err := tx.loadCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		switch c.status {
+		case StatusEscalated, StatusEscalationReview:
+			return nil
+		case StatusResponded:
+		default:
+			return Errorf(ECONFLICT, "%s is %s: a further review can be asked for once the response is sent", ref, c.status)
+		}
+		changed = true
+		return tx.requestFurtherReview(ctx, c, by, "slack")
+	})
+	return changed, err
+}
+
+// DecideFurtherReview records the Chair's decision on a request for a
+// further review: accepted, the review goes ahead; declined (with a
+// reason), the case closes.
+func (s *Store) DecideFurtherReview(ctx context.Context, ref string, accept bool, reason, by string) (Changed, error) {
+	reason = strings.TrimSpace(reason)
+	if !accept && reason == "" {
+		return false, Errorf(EINVALID, "reason: declining a further review needs a reason")
+	}
+	changed := false
+	err := s.update(ctx, func(tx *Tx) error {
+		c, err := tx.loadCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		var escID int64
+		var decision sql.NullString
+		err = tx.QueryRowContext(ctx, `SELECT id, decision FROM escalations WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&escID, &decision)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Errorf(ECONFLICT, "%s has no request for a further review", ref)
+		}
+		if err != nil {
+			return err
+		}
+		want := map[bool]string{true: "accepted", false: "declined"}[accept]
+		if decision.Valid {
+			if decision.String == want {
+				return nil
+			}
+			return Errorf(ECONFLICT, "the further review of %s was already %s", ref, decision.String)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE escalations SET decision = ?, reason = ?, decided_by = ?, decided_at = ? WHERE id = ?`,
+			want, reason, by, ms(tx.now), escID); err != nil {
+			return err
+		}
+		var text, prompt string
+		if accept {
+			if err := tx.transition(ctx, c, StatusEscalationReview, ""); err != nil {
+				return err
+			}
+			text, prompt = "The Chair accepted the request for a further review. When it is done, the Chair records the outcome; the letter is drafted from it.", "further_outcome"
+		} else {
+			if err := tx.transition(ctx, c, StatusClosed, `closed_at = ?`, ms(tx.now)); err != nil {
+				return err
+			}
+			text = "The Chair declined the request for a further review: " + reason + "\nThe case is closed. Please tell the applicant."
+		}
+		ev, err := tx.event(ctx, c.id, by, "escalation.decided", map[string]any{"decision": want, "reason": reason})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.enqueue(ctx, c.id, ev, JobSlackNotify, fmt.Sprintf("notify:%s:%d", ref, ev), map[string]any{
+			"case": ref, "event": ev, "text": text, "prompt": prompt, "chair": accept, "coordinator": !accept,
+		}); err != nil {
+			return err
+		}
+		changed = true
+		return tx.cardChanged(ctx, c, ev)
+	})
+	return changed, err
+}
+
+// RecordFurtherReviewOutcome records what the further review found and
+// drafts its letter, which the Chair approves.
+func (s *Store) RecordFurtherReviewOutcome(ctx context.Context, ref, outcome string, upheld bool, by string) (Changed, error) {
+	if strings.TrimSpace(outcome) == "" {
+		return false, Errorf(EINVALID, "outcome: the further review's findings are needed for the letter")
+	}
+	changed := false
+	err := s.update(ctx, func(tx *Tx) error {
+		c, err := tx.loadCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		if c.status != StatusEscalationReview {
+			var o string
+			tx.QueryRowContext(ctx, `SELECT outcome FROM escalations WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&o)
+			if o != "" {
+				return nil
+			}
+			return Errorf(ECONFLICT, "%s is %s: no further review is under way", ref, c.status)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE escalations SET outcome = ?, upheld = ? WHERE id = (SELECT MAX(id) FROM escalations WHERE case_id = ?)`,
+			outcome, upheld, c.id); err != nil {
+			return err
+		}
+		ev, err := tx.event(ctx, c.id, by, "escalation.outcome", map[string]any{"upheld": upheld})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.draftLetter(ctx, c, LetterFurtherReview, "system"); err != nil {
+			return err
+		}
+		if err := tx.transition(ctx, c, StatusAwaitingApproval, ""); err != nil {
+			return err
+		}
+		changed = true
+		return tx.cardChanged(ctx, c, ev)
+	})
+	return changed, err
+}
+
+// Escalation is a request for a further review and what became of it.
+type Escalation struct {
+	RequestedAt time.Time `json:"requested_at"`
+	Source      string    `json:"source"`
+	Late        bool      `json:"late"`
+	Decision    string    `json:"decision"`
+	Reason      string    `json:"reason"`
+	DecidedBy   string    `json:"decided_by"`
+	Outcome     string    `json:"outcome"`
+	Upheld      *bool     `json:"upheld"`
+}
+
+// Escalations lists a case's requests for a further review.
+func (s *Store) Escalations(ctx context.Context, ref string) ([]Escalation, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT e.requested_at, e.source, e.late, COALESCE(e.decision, ''), e.reason, e.decided_by, e.outcome, e.upheld
+		FROM escalations e JOIN cases c ON c.id = e.case_id WHERE c.ref = ? ORDER BY e.id`, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Escalation
+	for rows.Next() {
+		var e Escalation
+		var at int64
+		var upheld sql.NullBool
+		if err := rows.Scan(&at, &e.Source, &e.Late, &e.Decision, &e.Reason, &e.DecidedBy, &e.Outcome, &upheld); err != nil {
+			return nil, err
+		}
+		e.RequestedAt = fromMS(at)
+		if upheld.Valid {
+			e.Upheld = &upheld.Bool
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // QuarantineRecord is mail that could not be read, kept to be retried.

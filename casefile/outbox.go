@@ -125,6 +125,16 @@ func (tx *Tx) completeJob(ctx context.Context, j Job, done JobDone) error {
 			if _, err := tx.event(ctx, j.CaseID, "outbox", "mail.sent", map[string]any{"kind": m.Kind, "message_id": m.MessageID, "job": j.ID}); err != nil {
 				return err
 			}
+			if j.Kind == JobEmailLetter {
+				var p struct {
+					Letter int64 `json:"letter"`
+				}
+				if err := json.Unmarshal(j.Payload, &p); err == nil && p.Letter != 0 {
+					if err := tx.markLetterSent(ctx, p.Letter); err != nil {
+						return err
+					}
+				}
+			}
 			if m.Kind == "ack" {
 				if err := tx.closeDeadline(ctx, j.CaseID, DeadlineAcknowledge); err != nil {
 					return err

@@ -8,6 +8,7 @@ const (
 	JobSlackPostRequest   = "slack.post_request"   // ask one agency for details
 	JobSlackUpdateRequest = "slack.update_request" // an agency replied: show it on the request
 	JobSlackNotify        = "slack.notify"         // a plain message in the case channel
+	JobSlackPostDraft     = "slack.post_draft"     // a letter draft for approval
 	JobEmailAck           = "email.ack"            // acknowledge an application
 	JobEmailAgency        = "email.agency_request" // ask an agency by email (no Slack officers)
 	JobEmailLetter        = "email.letter"         // send an approved letter

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -240,8 +241,13 @@ func TestDecide(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := s.Case(ctx, c.Ref)
-		if got.Status != casefile.StatusThresholdNotMet || got.Deadlines[casefile.DeadlineResponse].Due.IsZero() {
+		// threshold_not_met, then its letter is drafted and awaits approval.
+		if got.Status != casefile.StatusAwaitingApproval || got.Deadlines[casefile.DeadlineResponse].Due.IsZero() {
 			t.Errorf("status %s deadlines %v", got.Status, got.Deadlines)
+		}
+		letters, _ := s.Letters(ctx, c.Ref)
+		if len(letters) != 1 || letters[0].Kind != casefile.LetterNotMet || !strings.Contains(letters[0].Text, "one complaint only") {
+			t.Errorf("letters %+v", letters)
 		}
 	})
 	t.Run("Concurrent", func(t *testing.T) {

@@ -468,10 +468,13 @@ func (s *Store) RecordOutcome(ctx context.Context, ref string, o MeetingOutcome)
 	return changed, err
 }
 
-// afterOutcome is where the response letter is drafted once the meeting's
-// outcome is recorded.
+// afterOutcome drafts the response letter once the meeting's outcome is
+// recorded; the draft then waits for approval.
 func (tx *Tx) afterOutcome(ctx context.Context, c *caseRow, ev int64) error {
-	return nil
+	if _, err := tx.draftLetter(ctx, c, LetterOutcome, "system"); err != nil {
+		return err
+	}
+	return tx.transition(ctx, c, StatusAwaitingApproval, "")
 }
 
 // MeetingOf returns a case's meeting, or nil when none is scheduled.

@@ -58,6 +58,7 @@ CREATE TABLE recommendations (
 	due_on      TEXT NOT NULL
 );
 
+-- letters are versioned drafts; only the approved version is sent.
 CREATE TABLE letters (
 	id          INTEGER PRIMARY KEY,
 	case_id     INTEGER NOT NULL REFERENCES cases (id),
@@ -66,6 +67,7 @@ CREATE TABLE letters (
 	text        TEXT NOT NULL,
 	html        TEXT NOT NULL DEFAULT '',
 	sha256      TEXT NOT NULL,
+	further_review_by TEXT NOT NULL DEFAULT '',   -- the date the letter gives for asking a further review
 	created_by  TEXT NOT NULL,
 	created_at  INTEGER NOT NULL,
 	approved_by TEXT,
@@ -84,7 +86,8 @@ CREATE TABLE escalations (
 	reason      TEXT NOT NULL DEFAULT '',
 	decided_by  TEXT NOT NULL DEFAULT '',
 	decided_at  INTEGER,
-	outcome     TEXT NOT NULL DEFAULT ''
+	outcome     TEXT NOT NULL DEFAULT '',
+	upheld      INTEGER
 );
 
 -- quarantine keeps mail that could not be parsed, with its raw bytes, so it
