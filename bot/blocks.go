@@ -235,15 +235,22 @@ func RequestMessage(ref string, agency casefile.Agency, officers []string, req c
 }
 
 // NoticeMessage is a plain notice in the case channel, optionally addressed
-// to the coordinator and with the button a prompt calls for.
-func NoticeMessage(ref, text string, coordinators []string, prompt string) []slack.Block {
-	if len(coordinators) > 0 {
-		text = mentions(coordinators) + " " + text
+// to people (the coordinator, the Chair) and with the buttons a prompt calls
+// for.
+func NoticeMessage(ref, text string, to []string, prompt string) []slack.Block {
+	if len(to) > 0 {
+		text = mentions(to) + " " + text
 	}
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
 	switch prompt {
 	case "schedule_meeting":
 		blocks = append(blocks, slack.NewActionBlock("notice_actions", button(ActionScheduleMeeting, ref, "Schedule meeting", "primary")))
+	case "further_review":
+		blocks = append(blocks, slack.NewActionBlock("notice_actions",
+			button(ActionAcceptFurther, ref, "Accept for further review", "primary"),
+			button(ActionDeclineFurther, ref, "Decline", "danger")))
+	case "further_outcome":
+		blocks = append(blocks, slack.NewActionBlock("notice_actions", button(ActionRecordFurtherOutcome, ref, "Record further-review outcome", "primary")))
 	}
 	return blocks
 }
@@ -398,4 +405,122 @@ func RecordOutcomeModal(ref string, cfg *casefile.Config) slack.ModalViewRequest
 		blocks = append(blocks, textInput(recBlock(n, "text"), fmt.Sprintf("Recommendation %d", n), "", true, true, ""), owner, due)
 	}
 	return modal(ViewRecordOutcome, "Record outcome", "Record", ref, blocks...)
+}
+
+var letterKindText = map[string]string{
+	casefile.LetterNotMet:        "threshold not met",
+	casefile.LetterOutcome:       "case review outcome",
+	casefile.LetterFurtherReview: "further review outcome",
+}
+
+// DraftMessage posts a letter draft for approval. With share false it shows
+// a summary and a button to read the letter in a modal, because the letter
+// names the resident; with share true the full text is in the message.
+func DraftMessage(l *casefile.Letter, share bool) (string, []slack.Block) {
+	text := fmt.Sprintf("Draft letter for %s, version %d (%s)", l.CaseRef, l.Version, letterKindText[l.Kind])
+	by := "drafted from the case record"
+	if l.CreatedBy != "system" {
+		by = "edited by <@" + l.CreatedBy + ">"
+	}
+	summary := fmt.Sprintf("*Draft letter — %s, version %d*\n%s · %d words · fingerprint `%s`", letterKindText[l.Kind], l.Version, by, len(strings.Fields(l.Text)), l.ShortHash())
+	if !l.FurtherReviewBy.IsZero() && l.Kind != casefile.LetterFurtherReview {
+		summary += "\nIt gives the applicant until *" + l.FurtherReviewBy.Human() + "* to ask for a further review."
+	}
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(summary), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("draft-%s-%d", l.CaseRef, l.ID)))}
+	if share {
+		for _, chunk := range chunks(l.Text, 2900) {
+			blocks = append(blocks, slack.NewSectionBlock(plain(chunk), nil, nil))
+		}
+	}
+	approve := "Approve and send"
+	value := fmt.Sprintf("%s|%d|%s", l.CaseRef, l.ID, l.SHA256)
+	idv := fmt.Sprintf("%s|%d", l.CaseRef, l.ID)
+	blocks = append(blocks, slack.NewActionBlock("draft_actions",
+		button(ActionReadLetter, idv, "Read the letter", ""),
+		button(ActionApprove, value, approve, "primary"),
+		button(ActionEditDraft, idv, "Edit", ""),
+		button(ActionRequestChanges, idv, "Request changes", ""),
+	))
+	return text, blocks
+}
+
+// chunks splits text at paragraph breaks into pieces of at most n bytes
+// (Slack's limit on a text object), so that joining them with a blank line
+// gives the text back.
+func chunks(text string, n int) []string {
+	var out []string
+	cur := ""
+	for _, p := range strings.Split(strings.TrimRight(text, "\n"), "\n\n") {
+		for len(p) > n { // a single paragraph longer than n: cut at a line break or hard
+			cut := strings.LastIndex(p[:n], "\n")
+			if cut <= 0 {
+				cut = n
+			}
+			if cur != "" {
+				out, cur = append(out, cur), ""
+			}
+			out = append(out, p[:cut])
+			p = strings.TrimPrefix(p[cut:], "\n")
+		}
+		switch {
+		case cur == "":
+			cur = p
+		case len(cur)+2+len(p) <= n:
+			cur += "\n\n" + p
+		default:
+			out, cur = append(out, cur), p
+		}
+	}
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// LetterModal shows a letter's full text.
+func LetterModal(l *casefile.Letter) slack.ModalViewRequest {
+	blocks := []slack.Block{slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%s · version %d · fingerprint `%s`", letterKindText[l.Kind], l.Version, l.ShortHash())))}
+	for _, c := range chunks(l.Text, 2900) {
+		blocks = append(blocks, slack.NewSectionBlock(plain(c), nil, nil))
+	}
+	return modal(ViewReadLetter, fmt.Sprintf("Letter v%d", l.Version), "", fmt.Sprintf("%s|%d", l.CaseRef, l.ID), blocks...)
+}
+
+// EditLetterModal lets the coordinator edit the text; a long letter comes
+// in parts because Slack's text input holds 3,000 characters.
+func EditLetterModal(l *casefile.Letter) slack.ModalViewRequest {
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(fmt.Sprintf("Editing version %d. Saving makes version %d, which then needs approval.", l.Version, l.Version+1)), nil, nil)}
+	parts := chunks(l.Text, 2900)
+	for i, c := range parts {
+		label := "Letter"
+		if len(parts) > 1 {
+			label = fmt.Sprintf("Letter, part %d of %d", i+1, len(parts))
+		}
+		in := textInput(letterPartBlock(i+1), label, "", true, false, c)
+		in.Element.(*slack.PlainTextInputBlockElement).MaxLength = 3000
+		blocks = append(blocks, in)
+	}
+	return modal(ViewEditDraft, "Edit the letter", "Save new version", fmt.Sprintf("%s|%d|%d", l.CaseRef, l.ID, len(parts)), blocks...)
+}
+
+func letterPartBlock(n int) string { return fmt.Sprintf("%s_%d", BlockLetterText, n) }
+
+// CommentModal asks for a comment or a reason.
+func CommentModal(callbackID, title, submit, intro, label, metadata string) slack.ModalViewRequest {
+	return modal(callbackID, title, submit, metadata,
+		slack.NewSectionBlock(mrkdwn(intro), nil, nil),
+		textInput(BlockComment, label, "", true, false, ""),
+	)
+}
+
+// FurtherOutcomeModal records what the further review found.
+func FurtherOutcomeModal(ref string) slack.ModalViewRequest {
+	upheld := slack.NewInputBlock(BlockUpheld, plain("Is the request upheld?"), nil,
+		slack.NewRadioButtonsBlockElement(BlockUpheld,
+			slack.NewOptionBlockObject("yes", plain("Yes: the response changes"), nil),
+			slack.NewOptionBlockObject("no", plain("No: the response stands"), nil)))
+	return modal(ViewFurtherOutcome, "Further review outcome", "Record", ref,
+		upheld,
+		textInput(BlockSummary, "What the further review found", "Plain words: this goes into the letter", true, false, ""),
+	)
 }

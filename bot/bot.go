@@ -26,10 +26,7 @@ type Bot struct {
 	// OnSlackError, if set, counts failed Slack calls by method and code.
 	OnSlackError func(method, code string)
 
-	pace        pacer
-	extraJobs   map[string]func(context.Context, casefile.Job) error
-	extraClicks map[string]func(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction, ref, agency string)
-	extraViews  map[string]func(ctx context.Context, cb *slack.InteractionCallback, v values, ref, agency string) Response
+	pace pacer
 
 	mu        sync.Mutex
 	byEmail   map[string]string // officer email → Slack user id

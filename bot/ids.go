@@ -21,6 +21,7 @@ const (
 	ActionAcceptFurther        = "accept_further_review"
 	ActionDeclineFurther       = "decline_further_review"
 	ActionRecordFurtherOutcome = "record_further_review_outcome"
+	ActionReadLetter           = "read_letter"
 )
 
 // Callback ids of modals. Their private_metadata carries the same context
@@ -35,6 +36,7 @@ const (
 	ViewRequestChanges  = "request_changes"
 	ViewDeclineFurther  = "decline_further_review"
 	ViewFurtherOutcome  = "further_review_outcome"
+	ViewReadLetter      = "read_letter"
 )
 
 // Block ids of modal inputs; the view_submission answer keys its errors by

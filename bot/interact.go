@@ -180,11 +180,11 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 			return
 		}
 		b.openModal(ctx, cb, RecordOutcomeModal(ref, b.Config))
+	case ActionReadLetter, ActionApprove, ActionEditDraft, ActionRequestChanges:
+		b.letterClick(ctx, cb, a, ref, agency)
+	case ActionRecordFurther, ActionAcceptFurther, ActionDeclineFurther, ActionRecordFurtherOutcome:
+		b.furtherClick(ctx, cb, a, ref)
 	default:
-		if h, ok := b.extraClicks[a.ActionID]; ok {
-			h(ctx, cb, a, ref, agency)
-			return
-		}
 		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
 	}
 }
@@ -338,10 +338,9 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 			return fail(BlockSummary, err)
 		}
 		return Response{}
+	case ViewEditDraft, ViewRequestChanges, ViewDeclineFurther, ViewFurtherOutcome:
+		return b.letterSubmit(ctx, cb, v, meta, deny, fail)
 	default:
-		if h, ok := b.extraViews[cb.View.CallbackID]; ok {
-			return h(ctx, cb, v, ref, agency)
-		}
 		return Response{}
 	}
 }

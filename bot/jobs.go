@@ -21,6 +21,8 @@ func (b *Bot) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, err
 		Agency      string `json:"agency"`
 		Text        string `json:"text"`
 		Coordinator bool   `json:"coordinator"`
+		Chair       bool   `json:"chair"`
+		Letter      int64  `json:"letter"`
 		Prompt      string `json:"prompt"`
 		Event       int64  `json:"event"`
 		Key         string `json:"key"`
@@ -43,12 +45,17 @@ func (b *Bot) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, err
 		if key == "" {
 			key = fmt.Sprint(j.ID)
 		}
-		err = b.notify(ctx, p.Case, key, p.Text, p.Coordinator, p.Prompt, j.Attempts > 1)
-	default:
-		if h, ok := b.extraJobs[j.Kind]; ok {
-			err = h(ctx, j)
-			break
+		var to []string
+		if p.Coordinator {
+			to = append(to, b.Config.Roles.Coordinator...)
 		}
+		if p.Chair {
+			to = append(to, b.Config.Roles.Chair...)
+		}
+		err = b.notify(ctx, p.Case, key, p.Text, to, p.Prompt, j.Attempts > 1)
+	case casefile.JobSlackPostDraft:
+		err = b.postDraft(ctx, p.Case, p.Letter, j.Attempts > 1)
+	default:
 		err = casefile.Permanent(fmt.Errorf("the bot does not know job kind %q", j.Kind))
 	}
 	return casefile.JobDone{}, err
@@ -129,11 +136,13 @@ func (b *Bot) createChannel(ctx context.Context, ref string, retry bool) error {
 	})
 }
 
-// inviteTeam invites the coordinators and the officers of the agencies the
-// application names (all agencies when it names none). Officers Slack cannot
+// inviteTeam invites the coordinators, approvers and the Chair, and the
+// officers of the agencies the application names (all agencies when it names none). Officers Slack cannot
 // find are reported to the coordinator; their agency is asked by email.
 func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) error {
 	users := append([]string(nil), b.Config.Roles.Coordinator...)
+	users = append(users, b.Config.Roles.Approvers...)
+	users = append(users, b.Config.Roles.Chair...)
 	agencies := c.Agencies
 	if len(agencies) == 0 {
 		for _, a := range b.Config.Agencies {
@@ -383,14 +392,10 @@ func (b *Bot) updateRequest(ctx context.Context, ref, agency string) error {
 	return b.update(ctx, ch.ChannelID, req.MessageTS, text, blocks)
 }
 
-func (b *Bot) notify(ctx context.Context, ref, key, text string, coordinator bool, prompt string, retry bool) error {
+func (b *Bot) notify(ctx context.Context, ref, key, text string, who []string, prompt string, retry bool) error {
 	ch, err := b.channelOf(ctx, ref)
 	if err != nil {
 		return err
-	}
-	var who []string
-	if coordinator {
-		who = b.Config.Roles.Coordinator
 	}
 	blockID := "notice-" + ref + "-" + key
 	if retry {
