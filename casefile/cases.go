@@ -119,7 +119,7 @@ func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app 
 		reason = "no-reply address"
 	default:
 		var n int
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE recipient = ? AND kind = ? AND created_at > ?`,
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE recipient = ? AND recipient != '' AND kind = ? AND created_at > ?`,
 			strings.ToLower(to), JobEmailAck, ms(tx.now.Add(-time.Hour))).Scan(&n)
 		if err != nil {
 			return fmt.Errorf("ack rate: %w", err)

@@ -28,9 +28,13 @@ type Store struct {
 	path string
 
 	// Now is the clock; tests replace it.
-	Now    func() time.Time
-	Config *Config
-	Cal    *Calendar
+	Now func() time.Time
+	// OnEnqueue, if set, is called after a commit that queued outbox jobs,
+	// so that dispatchers start on them at once instead of at their next
+	// poll.
+	OnEnqueue func()
+	Config    *Config
+	Cal       *Calendar
 }
 
 // dsn sets the pragmas on every pooled connection.
@@ -139,6 +143,14 @@ func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 	return v, err
 }
 
+// OverdueDeadlines counts open deadlines whose day has passed.
+func (s *Store) OverdueDeadlines(ctx context.Context) (int, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM deadlines d JOIN cases c ON c.id = d.case_id
+		WHERE d.done_at IS NULL AND d.due_on < ? AND c.status NOT IN ('closed', 'withdrawn')`, DateOf(s.Now()).String()).Scan(&n)
+	return n, err
+}
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.rdb.PingContext(ctx) }
 
@@ -146,8 +158,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.rdb.PingContext(ctx) 
 // enqueue outbox jobs beside the change.
 type Tx struct {
 	*sql.Tx
-	s   *Store
-	now time.Time
+	s        *Store
+	now      time.Time
+	enqueued bool
 }
 
 // update runs fn in a write transaction and commits it.
@@ -163,6 +176,9 @@ func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	if err := sqltx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if tx.enqueued && s.OnEnqueue != nil {
+		s.OnEnqueue()
 	}
 	return nil
 }
@@ -221,6 +237,7 @@ func (tx *Tx) enqueueTo(ctx context.Context, caseID, eventID int64, kind, dedupe
 		return false, fmt.Errorf("enqueue %s: %w", kind, err)
 	}
 	n, _ := res.RowsAffected()
+	tx.enqueued = tx.enqueued || n == 1
 	return n == 1, nil
 }
 
