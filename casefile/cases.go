@@ -100,7 +100,7 @@ func (tx *Tx) createCase(ctx context.Context, nc NewCase) (*Case, error) {
 	}, nil
 }
 
-var noReplyRE = regexp.MustCompile(`(?i)^(no-?reply|do-?not-?reply|donotreply|mailer-daemon|postmaster|bounces?|notifications?)([+.\-_].*)?@`)
+var noReplyRE = regexp.MustCompile(`(?i)^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster|bounces?|notifications?)([+.\-_].*)?@`)
 
 // IsNoReply reports whether an address is one nobody reads: a form system's
 // no-reply sender, a mailer daemon.

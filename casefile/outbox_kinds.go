@@ -9,6 +9,7 @@ const (
 	JobSlackUpdateRequest = "slack.update_request" // an agency replied: show it on the request
 	JobSlackNotify        = "slack.notify"         // a plain message in the case channel
 	JobSlackPostDraft     = "slack.post_draft"     // a letter draft for approval
+	JobSlackReminder      = "slack.reminder"       // remind an agency in its request's thread
 	JobEmailAck           = "email.ack"            // acknowledge an application
 	JobEmailAgency        = "email.agency_request" // ask an agency by email (no Slack officers)
 	JobEmailLetter        = "email.letter"         // send an approved letter

@@ -486,3 +486,15 @@ func TestKilledMidWrite(t *testing.T) {
 	}
 	checkConsecutive(t, refs, len(refs))
 }
+
+func TestIsNoReply(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"noreply@forms.example-council.gov.uk": true, "no-reply@x.org": true, "no_reply@x.org": true, "no.reply@x.org": true,
+		"donotreply@x.org": true, "do-not-reply@x.org": true, "MAILER-DAEMON@mx.x.org": true, "bounces+123@x.org": true,
+		"lucy.fielding@example.net": false, "norah@example.net": false, "replyall@example.net": false,
+	} {
+		if got := casefile.IsNoReply(addr); got != want {
+			t.Errorf("IsNoReply(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
