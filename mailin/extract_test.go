@@ -1,0 +1,156 @@
+package mailin_test
+
+import (
+	"bytes"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/mailin"
+)
+
+func message(date, body string) []byte {
+	return []byte("From: Ann Example <ann@example.org>\r\nTo: communitytrigger@example-council.gov.uk\r\nSubject: test\r\n" +
+		"Date: " + date + "\r\nMessage-ID: <t@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body)
+}
+
+func TestFreeTextIncidents(t *testing.T) {
+	d := casefile.MustDate
+	for _, tc := range []struct {
+		name, date, body string
+		want             []casefile.Incident
+	}{
+		{"ReportDateIsNotBehaviourDate", "Tue, 13 Oct 2026 10:00:00 +0100",
+			"I called the police on 5 September (incident 1123).",
+			[]casefile.Incident{{ReportedOn: d("2026-09-05"), Agency: "police", Reference: "1123"}}},
+		{"ThatNightMeansSameDay", "Tue, 13 Oct 2026 10:00:00 +0100",
+			"On 14th Sept 2026 there was a fight and I rang the police that night (0512 of 14/09/2026).",
+			[]casefile.Incident{{OccurredOn: d("2026-09-14"), ReportedOn: d("2026-09-14"), Agency: "police", Reference: "0512 of 14/09/2026"}}},
+		{"YearNotInTheFuture", "Mon, 12 Jan 2026 10:00:00 +0000",
+			"I reported it to the council on 14 December.",
+			[]casefile.Incident{{ReportedOn: d("2025-12-14"), Agency: "council"}}},
+		{"ISOAndNumeric", "Mon, 12 Oct 2026 10:00:00 +0100",
+			"There was a fight on 2026-09-30, I told the landlord on 01/10/2026 (ref FH-20931).",
+			[]casefile.Incident{{OccurredOn: d("2026-09-30"), ReportedOn: d("2026-10-01"), Agency: "housing", Reference: "FH-20931"}}},
+		{"SinceIsNotADay", "Mon, 12 Oct 2026 10:00:00 +0100",
+			"Since 2 June they have had parties. I have complained to the council many times.",
+			nil},
+		{"NumberAliasNeedsACall", "Mon, 12 Oct 2026 10:00:00 +0100",
+			"The party at 101 High Street went on all night, I rang 101 on 3 October.",
+			[]casefile.Incident{{ReportedOn: d("2026-10-03"), Agency: "police"}}},
+		{"FutureDateIgnored", "Mon, 12 Oct 2026 10:00:00 +0100",
+			"I reported it to the council on 30/12/2026.",
+			nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := mailin.Parse(message(tc.date, tc.body), testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := in.Application.Incidents
+			if len(got) == 0 && len(tc.want) == 0 {
+				return
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("incidents\n got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfiguredAliases(t *testing.T) {
+	cfg := casefile.DefaultConfig()
+	cfg.Agencies = append(cfg.Agencies, casefile.Agency{ID: "fire", Name: "Fire and Rescue", Aliases: []string{"fire service", "LFRS"}})
+	opt := testOptions()
+	opt.Config = &cfg
+	in, err := mailin.Parse(message("Mon, 12 Oct 2026 10:00:00 +0100",
+		"The bins were set alight. I called the fire service on 4 October and told LFRS again on 6 October."), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := in.Application.Agencies; !reflect.DeepEqual(got, []string{"fire"}) {
+		t.Errorf("agencies %v", got)
+	}
+	if n := len(in.Application.Incidents); n != 2 {
+		t.Errorf("incidents %+v", in.Application.Incidents)
+	}
+}
+
+func TestNoReplyNeverApplicant(t *testing.T) {
+	raw := []byte("From: Forms <noreply@forms.example.gov.uk>\r\nSubject: form\r\nDate: Mon, 12 Oct 2026 10:00:00 +0100\r\n" +
+		"Message-ID: <f@forms.example.gov.uk>\r\n\r\nName: Ann Example\r\nPhone: 07700 900001\r\nPostcode: LE67 3FJ\r\nEmail: no-reply@forms.example.gov.uk\r\n")
+	in, err := mailin.Parse(raw, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := in.Application.Applicant.Email; e != "" {
+		t.Errorf("applicant email %q: a no-reply address must not be acknowledged", e)
+	}
+	if in.Application.Applicant.Name != "Ann Example" || in.Application.Applicant.Postcode != "LE67 3FJ" {
+		t.Errorf("applicant %+v", in.Application.Applicant)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	raw := mustRead(t, "attachment-rfc2231.eml")
+	for _, tc := range []struct {
+		lim  mailin.Limits
+		want string
+	}{
+		{mailin.Limits{MaxSize: 1024}, "size"},
+		{mailin.Limits{MaxParts: 3}, "parts"},
+		{mailin.Limits{MaxDepth: 0, MaxParts: 0, MaxHeaderBytes: 100}, "header"},
+	} {
+		opt := testOptions()
+		opt.Limits = tc.lim
+		_, err := mailin.Parse(raw, opt)
+		le, ok := err.(*mailin.LimitError)
+		if !ok || le.Limit != tc.want {
+			t.Errorf("%+v: error %v, want the %s limit", tc.lim, err, tc.want)
+		}
+	}
+}
+
+func TestSplitMbox(t *testing.T) {
+	mbox := "From a@example.org Mon Nov  9 10:00:00 2026\n" +
+		"Subject: one\n\nbody one\n>From the start\n>>From quoted twice\n\n" +
+		"From b@example.org Mon Nov  9 10:01:00 2026\r\n" +
+		"Subject: two\r\n\r\nbody two\r\n\r\n" +
+		"From c@example.org Mon Nov  9 10:02:00 2026\n" +
+		"Subject: three\n\nlast, no blank line after"
+	var got []string
+	if err := mailin.SplitMbox(strings.NewReader(mbox), func(raw []byte) error {
+		got = append(got, string(raw))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"Subject: one\n\nbody one\nFrom the start\n>From quoted twice\n",
+		"Subject: two\r\n\r\nbody two\r\n",
+		"Subject: three\n\nlast, no blank line after",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	// a single message not in mbox form is one message
+	got = nil
+	mailin.SplitMbox(bytes.NewReader(message("Mon, 12 Oct 2026 10:00:00 +0100", "hi\r\n")), func(raw []byte) error {
+		got = append(got, string(raw))
+		return nil
+	})
+	if len(got) != 1 {
+		t.Errorf("plain message split into %d", len(got))
+	}
+}
+
+// TestParseLongText guards against work that grows faster than the text:
+// a long body must parse in a moment.
+func TestParseLongText(t *testing.T) {
+	body := strings.Repeat("I called the police on 5 September (incident 1123), they came.\n", 10000)
+	in, err := mailin.Parse(message("Mon, 12 Oct 2026 10:00:00 +0100", body), testOptions())
+	if err != nil || len(in.Text) < len(body)-100 {
+		t.Fatalf("err %v, text %d bytes", err, len(in.Text))
+	}
+}

@@ -1,0 +1,190 @@
+package imapwatch_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/mail"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/mailin/imapwatch"
+)
+
+// MustOpenStore opens a case file on a temporary file.
+func MustOpenStore(tb testing.TB) *casefile.Store {
+	tb.Helper()
+	s, err := casefile.Open(filepath.Join(tb.TempDir(), "trigger.db"), nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// StoreIngest is a small stand-in for mail intake's parser: it reads the
+// Message-ID and files the message, quarantining what it cannot parse.
+func StoreIngest(s *casefile.Store) imapwatch.IngestFunc {
+	return func(ctx context.Context, raw []byte, date time.Time) (casefile.IngestResult, error) {
+		m, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			return s.Quarantine(ctx, "", raw, fmt.Errorf("parse: %w", err))
+		}
+		from := ""
+		if a, err := mail.ParseAddress(m.Header.Get("From")); err == nil {
+			from = a.Address
+		}
+		return s.Ingest(ctx, casefile.Inbound{
+			MessageID:  m.Header.Get("Message-Id"),
+			Raw:        raw,
+			ReceivedAt: date,
+			Subject:    m.Header.Get("Subject"),
+			From:       from,
+		})
+	}
+}
+
+// outcomes records what the watcher reported, for assertions and waits.
+type outcomes struct {
+	mu   sync.Mutex
+	seen map[string]int
+	ch   chan string
+}
+
+func newOutcomes() *outcomes {
+	return &outcomes{seen: map[string]int{}, ch: make(chan string, 100000)}
+}
+
+func (o *outcomes) record(outcome string) {
+	o.mu.Lock()
+	o.seen[outcome]++
+	o.mu.Unlock()
+	o.ch <- outcome
+}
+
+func (o *outcomes) get(outcome string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.seen[outcome]
+}
+
+// waitFor waits until n more outcomes were reported. The deadline only
+// keeps a broken test from hanging; nothing is asserted about time.
+func (o *outcomes) waitFor(tb testing.TB, n int) []string {
+	tb.Helper()
+	var got []string
+	deadline := time.After(60 * time.Second)
+	for len(got) < n {
+		select {
+		case x := <-o.ch:
+			got = append(got, x)
+		case <-deadline:
+			tb.Fatalf("waited for %d outcomes, got %v", n, got)
+		}
+	}
+	return got
+}
+
+// storeCount counts rows in a table of the case file.
+func storeCount(tb testing.TB, s *casefile.Store, query string, args ...any) int {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+s.Path()+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		tb.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func messagesStored(tb testing.TB, s *casefile.Store) int {
+	tb.Helper()
+	return storeCount(tb, s, `SELECT count(*) FROM messages`)
+}
+
+// testMessage is an application email with a Message-ID of id@example.org.
+func testMessage(id string, body string) []byte {
+	if body == "" {
+		body = "I would like to apply for a Community Trigger review.\r\n"
+	}
+	return []byte("From: Resident " + id + " <resident." + id + "@example.org>\r\n" +
+		"To: communitytrigger@example-council.gov.uk\r\n" +
+		"Subject: Community Trigger application\r\n" +
+		"Message-ID: <" + id + "@example.org>\r\n" +
+		"Date: Mon, 2 Mar 2026 10:00:00 +0000\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n" +
+		"\r\n" + body)
+}
+
+func testLogger(tb testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ tb testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.tb.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// selfSigned returns a server certificate for 127.0.0.1 and a client
+// configuration that trusts it.
+func selfSigned(tb testing.TB) (server, client *tls.Config) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
+		&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+// literal is a message to APPEND.
+type literal struct {
+	*bytes.Reader
+}
+
+func newLiteral(b []byte) literal { return literal{bytes.NewReader(b)} }
+
+func (l literal) Size() int64 { return l.Reader.Size() }
+
+var _ io.Reader = literal{}

@@ -1,0 +1,524 @@
+package imapwatch
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// passResult is what one look at the mailbox found.
+type passResult struct {
+	selected    bool
+	uidValidity uint32
+	maxUID      imap.UID // the highest UID found to work on
+	retry       bool     // a message failed and waits to be tried again
+}
+
+// pass selects the mailbox, reconciles the checkpoint with UIDVALIDITY and
+// handles every message above the checkpoint, in UID order, in batches.
+//
+// The checkpoint is the highest UID below which every message has been
+// handled (ingested and moved): a message that fails holds it back, so it
+// is found again, but never holds back the messages after it.
+func (w *Watcher) pass(ctx context.Context, c *imapclient.Client, st *Stats) (passResult, error) {
+	var p passResult
+	mbox := w.Config.Mailbox
+	sel, err := c.Select(mbox, nil).Wait()
+	if err != nil {
+		return p, fmt.Errorf("imap: select %s: %w", mbox, err)
+	}
+	p.selected, p.uidValidity = true, sel.UIDValidity
+	if !w.connected.Load() {
+		w.setConnected(true)
+		w.log().Info("imap: connected", "uidvalidity", sel.UIDValidity, "messages", sel.NumMessages)
+	}
+	uv := sel.UIDValidity
+	cpUV, last, err := w.Store.IMAPCheckpoint(ctx, mbox)
+	if err != nil {
+		return p, fmt.Errorf("imap: read the checkpoint of %s: %w", mbox, err)
+	}
+	if cpUV != uv {
+		if cpUV != 0 {
+			// The UIDs we knew mean nothing now: look at every message.
+			// Those ingested before come back as duplicates and are
+			// only moved.
+			w.log().Warn("imap: UIDVALIDITY changed; rescanning the whole mailbox", "old", cpUV, "new", uv)
+		}
+		last = 0
+		if err := w.Store.SetIMAPCheckpoint(ctx, mbox, uv, 0); err != nil {
+			return p, fmt.Errorf("imap: write the checkpoint of %s: %w", mbox, err)
+		}
+	}
+	// Every UID below UIDNext was in the mailbox before this pass: once the
+	// pass has handled all of those still there, the checkpoint may pass
+	// the ones handled and moved earlier too.
+	allBelow := uint32(0)
+	if sel.UIDNext > 0 {
+		allBelow = uint32(sel.UIDNext) - 1
+	}
+	if sel.NumMessages == 0 || (sel.UIDNext > 0 && allBelow <= last) {
+		return p, w.checkpoint(ctx, uv, last, allBelow)
+	}
+	// "UID n:*" always matches the last message, even below n: filter.
+	data, err := c.UIDSearch(&imap.SearchCriteria{
+		UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(last + 1), Stop: 0}}},
+	}, nil).Wait()
+	if err != nil {
+		return p, fmt.Errorf("imap: search %s: %w", mbox, err)
+	}
+	var uids []imap.UID
+	for _, u := range data.AllUIDs() {
+		if uint32(u) > last {
+			uids = append(uids, u)
+		}
+	}
+	slices.Sort(uids)
+	if len(uids) > 0 {
+		p.maxUID = uids[len(uids)-1]
+	}
+	// Downloading runs one unit ahead of ingesting, so the network and
+	// the database work at the same time; ingesting, moving and the
+	// checkpoint stay strictly in order.
+	units := make(chan unit, 1)
+	stop := make(chan struct{})
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		defer close(units)
+		w.download(c, uids, units, stop)
+	}()
+	defer func() {
+		close(stop)
+		<-produced
+	}()
+
+	done := make(map[imap.UID]bool, len(uids))
+	next := 0 // uids[:next] are done: the checkpoint is uids[next-1]
+	for u := range units {
+		if u.err != nil {
+			return p, u.err
+		}
+		retry, err := w.handle(ctx, c, uv, u, st, done)
+		p.retry = p.retry || retry
+		for next < len(uids) && done[uids[next]] {
+			next++
+		}
+		if next > 0 && ctx.Err() == nil {
+			to := uint32(uids[next-1])
+			if err := w.checkpoint(ctx, uv, last, to); err != nil {
+				return p, err
+			}
+			last = max(last, to)
+		}
+		if err != nil {
+			return p, err
+		}
+	}
+	if next < len(uids) {
+		return p, nil // a message failed: the checkpoint waits for it
+	}
+	return p, w.checkpoint(ctx, uv, last, allBelow)
+}
+
+// checkpoint records that every message up to UID to has been handled,
+// when that is further than the last checkpoint.
+func (w *Watcher) checkpoint(ctx context.Context, uv, last, to uint32) error {
+	if to <= last {
+		return nil
+	}
+	if err := w.Store.SetIMAPCheckpoint(ctx, w.Config.Mailbox, uv, to); err != nil {
+		return fmt.Errorf("imap: write the checkpoint of %s: %w", w.Config.Mailbox, err)
+	}
+	return nil
+}
+
+// meta is what the watcher learns of a message before downloading it.
+type meta struct {
+	uid  imap.UID
+	size int64
+	date time.Time
+}
+
+// A unit is some downloaded messages, at most BatchSize of them and
+// BatchBytes of message, handled and moved together.
+type unit struct {
+	items []item
+	err   error // the download failed: the connection is gone
+}
+
+// An item is one message of a unit.
+type item struct {
+	meta
+	gone     bool // expunged meanwhile (another client moved it)
+	oversize bool // over MaxMessageSize: only the header is here
+	body
+}
+
+// download fetches the sizes of uids, BatchSize at a time, then the
+// headers of those over MaxMessageSize and the whole of the others, and
+// sends them in units until done or stopped.
+func (w *Watcher) download(c *imapclient.Client, uids []imap.UID, out chan<- unit, stop <-chan struct{}) {
+	send := func(u unit) bool {
+		select {
+		case out <- u:
+			return u.err == nil
+		case <-stop:
+			return false
+		}
+	}
+	for len(uids) > 0 {
+		n := min(len(uids), w.BatchSize)
+		chunk := uids[:n]
+		uids = uids[n:]
+		metas, err := w.fetchMeta(c, chunk)
+		if err != nil {
+			send(unit{err: err})
+			return
+		}
+		var first unit // the gone and the oversize
+		var big, small []meta
+		for _, u := range chunk {
+			m, ok := metas[u]
+			switch {
+			case !ok:
+				first.items = append(first.items, item{meta: meta{uid: u}, gone: true})
+			case m.size > w.Config.MaxMessageSize:
+				big = append(big, m)
+			default:
+				small = append(small, m)
+			}
+		}
+		if len(big) > 0 {
+			headers, err := w.fetchBodies(c, big, true)
+			if err != nil {
+				send(unit{err: err})
+				return
+			}
+			for _, m := range big {
+				first.items = append(first.items, item{meta: m, oversize: true, body: headers[m.uid]})
+			}
+		}
+		if len(first.items) > 0 && !send(first) {
+			return
+		}
+		for len(small) > 0 {
+			// As many messages as BatchBytes allows, at least one.
+			k, bytes := 0, int64(0)
+			for k < len(small) && (k == 0 || bytes+small[k].size <= w.BatchBytes) {
+				bytes += small[k].size
+				k++
+			}
+			group := small[:k]
+			small = small[k:]
+			bodies, err := w.fetchBodies(c, group, false)
+			if err != nil {
+				send(unit{err: err})
+				return
+			}
+			var u unit
+			for _, m := range group {
+				b, ok := bodies[m.uid]
+				switch {
+				case !ok:
+					u.items = append(u.items, item{meta: m, gone: true})
+				case b.tooBig: // RFC822.SIZE understated it
+					u.items = append(u.items, item{meta: meta{m.uid, b.size, m.date}, oversize: true, body: b})
+				default:
+					u.items = append(u.items, item{meta: m, body: b})
+				}
+			}
+			if !send(u) {
+				return
+			}
+		}
+	}
+}
+
+// handle ingests the messages of a unit one by one and, once all are
+// committed, moves them: to Quarantine what was quarantined, the rest to
+// Processed. It marks in done the messages that need nothing more, and
+// reports retry when one failed and should be tried again.
+func (w *Watcher) handle(ctx context.Context, c *imapclient.Client, uv uint32, u unit, st *Stats, done map[imap.UID]bool) (retry bool, err error) {
+	log := w.log()
+	var toProcessed, toQuarantine []imap.UID
+	settle := func(uid imap.UID, outcome string) {
+		w.forget(msgKey{uv, uint32(uid)})
+		w.record(st, outcome)
+		if outcome == casefile.OutcomeQuarantined {
+			toQuarantine = append(toQuarantine, uid)
+		} else {
+			toProcessed = append(toProcessed, uid)
+		}
+	}
+	for _, it := range u.items {
+		switch {
+		case it.gone:
+			done[it.uid] = true
+			continue
+		case it.oversize:
+			if err := w.quarantineOversize(ctx, it.meta, it.header, st); err != nil {
+				return retry, err
+			}
+			settle(it.uid, casefile.OutcomeQuarantined)
+			continue
+		}
+		w.count(st, Stats{Bytes: int64(len(it.raw))})
+		res, ierr := w.ingest(ctx, it.raw, it.date)
+		if ctx.Err() != nil {
+			// Stopped (shutdown, or a crash in the tests): what was
+			// committed is moved next time, as a duplicate.
+			return retry, ctx.Err()
+		}
+		if ierr == nil {
+			settle(it.uid, res.Outcome)
+			continue
+		}
+		k := msgKey{uv, uint32(it.uid)}
+		if n := w.attempt(k); n < w.MaxAttempts {
+			log.Warn("imap: ingest failed; the message will be tried again", "uid", it.uid, "attempt", n, "err", ierr)
+			w.count(st, Stats{Failed: 1})
+			retry = true
+			continue
+		}
+		// A poison message: keep it in the quarantine and move it aside
+		// so that it blocks nothing.
+		cause := fmt.Errorf("ingest failed %d times: %w", w.MaxAttempts, ierr)
+		log.Error("imap: ingest keeps failing; quarantining the message", "uid", it.uid, "err", ierr)
+		if _, err := w.Store.Quarantine(ctx, headerMessageID(it.raw), it.raw, cause); err != nil {
+			return retry, fmt.Errorf("imap: quarantine uid %d: %w", it.uid, err)
+		}
+		settle(it.uid, casefile.OutcomeQuarantined)
+	}
+
+	// Every message settled above is committed: only now may it leave the
+	// mailbox.
+	for _, mv := range []struct {
+		uids []imap.UID
+		dest string
+	}{{toProcessed, w.Config.Processed}, {toQuarantine, w.Config.Quarantine}} {
+		moved, err := w.move(c, st, mv.uids, mv.dest)
+		if err != nil {
+			return retry, err
+		}
+		for _, uid := range mv.uids {
+			done[uid] = moved
+		}
+	}
+	return retry, nil
+}
+
+// fetchMeta reads the UID, size and INTERNALDATE of messages.
+func (w *Watcher) fetchMeta(c *imapclient.Client, uids []imap.UID) (map[imap.UID]meta, error) {
+	msgs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{
+		UID: true, RFC822Size: true, InternalDate: true,
+	}).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("imap: fetch sizes: %w", err)
+	}
+	out := make(map[imap.UID]meta, len(msgs))
+	for _, m := range msgs {
+		if m.UID != 0 {
+			out[m.UID] = meta{uid: m.UID, size: m.RFC822Size, date: m.InternalDate}
+		}
+	}
+	return out, nil
+}
+
+// body is a downloaded message, or the header of one too big to download.
+type body struct {
+	raw    []byte
+	header []byte
+	size   int64
+	tooBig bool
+}
+
+// fetchBodies downloads BODY.PEEK[] (or BODY.PEEK[HEADER]) of messages,
+// reading each literal as it streams in and never more than
+// MaxMessageSize of one.
+func (w *Watcher) fetchBodies(c *imapclient.Client, ms []meta, headerOnly bool) (map[imap.UID]body, error) {
+	uids := make([]imap.UID, len(ms))
+	for i, m := range ms {
+		uids[i] = m.uid
+	}
+	section := &imap.FetchItemBodySection{Peek: true}
+	if headerOnly {
+		section.Specifier = imap.PartSpecifierHeader
+	}
+	cmd := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{
+		UID: true, BodySection: []*imap.FetchItemBodySection{section},
+	})
+	out := make(map[imap.UID]body, len(ms))
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		var (
+			uid imap.UID
+			b   body
+			got bool
+		)
+		for {
+			item := msg.Next()
+			if item == nil {
+				break
+			}
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
+			case imapclient.FetchItemDataBodySection:
+				if it.Literal == nil {
+					got = true // NIL: an empty message
+					continue
+				}
+				var err error
+				if b, err = w.readLiteral(it.Literal, headerOnly); err != nil {
+					// The connection broke mid-literal. Draining the
+					// command would read the literal's remains while the
+					// client's reader already reads on: drop the
+					// connection instead.
+					c.Close()
+					return nil, fmt.Errorf("imap: download uid %d: %w", uid, err)
+				}
+				got = true
+			}
+		}
+		if uid != 0 && got {
+			out[uid] = b
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return nil, fmt.Errorf("imap: download: %w", err)
+	}
+	return out, nil
+}
+
+func (w *Watcher) readLiteral(lit imap.LiteralReader, headerOnly bool) (body, error) {
+	size, max := lit.Size(), w.Config.MaxMessageSize
+	var (
+		buf  []byte
+		want int64
+		b    = body{size: size}
+	)
+	switch {
+	case headerOnly:
+		want = min(size, max)
+	case size > max:
+		// RFC822.SIZE understated it: keep just enough for the header.
+		want, b.tooBig = min(max, 256<<10), true
+	default:
+		want = size
+	}
+	buf = make([]byte, want)
+	// The literal ends with io.EOF even when the connection drops half way
+	// through: only a full read is a message.
+	if n, err := io.ReadFull(lit, buf); err != nil {
+		return body{}, fmt.Errorf("message truncated at %d of %d bytes: %w", n, size, err)
+	}
+	switch {
+	case headerOnly:
+		b.header = buf
+	case b.tooBig:
+		b.header = headerOf(buf)
+	default:
+		b.raw = buf
+	}
+	return b, nil
+}
+
+// quarantineOversize keeps the header of a message over MaxMessageSize,
+// with an error that names its size and the limit.
+func (w *Watcher) quarantineOversize(ctx context.Context, m meta, header []byte, st *Stats) error {
+	max := w.Config.MaxMessageSize
+	cause := fmt.Errorf("message of %d bytes is over the limit of %d bytes (imap.max_message_size); only its header is kept", m.size, max)
+	w.log().Warn("imap: message too big; quarantined", "uid", m.uid, "size", m.size, "limit", max)
+	if _, err := w.Store.Quarantine(ctx, headerMessageID(header), header, cause); err != nil {
+		return fmt.Errorf("imap: quarantine uid %d: %w", m.uid, err)
+	}
+	w.count(st, Stats{Oversize: 1})
+	return nil
+}
+
+// ingest calls Ingest with a timeout, turning a panic into an error.
+func (w *Watcher) ingest(ctx context.Context, raw []byte, date time.Time) (res casefile.IngestResult, err error) {
+	ctx, cancel := context.WithTimeout(ctx, w.IngestTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			w.log().Error("imap: ingest panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("ingest panicked: %v", r)
+		}
+	}()
+	return w.Ingest(ctx, raw, date)
+}
+
+// move moves messages to dest: UID MOVE, or UID COPY + STORE \Deleted + UID
+// EXPUNGE where the server has no MOVE (imapclient falls back by itself).
+// It reports false, with no error, when the server refused (the messages
+// stay and are handled again next time); an error means the connection
+// failed.
+func (w *Watcher) move(c *imapclient.Client, st *Stats, uids []imap.UID, dest string) (bool, error) {
+	if len(uids) == 0 || dest == w.Config.Mailbox {
+		return true, nil
+	}
+	set := imap.UIDSetNum(uids...)
+	_, err := c.Move(set, dest).Wait()
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeTryCreate {
+		// Someone deleted the folder since we connected.
+		if err := w.ensureFolders(c); err != nil {
+			return false, err
+		}
+		_, err = c.Move(set, dest).Wait()
+	}
+	if errors.As(err, &ie) {
+		w.log().Error("imap: the server refused to move messages; they stay and will be moved next time",
+			"folder", dest, "uids", set.String(), "err", err)
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("imap: move %s to %s: %w", set, dest, err)
+	}
+	w.count(st, Stats{Moved: len(uids)})
+	return true, nil
+}
+
+// headerMessageID returns the Message-ID of a raw message (or header), ""
+// when it has none or it cannot be read.
+func headerMessageID(raw []byte) string {
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		return ""
+	}
+	mh := mail.Header{Header: message.Header{Header: h}}
+	id, err := mh.MessageID()
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+// headerOf returns the header part of the start of a message.
+func headerOf(b []byte) []byte {
+	if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
+		return b[:i+4]
+	}
+	if i := bytes.Index(b, []byte("\n\n")); i >= 0 {
+		return b[:i+2]
+	}
+	return b
+}

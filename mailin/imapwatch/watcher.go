@@ -1,0 +1,287 @@
+// Package imapwatch watches an IMAP mailbox and hands every message in it to
+// mail intake. Messages are known by UID under the mailbox's UIDVALIDITY,
+// never by sequence number; a message leaves the mailbox (to Processed, or
+// to Quarantine) only after intake has committed it to the database, so a
+// crash at any point loses nothing and, because intake is idempotent by
+// Message-ID, files nothing twice.
+package imapwatch
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// IngestFunc files one raw message: mail intake's parser in production, a
+// stand-in in tests. It returns once the message is committed (or
+// quarantined) in the database, and must be idempotent: the same message
+// again is a duplicate.
+type IngestFunc func(ctx context.Context, raw []byte, internalDate time.Time) (casefile.IngestResult, error)
+
+// Watcher fetches mail from one IMAP mailbox into the case file. Run keeps
+// it connected for the daemon; FetchOnce drains the mailbox once.
+type Watcher struct {
+	Config   casefile.IMAPConfig
+	Password string
+	Store    *casefile.Store // the checkpoint and the quarantine
+	Ingest   IngestFunc
+	Logger   *slog.Logger
+
+	// TLSConfig replaces the default TLS settings (tests use it to trust
+	// a self-signed certificate).
+	TLSConfig *tls.Config
+	// MaxAttempts is how many times Ingest may fail on one message before
+	// the message is quarantined and moved aside; default 3.
+	MaxAttempts int
+	// RetryDelay is the wait before a message whose ingest failed is tried
+	// again; default 5s.
+	RetryDelay time.Duration
+	// ReconnectMin and ReconnectMax bound the backoff between connection
+	// attempts in Run; default 1s and 5m.
+	ReconnectMin, ReconnectMax time.Duration
+	// IdleRefresh is how long one IDLE lasts before the watcher re-checks
+	// the mailbox and idles again (servers drop idle clients after 30
+	// minutes); default 25m.
+	IdleRefresh time.Duration
+	// BatchSize and BatchBytes bound one UID FETCH of message bodies;
+	// default 100 messages and 16 MiB.
+	BatchSize  int
+	BatchBytes int64
+	// IngestTimeout bounds one call of Ingest; default 2m.
+	IngestTimeout time.Duration
+
+	// OnOutcome, if set, is told the outcome of every message handled
+	// (created, duplicate, quarantined …), for metrics.
+	OnOutcome func(outcome string)
+	// OnConnected, if set, is told when the watcher connects (true, with
+	// the mailbox selected) and disconnects (false).
+	OnConnected func(up bool)
+
+	connected atomic.Bool
+
+	mu       sync.Mutex
+	total    Stats
+	attempts map[msgKey]int // failed ingests per message, kept across reconnects
+
+	// test hooks (export_test.go)
+	idleHook func()
+	noIdle   bool
+}
+
+// msgKey names a message on the server for as long as UIDVALIDITY holds.
+type msgKey struct{ uidValidity, uid uint32 }
+
+// Stats counts what the watcher did.
+type Stats struct {
+	// Outcomes counts the messages handled by outcome: the ingest
+	// outcomes (created, followup, duplicate, …), quarantined for those
+	// quarantined by intake or by the watcher (oversize, failing).
+	Outcomes map[string]int
+	Failed   int   // ingest attempts that failed and will be retried
+	Oversize int   // messages over MaxMessageSize (also counted quarantined)
+	Moved    int   // messages moved out of the mailbox
+	Bytes    int64 // message bytes downloaded
+}
+
+// Handled returns how many messages were handled, whatever the outcome.
+func (s Stats) Handled() int {
+	n := 0
+	for _, v := range s.Outcomes {
+		n += v
+	}
+	return n
+}
+
+func (s *Stats) add(o Stats) {
+	if s.Outcomes == nil {
+		s.Outcomes = map[string]int{}
+	}
+	for k, v := range o.Outcomes {
+		s.Outcomes[k] += v
+	}
+	s.Failed += o.Failed
+	s.Oversize += o.Oversize
+	s.Moved += o.Moved
+	s.Bytes += o.Bytes
+}
+
+func (s Stats) clone() Stats {
+	s.Outcomes = maps.Clone(s.Outcomes)
+	if s.Outcomes == nil {
+		s.Outcomes = map[string]int{}
+	}
+	return s
+}
+
+// Connected reports whether the watcher is logged in with its mailbox
+// selected (for /readyz).
+func (w *Watcher) Connected() bool { return w.connected.Load() }
+
+// Stats returns what the watcher has done since it was made.
+func (w *Watcher) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.total.clone()
+}
+
+func (w *Watcher) init() error {
+	if w.Store == nil || w.Ingest == nil {
+		return errors.New("imapwatch: Store and Ingest must be set")
+	}
+	c := &w.Config
+	if c.Address == "" {
+		return errors.New("imapwatch: imap.address is empty")
+	}
+	switch c.TLS {
+	case "", "implicit", "starttls", "none":
+	default:
+		return fmt.Errorf("imapwatch: imap.tls %q is not one of implicit, starttls, none", c.TLS)
+	}
+	def := casefile.DefaultConfig().IMAP
+	if c.Mailbox == "" {
+		c.Mailbox = def.Mailbox
+	}
+	if c.Processed == "" {
+		c.Processed = def.Processed
+	}
+	if c.Quarantine == "" {
+		c.Quarantine = def.Quarantine
+	}
+	if c.PollInterval.Duration <= 0 {
+		c.PollInterval = def.PollInterval
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = def.MaxMessageSize
+	}
+	setDefault(&w.MaxAttempts, 3)
+	setDefault(&w.RetryDelay, 5*time.Second)
+	setDefault(&w.ReconnectMin, time.Second)
+	setDefault(&w.ReconnectMax, 5*time.Minute)
+	setDefault(&w.IdleRefresh, 25*time.Minute)
+	setDefault(&w.BatchSize, 100)
+	setDefault(&w.BatchBytes, 16<<20)
+	setDefault(&w.IngestTimeout, 2*time.Minute)
+	if w.Logger == nil {
+		w.Logger = slog.Default()
+	}
+	w.mu.Lock()
+	if w.attempts == nil {
+		w.attempts = map[msgKey]int{}
+	}
+	w.mu.Unlock()
+	return nil
+}
+
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Run watches the mailbox until ctx is cancelled: it connects, drains the
+// mailbox, then waits for new mail with IDLE (or polls every
+// PollInterval), and reconnects with backoff when the connection fails. It
+// returns nil once ctx is cancelled, or an error only for a configuration
+// it cannot work with.
+func (w *Watcher) Run(ctx context.Context) error {
+	if err := w.init(); err != nil {
+		return err
+	}
+	log := w.log()
+	failures := 0
+	for {
+		st := Stats{Outcomes: map[string]int{}}
+		ready, err := w.session(ctx, true, &st)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if ready {
+			failures = 0
+		}
+		failures++
+		wait := w.backoff(failures)
+		log.Warn("imap: connection lost; reconnecting", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// backoff is the wait before reconnection attempt n (from 1): exponential
+// from ReconnectMin up to ReconnectMax, with jitter.
+func (w *Watcher) backoff(n int) time.Duration {
+	d := w.ReconnectMin << min(max(n-1, 0), 16)
+	if d <= 0 || d > w.ReconnectMax {
+		d = w.ReconnectMax
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// FetchOnce connects, handles every message in the mailbox (retrying a
+// failing one up to MaxAttempts times, RetryDelay apart, before
+// quarantining it), and disconnects. It is `trigger mail fetch --once`.
+func (w *Watcher) FetchOnce(ctx context.Context) (Stats, error) {
+	if err := w.init(); err != nil {
+		return Stats{}, err
+	}
+	st := Stats{Outcomes: map[string]int{}}
+	_, err := w.session(ctx, false, &st)
+	return st, err
+}
+
+func (w *Watcher) log() *slog.Logger {
+	return w.Logger.With("mailbox", w.Config.Mailbox)
+}
+
+func (w *Watcher) setConnected(up bool) {
+	if w.connected.Swap(up) != up && w.OnConnected != nil {
+		w.OnConnected(up)
+	}
+}
+
+// record counts one handled message in the run's and the watcher's stats.
+func (w *Watcher) record(st *Stats, outcome string) {
+	st.Outcomes[outcome]++
+	w.mu.Lock()
+	w.total.add(Stats{Outcomes: map[string]int{outcome: 1}})
+	w.mu.Unlock()
+	if w.OnOutcome != nil {
+		w.OnOutcome(outcome)
+	}
+}
+
+// count adds the other counters to the watcher's stats as well.
+func (w *Watcher) count(st *Stats, d Stats) {
+	st.Failed += d.Failed
+	st.Oversize += d.Oversize
+	st.Moved += d.Moved
+	st.Bytes += d.Bytes
+	w.mu.Lock()
+	w.total.add(d)
+	w.mu.Unlock()
+}
+
+// attempt counts a failed ingest of a message and returns the count.
+func (w *Watcher) attempt(k msgKey) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.attempts[k]++
+	return w.attempts[k]
+}
+
+func (w *Watcher) forget(k msgKey) {
+	w.mu.Lock()
+	delete(w.attempts, k)
+	w.mu.Unlock()
+}

@@ -1,0 +1,112 @@
+package mailin
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// Intake files raw messages in the case file: each is parsed and ingested,
+// or quarantined with its error when it cannot be read.
+type Intake struct {
+	Store  *casefile.Store
+	Config *casefile.Config // nil means the store's
+	Limits Limits           // zero fields take the defaults (MaxSize: imap.max_message_size)
+}
+
+func (in *Intake) options(received time.Time) Options {
+	cfg := in.Config
+	if cfg == nil {
+		cfg = in.Store.Config
+	}
+	lim := in.Limits
+	if lim.MaxSize == 0 && cfg != nil && cfg.IMAP.MaxMessageSize > 0 {
+		lim.MaxSize = cfg.IMAP.MaxMessageSize
+	}
+	return Options{Config: cfg, Limits: lim, ReceivedAt: received, Now: in.Store.Now()}
+}
+
+// IngestRaw parses one message and files it. internalDate is the IMAP
+// INTERNALDATE (zero when not known: the Date header counts then, unless it
+// is in the future). A message that cannot be read or is over a limit is
+// quarantined with its raw bytes, and the result says so with a nil error:
+// the error is for database failures only, which the caller retries.
+func (in *Intake) IngestRaw(ctx context.Context, raw []byte, internalDate time.Time) (casefile.IngestResult, error) {
+	m, err := Parse(raw, in.options(internalDate))
+	if err != nil {
+		res, qerr := in.Store.Quarantine(ctx, sniffMessageID(raw), raw, err)
+		if qerr != nil {
+			return res, fmt.Errorf("quarantine: %w", qerr)
+		}
+		return res, nil
+	}
+	res, err := in.Store.Ingest(ctx, m)
+	if err != nil {
+		return res, fmt.Errorf("ingest %s: %w", casefile.MessageKey(m.MessageID, raw), err)
+	}
+	return res, nil
+}
+
+// Retry reads a quarantined message again (after a fix, or with other
+// limits). When it now parses it is ingested and the quarantine entry
+// resolved; when it still fails it stays quarantined with one more attempt
+// counted.
+func (in *Intake) Retry(ctx context.Context, id int64) (casefile.IngestResult, error) {
+	rec, err := in.Store.QuarantineItem(ctx, id)
+	if err != nil {
+		return casefile.IngestResult{}, err
+	}
+	m, perr := Parse(rec.Raw, in.options(rec.CreatedAt))
+	if perr != nil {
+		res, err := in.Store.Quarantine(ctx, rec.MessageKey, rec.Raw, perr)
+		if err != nil {
+			return res, fmt.Errorf("quarantine %d: %w", id, err)
+		}
+		return res, nil
+	}
+	res, err := in.Store.Ingest(ctx, m)
+	if err != nil {
+		return res, fmt.Errorf("retry quarantined %d: %w", id, err)
+	}
+	if err := in.Store.ResolveQuarantine(ctx, id); err != nil {
+		return res, fmt.Errorf("resolve quarantined %d: %w", id, err)
+	}
+	return res, nil
+}
+
+// sniffMessageID finds the Message-ID in a header that could not be parsed,
+// so that a message quarantined twice is known as the same one.
+func sniffMessageID(raw []byte) string {
+	head := raw
+	if len(head) > 256<<10 {
+		head = head[:256<<10]
+	}
+	if i := bytes.Index(head, []byte("\n\n")); i >= 0 {
+		head = head[:i]
+	}
+	if i := bytes.Index(head, []byte("\r\n\r\n")); i >= 0 {
+		head = head[:i]
+	}
+	lines := strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		k, v, ok := strings.Cut(l, ":")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "Message-ID") {
+			continue
+		}
+		for j := i + 1; j < len(lines) && (strings.HasPrefix(lines[j], " ") || strings.HasPrefix(lines[j], "\t")); j++ {
+			v += lines[j]
+		}
+		v = strings.TrimSpace(v)
+		if m := msgIDRE.FindStringSubmatch(v); m != nil {
+			return toUTF8String(m[1])
+		}
+		if f := strings.Fields(v); len(f) > 0 {
+			return toUTF8String(strings.Trim(f[0], "<>"))
+		}
+	}
+	return ""
+}

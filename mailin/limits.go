@@ -1,0 +1,58 @@
+package mailin
+
+import "fmt"
+
+// Limits bound what one message may use while it is read. A message over a
+// limit is not read further: intake quarantines it with a LimitError that
+// names the limit. Zero fields take the defaults.
+type Limits struct {
+	MaxSize        int64 // bytes of the raw message (default 25 MB)
+	MaxParts       int   // MIME entities at every level, containers included (default 100)
+	MaxDepth       int   // nesting of multiparts and attached messages (default 10)
+	MaxHeaderBytes int   // bytes of one header block (default 128 KB)
+}
+
+// Default limits.
+const (
+	DefaultMaxSize        = 25 << 20
+	DefaultMaxParts       = 100
+	DefaultMaxDepth       = 10
+	DefaultMaxHeaderBytes = 128 << 10
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxSize <= 0 {
+		l.MaxSize = DefaultMaxSize
+	}
+	if l.MaxParts <= 0 {
+		l.MaxParts = DefaultMaxParts
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	return l
+}
+
+// LimitError says which limit a message exceeded.
+type LimitError struct {
+	Limit string // "size", "parts", "depth" or "header"
+	Max   int64
+	Got   int64 // what was seen when reading stopped (at least Max+1)
+}
+
+func (e *LimitError) Error() string {
+	switch e.Limit {
+	case "size":
+		return fmt.Sprintf("message too large: %d bytes, the limit is %d", e.Got, e.Max)
+	case "parts":
+		return fmt.Sprintf("too many MIME parts: more than %d", e.Max)
+	case "depth":
+		return fmt.Sprintf("MIME parts nested too deeply: more than %d levels", e.Max)
+	case "header":
+		return fmt.Sprintf("header too large: more than %d bytes", e.Max)
+	}
+	return fmt.Sprintf("limit %s exceeded: %d > %d", e.Limit, e.Got, e.Max)
+}
