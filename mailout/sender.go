@@ -1,0 +1,176 @@
+// Package mailout sends the system's email: it is the casefile.Handler for
+// the email.* outbox jobs (the acknowledgement of an application, a request
+// for information to an agency without Slack officers), and composes and
+// sends over SMTP with go-smtp. It also sends approved letters (email.letter),
+// plain text with an HTML alternative.
+//
+// Delivery is at least once. The outbox job is marked done only after the
+// SMTP server accepted the message; if the process dies in between, the job
+// is claimed again after its lease and the email sent a second time. The
+// second copy has the same Message-ID (it is derived from the job), so mail
+// clients show one message, a reply threads to the case either way, and
+// the case file keeps one record of it.
+package mailout
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// Sender sends outbox email. Store must be set; the rest comes from the
+// configuration.
+type Sender struct {
+	Config      casefile.SMTPConfig
+	Password    string
+	Store       *casefile.Store
+	Partnership casefile.PartnershipConfig
+	// TLSConfig replaces the default TLS settings (tests use it to trust a
+	// self-signed certificate).
+	TLSConfig *tls.Config
+	// Timeout bounds one SMTP transaction; default 2 minutes.
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+var _ casefile.Handler = (*Sender)(nil)
+
+// Handle does one email.* job.
+func (s *Sender) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, error) {
+	switch j.Kind {
+	case casefile.JobEmailAck:
+		return s.handleAck(ctx, j)
+	case casefile.JobEmailAgency:
+		return s.handleAgency(ctx, j)
+	case casefile.JobEmailLetter:
+		return s.handleLetter(ctx, j)
+	default:
+		return casefile.JobDone{}, casefile.Permanent(fmt.Errorf("job %d: mailout does not know the job kind %q", j.ID, j.Kind))
+	}
+}
+
+// sendJob sends m as the email of job j and reports it for the case file.
+func (s *Sender) sendJob(ctx context.Context, j casefile.Job, kind string, m Message) (casefile.JobDone, error) {
+	raw, err := s.Send(ctx, m)
+	if err != nil {
+		return casefile.JobDone{}, fmt.Errorf("job %d (%s, %s): %w", j.ID, j.Kind, j.CaseRef, err)
+	}
+	s.log().Info("mail sent", "job", j.ID, "kind", kind, "case", j.CaseRef, "message_id", m.MessageID)
+	return casefile.JobDone{
+		Result: map[string]string{"message_id": m.MessageID},
+		Sent: &casefile.Outbound{
+			MessageID: m.MessageID, Kind: kind, Subject: m.Subject, To: strings.Join(m.To, ", "), Raw: raw,
+		},
+	}, nil
+}
+
+// loadCase reads the case a job is about; a case that is gone or purged is
+// a permanent failure.
+func (s *Sender) loadCase(ctx context.Context, j casefile.Job, ref string) (*casefile.Case, error) {
+	if ref == "" {
+		ref = j.CaseRef
+	}
+	c, err := s.Store.Case(ctx, ref)
+	switch {
+	case casefile.ErrorCode(err) == casefile.ENOTFOUND:
+		return nil, casefile.Permanent(fmt.Errorf("job %d: %w", j.ID, err))
+	case err != nil:
+		return nil, fmt.Errorf("job %d: read case %s: %w", j.ID, ref, err)
+	case c.Purged:
+		return nil, casefile.Permanent(fmt.Errorf("job %d: case %s was purged", j.ID, ref))
+	}
+	return c, nil
+}
+
+// checkDeliverable fails for good when mail to addr bounced before. who
+// names the recipient in the error without giving the address.
+func (s *Sender) checkDeliverable(ctx context.Context, j casefile.Job, addr, who string) error {
+	bad, err := s.Store.Undeliverable(ctx, addr)
+	if err != nil {
+		return fmt.Errorf("job %d: undeliverable check: %w", j.ID, err)
+	}
+	if bad {
+		return casefile.Permanent(fmt.Errorf("job %d (%s): the %s's address is marked undeliverable (mail to it bounced): not sent", j.ID, j.CaseRef, who))
+	}
+	return nil
+}
+
+// domain is the right-hand side of our Message-IDs and our EHLO name.
+func (s *Sender) domain() string {
+	if s.Config.Domain != "" {
+		return s.Config.Domain
+	}
+	if a, err := parseAddress(s.Config.From); err == nil {
+		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
+			return a.Address[i+1:]
+		}
+	}
+	return "localhost"
+}
+
+func (s *Sender) now() time.Time {
+	if s.Store != nil && s.Store.Now != nil {
+		return s.Store.Now()
+	}
+	return time.Now()
+}
+
+func (s *Sender) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return 2 * time.Minute
+}
+
+func (s *Sender) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Sender) agencies() []casefile.Agency {
+	if s.Store != nil && s.Store.Config != nil {
+		return s.Store.Config.Agencies
+	}
+	return nil
+}
+
+func (s *Sender) timescales() casefile.Timescales {
+	if s.Store != nil && s.Store.Config != nil {
+		return s.Store.Config.Timescales
+	}
+	return casefile.DefaultConfig().Timescales
+}
+
+func parseAddress(s string) (*mail.Address, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return nil, fmt.Errorf("not an email address: %w", err)
+	}
+	return a, nil
+}
+
+// payload is what email.* jobs carry.
+type payload struct {
+	Case   string `json:"case"`
+	To     string `json:"to"`
+	Agency string `json:"agency"`
+}
+
+func decode(j casefile.Job) (payload, error) {
+	var p payload
+	if err := j.Decode(&p); err != nil {
+		return p, casefile.Permanent(err)
+	}
+	return p, nil
+}
+
+var errNoAddress = errors.New("no address to write to")

@@ -1,0 +1,589 @@
+package mailout_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
+
+	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/mailout"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// clock is the store's clock in the tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is a case file, a mail sink, and a Sender between them.
+type env struct {
+	Store  *casefile.Store
+	Clock  *clock
+	Sink   *sink
+	Sender *mailout.Sender
+	Disp   *casefile.Dispatcher
+}
+
+// Monday 2 March 2026, 10:00 in London.
+var start = time.Date(2026, 3, 2, 10, 0, 0, 0, casefile.London)
+
+func newEnv(tb testing.TB, sk *sink) *env {
+	tb.Helper()
+	cfg := casefile.DefaultConfig()
+	cfg.SMTP.Address = sk.Addr
+	cfg.SMTP.TLS = "none"
+	cfg.SMTP.From = "Community Trigger <communitytrigger@example-council.gov.uk>"
+	cfg.Partnership.Name = "Exampleton Community Safety Partnership"
+	cfg.Partnership.ContactEmail = "communitysafety@example-council.gov.uk"
+	cfg.Partnership.ContactPhone = "01234 567890"
+	s, err := casefile.Open(filepath.Join(tb.TempDir(), "trigger.db"), &cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	clk := &clock{t: start}
+	s.Now = clk.Now
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	snd := &mailout.Sender{Config: cfg.SMTP, Store: s, Partnership: cfg.Partnership, Logger: log, Timeout: 10 * time.Second}
+	return &env{
+		Store: s, Clock: clk, Sink: sk, Sender: snd,
+		Disp: &casefile.Dispatcher{Store: s, Prefix: "email.", Handler: snd, Poll: 10 * time.Millisecond, Logger: log},
+	}
+}
+
+// newCase opens a case for Jane, who applies for herself.
+func (e *env) newCase(tb testing.TB) *casefile.Case {
+	tb.Helper()
+	c, err := e.Store.CreateCase(context.Background(), casefile.NewCase{
+		Application: casefile.Application{
+			Route: casefile.RouteIndividual,
+			Applicant: casefile.Person{
+				Name: "Jane Resident", Email: "jane.resident@example.org", Phone: "07700 900123",
+				Address: "12 Acacia Avenue, Exampleton", Postcode: "le67 3fj",
+			},
+			Location:    "outside 12 Acacia Avenue",
+			Description: "Loud music every night and threats from the neighbours at number 14.",
+			Agencies:    []string{"police", "council"},
+		},
+		Source: "email", Actor: "intake",
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// drain runs the real dispatcher until the outbox has nothing ready.
+func (e *env) drain(tb testing.TB) {
+	tb.Helper()
+	for range 20 {
+		n, err := e.Disp.RunOnce(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+	tb.Fatal("the outbox never emptied")
+}
+
+func (e *env) job(tb testing.TB, ref, kind string) casefile.JobInfo {
+	tb.Helper()
+	jobs, err := e.Store.Jobs(context.Background(), ref)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, j := range jobs {
+		if j.Kind == kind {
+			return j
+		}
+	}
+	tb.Fatalf("no %s job for %s in %+v", kind, ref, jobs)
+	return casefile.JobInfo{}
+}
+
+func readMail(tb testing.TB, raw []byte) (*mail.Header, string) {
+	tb.Helper()
+	r, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var text []string
+	for {
+		p, err := r.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		b, _ := io.ReadAll(p.Body)
+		text = append(text, string(b))
+	}
+	return &r.Header, strings.Join(text, "\n--part--\n")
+}
+
+func TestAcknowledgement(t *testing.T) {
+	e := newEnv(t, startSink(t))
+	c := e.newCase(t)
+	e.drain(t)
+
+	msgs := e.Sink.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d emails sent, want 1", len(msgs))
+	}
+	m := msgs[0]
+	if m.From != "communitytrigger@example-council.gov.uk" || len(m.To) != 1 || m.To[0] != "jane.resident@example.org" {
+		t.Errorf("envelope %s → %v", m.From, m.To)
+	}
+	h, body := readMail(t, m.Data)
+	job := e.job(t, c.Ref, casefile.JobEmailAck)
+	wantID := "ct." + c.Ref + ".ack." + strconv.FormatInt(job.ID, 10) + "@example-council.gov.uk"
+	subject, _ := h.Subject()
+	id, _ := h.MessageID()
+	date, _ := h.Date()
+	for _, check := range []struct{ name, got, want string }{
+		{"Subject", subject, "[" + c.Ref + "] Your Community Trigger application has been received"},
+		{"From", h.Get("From"), `"Community Trigger" <communitytrigger@example-council.gov.uk>`},
+		{"To", h.Get("To"), "<jane.resident@example.org>"},
+		{"Message-ID", id, wantID},
+		{"Auto-Submitted", h.Get("Auto-Submitted"), "auto-replied"},
+		{"X-Auto-Response-Suppress", h.Get("X-Auto-Response-Suppress"), "All"},
+		{"Content-Type", h.Get("Content-Type"), "text/plain; charset=utf-8"},
+		{"Content-Transfer-Encoding", h.Get("Content-Transfer-Encoding"), "quoted-printable"},
+	} {
+		if check.got != check.want {
+			t.Errorf("%s = %q, want %q", check.name, check.got, check.want)
+		}
+	}
+	if !date.Equal(start) {
+		t.Errorf("Date = %v, want %v", date, start)
+	}
+	for _, want := range []string{
+		"Dear Jane Resident,",
+		"Your reference is " + c.Ref + ".",
+		"Within 10 working days", "by Monday 16 March 2026", // the threshold decision deadline
+		"within 20 working days", "the Police, the District Council and the Housing provider",
+		"999", "Community Safety Team Leader", "communitysafety@example-council.gov.uk", "01234 567890",
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(body), " "), want) {
+			t.Errorf("the body lacks %q:\n%s", want, body)
+		}
+	}
+	for _, private := range []string{"Acacia", "07700", "Loud music", "number 14"} {
+		if strings.Contains(body, private) {
+			t.Errorf("the body repeats %q from the application", private)
+		}
+	}
+	golden(t, "ack.eml", bytes.ReplaceAll(m.Data, []byte(c.Ref), []byte("CT-REF")))
+
+	// What the store recorded.
+	if job.State != "done" {
+		t.Errorf("ack job %+v, want done", job)
+	}
+	got, err := e.Store.Case(context.Background(), c.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got.Deadlines[casefile.DeadlineAcknowledge]; d.DoneAt == nil {
+		t.Errorf("acknowledge deadline %+v not done", d)
+	}
+	out := 0
+	for _, msg := range got.Messages {
+		if msg.Direction == "out" && msg.Kind == "ack" && msg.MessageID == wantID && strings.HasPrefix(msg.Subject, "["+c.Ref+"]") {
+			out++
+		}
+	}
+	if out != 1 {
+		t.Errorf("case messages %+v: want the acknowledgement, direction out, once", got.Messages)
+	}
+
+	// Draining again sends nothing more.
+	e.drain(t)
+	if n := len(e.Sink.Messages()); n != 1 {
+		t.Errorf("%d emails after a second drain, want 1", n)
+	}
+}
+
+// The SMTP server is down: the job waits and is retried; once the server
+// is back it is sent, once.
+func TestServerDownThenUp(t *testing.T) {
+	sk := newSink(t) // not started: connections are refused
+	e := newEnv(t, sk)
+	c := e.newCase(t)
+	e.drain(t)
+	j := e.job(t, c.Ref, casefile.JobEmailAck)
+	if j.State != "pending" || j.Attempts != 1 || !strings.Contains(j.LastError, "connect") {
+		t.Fatalf("after a refused connection the job is %+v, want pending with the error", j)
+	}
+	// The backoff holds it back: nothing is tried before the time.
+	if n, _ := e.Disp.RunOnce(context.Background()); n != 0 {
+		t.Errorf("the job was retried before its backoff")
+	}
+
+	sk.Start()
+	e.Clock.Advance(time.Minute) // past the backoff, without sleeping
+	e.drain(t)
+	if n := len(sk.Messages()); n != 1 {
+		t.Fatalf("%d emails, want 1", n)
+	}
+	if j := e.job(t, c.Ref, casefile.JobEmailAck); j.State != "done" || j.Attempts != 2 {
+		t.Errorf("job %+v, want done at the second attempt", j)
+	}
+}
+
+// A 550 is final: the job is given up and the coordinator sees why.
+func TestRecipientRefused(t *testing.T) {
+	sk := newSink(t)
+	sk.RcptError = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
+	sk.Start()
+	e := newEnv(t, sk)
+	c := e.newCase(t)
+	e.drain(t)
+	if j := e.job(t, c.Ref, casefile.JobEmailAck); j.State != "dead" || !strings.Contains(j.LastError, "550") {
+		t.Errorf("job %+v, want dead with the 550", j)
+	}
+	events, err := e.Store.Events(context.Background(), c.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := false
+	for _, ev := range events {
+		failed = failed || (ev.Kind == "job.failed" && ev.Details["kind"] == casefile.JobEmailAck)
+	}
+	if !failed {
+		t.Errorf("no job.failed event in %+v", events)
+	}
+	if len(sk.Messages()) != 0 {
+		t.Error("a refused email was delivered")
+	}
+}
+
+// A 451 is temporary: the job is retried.
+func TestTemporaryRefusal(t *testing.T) {
+	sk := newSink(t)
+	sk.RcptError = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
+	sk.Start()
+	e := newEnv(t, sk)
+	c := e.newCase(t)
+	e.drain(t)
+	if j := e.job(t, c.Ref, casefile.JobEmailAck); j.State != "pending" || !strings.Contains(j.LastError, "451") {
+		t.Errorf("job %+v, want pending with the 451", j)
+	}
+}
+
+// Delivery is at least once: a crash after the server accepted the email
+// and before the job was recorded done sends it again, with the same
+// Message-ID, and the case keeps one copy.
+func TestCrashAfterSendResends(t *testing.T) {
+	e := newEnv(t, startSink(t))
+	c := e.newCase(t)
+	ctx := context.Background()
+	jobs, err := e.Store.ClaimJobs(ctx, "email.", 10, time.Minute)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim = %v, %v", jobs, err)
+	}
+	if _, err := e.Sender.Handle(ctx, jobs[0]); err != nil {
+		t.Fatal(err)
+	}
+	// The process dies here: CompleteJob never runs. After the lease the
+	// job is claimed again.
+	e.Clock.Advance(2 * time.Minute)
+	e.drain(t)
+
+	msgs := e.Sink.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d emails, want 2 (sent, crash, sent again)", len(msgs))
+	}
+	h1, _ := readMail(t, msgs[0].Data)
+	h2, _ := readMail(t, msgs[1].Data)
+	id1, _ := h1.MessageID()
+	id2, _ := h2.MessageID()
+	if id1 != id2 || id1 == "" {
+		t.Errorf("Message-IDs %q and %q, want the same", id1, id2)
+	}
+	got, _ := e.Store.Case(ctx, c.Ref)
+	n := 0
+	for _, m := range got.Messages {
+		if m.Direction == "out" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d outgoing messages on the case, want 1", n)
+	}
+	if j := e.job(t, c.Ref, casefile.JobEmailAck); j.State != "done" {
+		t.Errorf("job %+v, want done", j)
+	}
+}
+
+// Mail to an address that bounced before is not sent.
+func TestUndeliverable(t *testing.T) {
+	e := newEnv(t, startSink(t))
+	ctx := context.Background()
+	if _, err := e.Store.Ingest(ctx, casefile.Inbound{
+		MessageID: "bounce-1@mx.example.org", Raw: []byte("Subject: Undelivered Mail\r\n\r\nbounce\r\n"),
+		Machine: casefile.MachineBounce, From: "mailer-daemon@mx.example.org",
+		Bounce: &casefile.Bounce{Recipient: "Jane.Resident@example.org", Status: "5.1.1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.newCase(t)
+	e.drain(t)
+	j := e.job(t, c.Ref, casefile.JobEmailAck)
+	if j.State != "dead" || !strings.Contains(j.LastError, "undeliverable") || strings.Contains(j.LastError, "jane") {
+		t.Errorf("job %+v, want dead as undeliverable, without the address", j)
+	}
+	if len(e.Sink.Messages()) != 0 {
+		t.Error("mail went to an undeliverable address")
+	}
+}
+
+// AUTH PLAIN over STARTTLS with a self-signed certificate the Sender is
+// told to trust.
+func TestAuthPlainOverSTARTTLS(t *testing.T) {
+	srvTLS, cliTLS := selfSigned(t)
+	sk := newSink(t)
+	sk.TLS, sk.User, sk.Pass = srvTLS, "ct-mailer", "s3cret"
+	sk.Start()
+	e := newEnv(t, sk)
+	e.Sender.Config.TLS = "starttls"
+	e.Sender.Config.Username, e.Sender.Password = "ct-mailer", "s3cret"
+	e.Sender.TLSConfig = cliTLS
+	msg := mailout.Message{To: []string{"someone@example.org"}, Subject: "Test", Text: "Hello\n", MessageID: "t1@example-council.gov.uk"}
+	ctx := context.Background()
+
+	t.Run("OK", func(t *testing.T) {
+		if _, err := e.Sender.Send(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		if m := sk.Messages(); len(m) != 1 || m[0].User != "ct-mailer" {
+			t.Errorf("sink got %+v, want one message from ct-mailer", m)
+		}
+	})
+	t.Run("WrongPasswordIsTemporary", func(t *testing.T) {
+		bad := *e.Sender
+		bad.Password = "wrong"
+		_, err := bad.Send(ctx, msg)
+		var perm *casefile.PermanentError
+		if !isSMTPCode(err, 535) || errors.As(err, &perm) || strings.Contains(err.Error(), "wrong") {
+			t.Errorf("Send = %v, want a temporary 535 that names no password", err)
+		}
+	})
+	t.Run("UntrustedCertificate", func(t *testing.T) {
+		bad := *e.Sender
+		bad.TLSConfig = nil
+		if _, err := bad.Send(ctx, msg); err == nil || !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("Send = %v, want a certificate error", err)
+		}
+	})
+	t.Run("NoAuthWithoutTLS", func(t *testing.T) {
+		bad := *e.Sender
+		bad.Config.TLS = "none"
+		if _, err := bad.Send(ctx, msg); err == nil || !strings.Contains(err.Error(), "offers no AUTH") {
+			t.Errorf("Send = %v, want no AUTH offered on a plain connection", err)
+		}
+	})
+}
+
+func TestImplicitTLS(t *testing.T) {
+	srvTLS, cliTLS := selfSigned(t)
+	sk := newSink(t)
+	sk.TLS, sk.Implicit = srvTLS, true
+	sk.Start()
+	e := newEnv(t, sk)
+	e.Sender.Config.TLS = "implicit"
+	e.Sender.TLSConfig = cliTLS
+	c := e.newCase(t)
+	e.drain(t)
+	if n := len(sk.Messages()); n != 1 {
+		t.Errorf("%d emails over implicit TLS, want 1", n)
+	}
+	if j := e.job(t, c.Ref, casefile.JobEmailAck); j.State != "done" {
+		t.Errorf("job %+v", j)
+	}
+}
+
+// The request to an agency without Slack officers names the case and the
+// area, and nothing personal.
+func TestAgencyRequest(t *testing.T) {
+	e := newEnv(t, startSink(t))
+	e.Store.Config.Agencies[0].Email = "asb-team@police.example" // police
+	ctx := context.Background()
+	c := e.newCase(t)
+	if _, err := e.Store.Decide(ctx, c.Ref, casefile.Met, "", "U-COORD"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Store.AskByEmail(ctx, c.Ref, "police"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t)
+	var m *sunk
+	for _, x := range e.Sink.Messages() {
+		if x.To[0] == "asb-team@police.example" {
+			m = &x
+		}
+	}
+	if m == nil {
+		t.Fatalf("no email to the police in %+v", e.Sink.Messages())
+	}
+	h, body := readMail(t, m.Data)
+	subject, _ := h.Subject()
+	if subject != "["+c.Ref+"] Community Trigger case review: request for information" || h.Get("Auto-Submitted") != "auto-generated" {
+		t.Errorf("Subject %q, Auto-Submitted %q", subject, h.Get("Auto-Submitted"))
+	}
+	got, _ := e.Store.Case(ctx, c.Ref)
+	due := got.Deadlines[casefile.DeadlineAgencyReplies].Due
+	for _, want := range []string{c.Ref, "LE67 postcode district", "complaints you received", "actions you considered", "actions you took", due.Human()} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the request lacks %q:\n%s", want, body)
+		}
+	}
+	for _, private := range []string{"Jane", "Resident", "Acacia", "3FJ", "07700", "jane.resident", "Loud music", "number 14"} {
+		if strings.Contains(string(m.Data), private) {
+			t.Errorf("the request contains %q", private)
+		}
+	}
+	out := false
+	for _, msg := range got.Messages {
+		out = out || (msg.Direction == "out" && msg.Kind == "agency_request")
+	}
+	if !out {
+		t.Errorf("the request is not on the case: %+v", got.Messages)
+	}
+}
+
+// An approved letter goes as text with an HTML alternative; an unknown
+// kind of job is refused for good.
+func TestLetter(t *testing.T) {
+	e := newEnv(t, startSink(t))
+	ctx := context.Background()
+	c := e.newCase(t)
+	e.drain(t) // the acknowledgement
+	if _, err := e.Store.Decide(ctx, c.Ref, casefile.NotMet, "Two complaints, not three, in the six months before the application.", "U-COORD"); err != nil {
+		t.Fatal(err)
+	}
+	letters, err := e.Store.Letters(ctx, c.Ref)
+	if err != nil || len(letters) == 0 {
+		t.Fatalf("letters = %v, %v", letters, err)
+	}
+	l := letters[len(letters)-1]
+	if _, err := e.Store.ApproveLetter(ctx, c.Ref, l.ID, l.SHA256, "U-CHAIR"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t)
+	msgs := e.Sink.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d emails, want the acknowledgement and the letter", len(msgs))
+	}
+	h, body := readMail(t, msgs[1].Data)
+	subject, _ := h.Subject()
+	ct, _, _ := h.ContentType()
+	if subject != l.Subject || ct != "multipart/alternative" || h.Get("Auto-Submitted") != "" {
+		t.Errorf("Subject %q, Content-Type %q, Auto-Submitted %q", subject, ct, h.Get("Auto-Submitted"))
+	}
+	if !strings.Contains(body, "Two complaints, not three") || !strings.Contains(body, "<") {
+		t.Errorf("the letter lacks its text or its HTML:\n%s", body)
+	}
+	sent, _ := e.Store.Letter(ctx, l.ID)
+	if sent.SentAt == nil {
+		t.Error("the letter is not marked sent")
+	}
+
+	_, err = e.Sender.Handle(ctx, casefile.Job{ID: 99, Kind: "email.carrier_pigeon", Payload: []byte(`{}`)})
+	var perm *casefile.PermanentError
+	if !errors.As(err, &perm) {
+		t.Errorf("unknown kind: %v, want a permanent error", err)
+	}
+}
+
+func TestCompose(t *testing.T) {
+	m := mailout.Message{
+		From:      "Community Trigger <ct@example-council.gov.uk>",
+		To:        []string{"Zoë Ünal <zoe@example.org>"},
+		Subject:   "[CT-2026-0001] Réponse — your case",
+		Text:      "Line one with a long line " + strings.Repeat("and more words ", 10) + "\nCafé £5\n",
+		HTML:      "<p>Café £5</p>\n",
+		MessageID: "ct.CT-2026-0001.letter.7@example-council.gov.uk",
+		Date:      start,
+		InReplyTo: []string{"abc@example.org"},
+	}
+	raw, err := mailout.Compose(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := mailout.Compose(m)
+	if !bytes.Equal(raw, again) {
+		t.Error("Compose is not deterministic")
+	}
+	for _, line := range bytes.Split(raw, []byte("\r\n")) {
+		if len(line) > 78 || bytes.ContainsAny(line, "\n") {
+			t.Errorf("line too long or a bare LF: %q", line)
+		}
+	}
+	h, body := readMail(t, raw)
+	subject, _ := h.Subject()
+	if subject != m.Subject || !strings.Contains(body, "Café £5\r\n") || !strings.Contains(body, "<p>Café £5</p>") {
+		t.Errorf("round trip: subject %q, body %q", subject, body)
+	}
+	if refs, _ := h.MsgIDList("References"); len(refs) != 1 || refs[0] != "abc@example.org" {
+		t.Errorf("References = %v", refs)
+	}
+	golden(t, "compose.eml", raw)
+
+	if _, err := mailout.Compose(mailout.Message{From: m.From, To: m.To, MessageID: "no-at-sign", Date: start}); err == nil {
+		t.Error("a bad Message-ID was accepted")
+	}
+}
+
+func golden(tb testing.TB, name string, got []byte) {
+	tb.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		tb.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", path, got)
+	}
+}

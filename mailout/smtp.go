@@ -1,0 +1,186 @@
+package mailout
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// Send composes m and delivers it to the configured SMTP server. It fills
+// From from smtp.from and Date from the store's clock when they are empty,
+// and returns the bytes sent.
+//
+// Its errors say what to do: a *casefile.PermanentError when the server
+// refused this message for good (5xx to RCPT TO or DATA, or no recipient
+// accepted); anything else is temporary and worth retrying (network, TLS,
+// 4xx, and 5xx before the message is named, which are configuration or
+// server faults that retrying after a fix will cure).
+func (s *Sender) Send(ctx context.Context, m Message) ([]byte, error) {
+	if m.From == "" {
+		m.From = s.Config.From
+	}
+	if m.Date.IsZero() {
+		m.Date = s.now()
+	}
+	raw, err := Compose(m)
+	if err != nil {
+		return nil, casefile.Permanent(err)
+	}
+	from, err := bareAddress(m.From)
+	if err != nil {
+		return nil, casefile.Permanent(err)
+	}
+	var to []string
+	for _, r := range m.To {
+		a, err := bareAddress(r)
+		if err != nil {
+			return nil, casefile.Permanent(err)
+		}
+		to = append(to, a)
+	}
+	if err := s.SendRaw(ctx, from, to, raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// SendRaw runs one SMTP transaction: connect (implicit TLS, STARTTLS or
+// none), AUTH PLAIN when a username is set, MAIL FROM, RCPT TO, DATA.
+func (s *Sender) SendRaw(ctx context.Context, from string, to []string, raw []byte) (err error) {
+	addr := s.Config.Address
+	if addr == "" {
+		return errors.New("smtp: smtp.address is not set: the email waits in the outbox")
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
+
+	c, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	// go-smtp takes no contexts: closing the connection interrupts it.
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer func() {
+		stop()
+		c.Close()
+		if ctx.Err() != nil && err != nil {
+			err = fmt.Errorf("%w (%v)", err, ctx.Err())
+		}
+	}()
+
+	if err := c.Hello(s.domain()); err != nil {
+		return fmt.Errorf("smtp: EHLO: %w", err)
+	}
+	if s.Config.Username != "" {
+		if ok, _ := c.Extension("AUTH"); !ok {
+			return fmt.Errorf("smtp: %s offers no AUTH, but smtp.username is set", addr)
+		}
+		if err := c.Auth(sasl.NewPlainClient("", s.Config.Username, s.Password)); err != nil {
+			return fmt.Errorf("smtp: AUTH PLAIN as %s: %w", s.Config.Username, err)
+		}
+	}
+	if err := c.Mail(from, nil); err != nil {
+		return fmt.Errorf("smtp: MAIL FROM: %w", err)
+	}
+	accepted := 0
+	var refused error
+	for _, r := range to {
+		if err := c.Rcpt(r, nil); err != nil {
+			if !isPermanent(err) {
+				return fmt.Errorf("smtp: RCPT TO: %w", err)
+			}
+			refused = err
+			continue
+		}
+		accepted++
+	}
+	if accepted == 0 {
+		return casefile.Permanent(fmt.Errorf("smtp: RCPT TO: the recipient was refused: %w", refused))
+	}
+	w, err := c.Data()
+	if err != nil {
+		return classify("DATA", err)
+	}
+	if _, err := w.Write(raw); err != nil {
+		return classify("DATA", err)
+	}
+	if err := w.Close(); err != nil {
+		return classify("end of DATA", err)
+	}
+	if refused != nil {
+		s.log().Warn("smtp: some recipients were refused", "err", refused)
+	}
+	c.Quit()
+	return nil
+}
+
+// dial connects and says hello over the configured kind of TLS.
+func (s *Sender) dial(ctx context.Context) (*smtp.Client, error) {
+	addr := s.Config.Address
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, casefile.Permanent(fmt.Errorf("smtp: smtp.address %q: %w", addr, err))
+	}
+	cfg := &tls.Config{}
+	if s.TLSConfig != nil {
+		cfg = s.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	d := net.Dialer{Timeout: 30 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: connect to %s: %w", addr, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl)
+	}
+	switch s.Config.TLS {
+	case "none":
+		return smtp.NewClient(conn), nil
+	case "implicit":
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("smtp: TLS with %s: %w", addr, err)
+		}
+		return smtp.NewClient(tc), nil
+	default: // starttls
+		c, err := smtp.NewClientStartTLS(conn, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("smtp: STARTTLS with %s: %w", addr, err)
+		}
+		return c, nil
+	}
+}
+
+// classify marks a 5xx answer about the message as permanent.
+func classify(stage string, err error) error {
+	err = fmt.Errorf("smtp: %s: %w", stage, err)
+	if isPermanent(err) {
+		return casefile.Permanent(err)
+	}
+	return err
+}
+
+func isPermanent(err error) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se) && se.Code >= 500 && se.Code < 600
+}
+
+func bareAddress(s string) (string, error) {
+	a, err := parseAddress(s)
+	if err != nil {
+		return "", err
+	}
+	return a.Address, nil
+}
