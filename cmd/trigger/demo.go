@@ -1,0 +1,428 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+
+	"github.com/csp/trigger/bot"
+	"github.com/csp/trigger/bot/slackemu"
+	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/mailin/memimap"
+	"github.com/csp/trigger/mailout/mailsink"
+)
+
+//go:embed demodata/*.eml
+var demoMail embed.FS
+
+func init() {
+	register(command{name: "demo", summary: "run the whole workflow on sample data: mailbox, Slack and mail sink in-process [--keep]", run: runDemo})
+}
+
+func runDemo(ctx context.Context, m *Main, g *globals, args []string) error {
+	fs := newFlagSet("demo")
+	keep := fs.Bool("keep", false, "keep the database (trigger-demo.db) for 'trigger case show'")
+	verbose := fs.Bool("v", false, "show the service's log")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "trigger-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	dbPath := filepath.Join(dir, "trigger.db")
+	if *keep {
+		dbPath = "trigger-demo.db"
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(dbPath + suffix)
+		}
+	}
+	d := &demo{out: m.Stdout, start: time.Now()}
+	logw := io.Discard
+	if *verbose {
+		logw = m.Stderr
+	}
+	if err := d.run(ctx, dbPath, logw); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if *keep {
+		fmt.Fprintf(m.Stdout, "\nThe database is kept: try\n  go run ./cmd/trigger --db %s case show %s\n  go run ./cmd/trigger --db %s case events %s\n", dbPath, d.ref, dbPath, d.ref)
+	}
+	return nil
+}
+
+type demo struct {
+	out   io.Writer
+	start time.Time
+	ref   string
+
+	emu   *slackemu.Emulator
+	store *casefile.Store
+	sink  *mailsink.Sink
+
+	coord, chair, police, council, housing string
+}
+
+func (d *demo) say(format string, args ...any) {
+	fmt.Fprintf(d.out, "%6.2fs  %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// wait polls cond until it holds, for at most 20 seconds.
+func (d *demo) wait(ctx context.Context, what string, cond func() bool) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out waiting for %s", what)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (d *demo) run(parent context.Context, dbPath string, logw io.Writer) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+
+	// The world around the service: a mailbox, a mail sink, Slack.
+	imapSrv, err := memimap.Start("trigger", "demo-password", "Processed", "Quarantine")
+	if err != nil {
+		return err
+	}
+	defer imapSrv.Close()
+	d.sink, err = mailsink.Start(mailsink.Options{})
+	if err != nil {
+		return err
+	}
+	defer d.sink.Close()
+	d.emu = slackemu.New(slackemu.Options{TimeScale: 1})
+	if err := d.emu.Start("127.0.0.1:0"); err != nil {
+		return err
+	}
+	defer d.emu.Close()
+	d.coord = d.emu.AddUser("sam.patel", "sam.patel@example-council.gov.uk").ID
+	d.police = d.emu.AddUser("pc.jones", "pc.jones@police.example").ID
+	d.council = d.emu.AddUser("asb.officer", "asb.officer@example-council.gov.uk").ID
+	d.housing = d.emu.AddUser("housing.officer", "officer@housing.example").ID
+	d.chair = d.emu.AddUser("csp.chair", "chair@example-council.gov.uk").ID
+
+	// The service's configuration, as trigger.toml and the environment
+	// would give it.
+	cfg := casefile.DefaultConfig()
+	cfg.Database.Path = dbPath
+	cfg.IMAP.Address, cfg.IMAP.TLS, cfg.IMAP.Username = imapSrv.Addr, "none", "trigger"
+	cfg.IMAP.PollInterval = casefile.Duration{Duration: time.Second}
+	cfg.SMTP.Address, cfg.SMTP.TLS = d.sink.Addr(), "none"
+	cfg.Slack.APIURL, cfg.Slack.Mode = d.emu.APIURL(), "socket"
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Roles.Coordinator = casefile.IDList{d.coord}
+	cfg.Roles.Chair = casefile.IDList{d.chair}
+	cfg.Roles.Approvers = casefile.IDList{d.coord, d.chair}
+	cfg.Agencies[0].SlackUsers = []string{d.police}
+	cfg.Agencies[1].SlackUsers = []string{d.council}
+	cfg.Agencies[2].SlackUsers = []string{"officer@housing.example"}
+	cfg.Partnership.Name = "North West Leicestershire Community Safety Partnership"
+	cfg.Partnership.ContactOfficer = "Sam Patel, Community Safety Team Leader"
+	cfg.Partnership.ContactEmail = "communitytrigger@example-council.gov.uk"
+	cfg.Secrets = casefile.Secrets{SlackBotToken: d.emu.BotToken(), SlackAppToken: d.emu.AppToken(), IMAPPassword: "demo-password"}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+
+	d.store, err = casefile.Open(dbPath, &cfg)
+	if err != nil {
+		return err
+	}
+	defer d.store.Close()
+	srv, err := newServer(&cfg, d.store, slog.New(slog.NewTextHandler(logw, nil)))
+	if err != nil {
+		return err
+	}
+	started := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- srv.run(ctx, started) }()
+	<-started
+	fmt.Fprintf(d.out, "Community Trigger demo: an IMAP mailbox, a mail sink and a Slack workspace, all in this process.\n")
+	fmt.Fprintf(d.out, "The service is the real 'trigger serve' wiring (HTTP on %s); people act through the Slack emulator.\n\n", srv.HTTPAddr())
+
+	if err := d.script(ctx, imapSrv); err != nil {
+		cancel()
+		<-done
+		return err
+	}
+	cancel()
+	if err := <-done; err != nil {
+		return err
+	}
+	d.say("service stopped cleanly")
+	return nil
+}
+
+func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
+	// 1. Mail arrives.
+	entries, _ := demoMail.ReadDir("demodata")
+	for _, e := range entries {
+		raw, _ := demoMail.ReadFile("demodata/" + e.Name())
+		if err := imapSrv.Append("INBOX", raw, time.Now()); err != nil {
+			return err
+		}
+	}
+	d.say("3 emails delivered to the mailbox: a web-form application, a free-text application, an out-of-office reply")
+	var ref string
+	if err := d.wait(ctx, "the web-form application to become a case", func() bool {
+		cs, _ := d.store.Cases(ctx, "")
+		for _, c := range cs {
+			full, _ := d.store.Case(ctx, c.Ref)
+			if full != nil && len(full.Incidents) == 3 {
+				ref = c.Ref
+			}
+		}
+		n, _ := imapSrv.Count("Processed")
+		return ref != "" && n == 3
+	}); err != nil {
+		return err
+	}
+	d.ref = ref
+	c, _ := d.store.Case(ctx, ref)
+	cases, _ := d.store.Cases(ctx, "")
+	d.say("email received → case %s (threshold assessment: %s, %d qualifying complaints); %d cases in all, the out-of-office stored without reply; mailbox moved to Processed",
+		ref, c.Threshold.Assessment, c.Threshold.QualifyingComplaints, len(cases))
+
+	if err := d.wait(ctx, "the acknowledgement", func() bool { return d.sinkHas("[" + ref + "]") }); err != nil {
+		return err
+	}
+	d.say("acknowledgement emailed to the applicant: %q", d.sinkSubject("["+ref+"]"))
+
+	// 2. The channel.
+	name := "ct-" + strings.ToLower(strings.TrimPrefix(ref, "CT-"))
+	var ch slackemu.Channel
+	var card slackemu.Message
+	if err := d.wait(ctx, "the case channel and card", func() bool {
+		var ok bool
+		if ch, ok = d.emu.ChannelByName(name); !ok {
+			return false
+		}
+		card, ok = d.find(ch.ID, `"card-`+ref+`"`)
+		return ok && len(d.emu.Members(ch.ID)) >= 6
+	}); err != nil {
+		return err
+	}
+	d.say("Slack: private channel #%s created, %d members invited (coordinator, Chair, 3 agency officers), case card posted", ch.Name, len(d.emu.Members(ch.ID))-1)
+
+	// 3. The coordinator accepts; the agencies are asked.
+	if err := d.click(d.coord, ch.ID, card.TS, bot.ActionAccept, ref); err != nil {
+		return err
+	}
+	reqs := map[string]slackemu.Message{}
+	if err := d.wait(ctx, "the requests to the agencies", func() bool {
+		for _, a := range []string{"police", "council", "housing"} {
+			if m, ok := d.find(ch.ID, `"request-`+ref+`-`+a+`"`); ok {
+				reqs[a] = m
+			}
+		}
+		return len(reqs) == 3
+	}); err != nil {
+		return err
+	}
+	d.say("coordinator clicked \"Accept for review\" → one request per agency posted, replies due in 10 working days")
+
+	// 4. The agencies reply.
+	if err := d.click(d.police, ch.ID, reqs["police"].TS, bot.ActionProvideDetails, ref+"|police"); err != nil {
+		return err
+	}
+	if err := d.submit(ctx, d.police, bot.ViewProvideDetails, map[string]string{
+		bot.BlockComplaints: "3 calls logged (0345 of 03/08/2026 and two others)", bot.BlockTaken: "Extra patrols on Friday nights; two riders warned under s.59",
+	}); err != nil {
+		return err
+	}
+	d.say("Police officer answered with \"Provide details\"")
+	if _, err := d.emu.ReplyInThread(d.council, ch.ID, reqs["council"].TS, "ASB/2026/0981: we served a Community Protection Warning on 2 October and fitted a gate survey request."); err != nil {
+		return err
+	}
+	d.say("Council officer replied in the request's thread")
+	if err := d.click(d.housing, ch.ID, reqs["housing"].TS, bot.ActionProvideDetails, ref+"|housing"); err != nil {
+		return err
+	}
+	if err := d.submit(ctx, d.housing, bot.ViewProvideDetails, map[string]string{bot.BlockNoInfo: "yes"}); err != nil {
+		return err
+	}
+	d.say("Housing officer answered: no information held")
+	var prompt slackemu.Message
+	if err := d.wait(ctx, "every agency to have replied", func() bool {
+		var ok bool
+		prompt, ok = d.find(ch.ID, "Every agency has replied")
+		return ok
+	}); err != nil {
+		return err
+	}
+	d.say("every agency has replied → the coordinator is prompted to schedule the meeting")
+
+	// 5. The meeting.
+	if err := d.click(d.coord, ch.ID, prompt.TS, bot.ActionScheduleMeeting, ref); err != nil {
+		return err
+	}
+	meetingDay := casefile.DateOf(time.Now()).AddDays(7)
+	if err := d.submit(ctx, d.coord, bot.ViewScheduleMeeting, map[string]string{
+		bot.BlockDate: meetingDay.String(), bot.BlockTime: "14:00", bot.BlockPlace: "Council offices, Committee Room 2",
+	}); err != nil {
+		return err
+	}
+	d.say("review meeting scheduled for %s at 14:00", meetingDay.Human())
+	if err := d.wait(ctx, "Record outcome on the card", func() bool {
+		card, _ = d.find(ch.ID, `"card-`+ref+`"`)
+		return strings.Contains(string(card.Blocks), bot.ActionRecordOutcome)
+	}); err != nil {
+		return err
+	}
+	if err := d.click(d.coord, ch.ID, card.TS, bot.ActionRecordOutcome, ref); err != nil {
+		return err
+	}
+	due := casefile.DateOf(time.Now()).AddDays(35)
+	if err := d.submit(ctx, d.coord, bot.ViewRecordOutcome, map[string]string{
+		bot.BlockAttendance: "police,council,housing",
+		bot.BlockSummary:    "Each agency acted on its own reports, but nobody joined them up: the riders were never identified and the alleyway was never looked at as one problem.",
+		bot.BlockAdequate:   "no",
+		"rec1_text":         "Agree a joint problem-solving plan for the alleyway, including gating", "rec1_owner": "council", "rec1_due": due.String(),
+		"rec2_text": "Targeted patrols on Friday and Saturday evenings for eight weeks", "rec2_owner": "police", "rec2_due": due.String(),
+	}); err != nil {
+		return err
+	}
+	d.say("meeting outcome recorded: response not adequate, 2 recommendations with owners and due dates")
+
+	// 6. The letter.
+	var draft slackemu.Message
+	if err := d.wait(ctx, "the draft letter", func() bool {
+		var ok bool
+		draft, ok = d.find(ch.ID, `"draft-`+ref+`-`)
+		return ok
+	}); err != nil {
+		return err
+	}
+	letters, err := d.store.Letters(ctx, ref)
+	if err != nil || len(letters) == 0 {
+		return fmt.Errorf("no draft letter: %v", err)
+	}
+	l := letters[len(letters)-1]
+	d.say("draft letter v%d posted for approval (fingerprint %s)", l.Version, l.ShortHash())
+	if err := d.click(d.chair, ch.ID, draft.TS, bot.ActionApprove, fmt.Sprintf("%s|%d|%s", ref, l.ID, l.SHA256)); err != nil {
+		return err
+	}
+	d.say("Chair clicked \"Approve and send\"")
+	subject := casefile.LetterSubject(ref, casefile.LetterOutcome)
+	if err := d.wait(ctx, "the letter in the mail sink", func() bool { return d.sinkHas(subject) }); err != nil {
+		return err
+	}
+	c, _ = d.store.Case(ctx, ref)
+	d.say("letter emailed to the applicant; case %s is %s, further review can be asked for until %s", ref, c.Status, c.Deadlines[casefile.DeadlineFurtherReview].Due.Human())
+
+	fmt.Fprintf(d.out, "\n──── the letter as the resident receives it ────\n")
+	text, err := d.sinkText(subject)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(d.out, text)
+	fmt.Fprintf(d.out, "────────────────────────────────────────────────\n\n")
+	return nil
+}
+
+func (d *demo) click(user, channel, ts, action, value string) error {
+	res, err := d.emu.ClickButton(user, channel, ts, action, value)
+	if err != nil {
+		return err
+	}
+	if !res.Acked {
+		return fmt.Errorf("the click on %s was not acknowledged: %s", action, res.Problem)
+	}
+	return nil
+}
+
+// submit waits for the modal on the person's screen and submits it.
+func (d *demo) submit(ctx context.Context, user, callbackID string, values map[string]string) error {
+	var view slackemu.View
+	if err := d.wait(ctx, "the "+callbackID+" form", func() bool {
+		for _, v := range d.emu.OpenViews(user) {
+			if v.CallbackID == callbackID {
+				view = v
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return err
+	}
+	res, err := d.emu.SubmitView(user, view.ID, values)
+	if err != nil {
+		return err
+	}
+	if !res.Closed {
+		return fmt.Errorf("the %s form was not accepted: %v %s", callbackID, res.Errors, res.Problem)
+	}
+	return nil
+}
+
+func (d *demo) find(channel, s string) (slackemu.Message, bool) {
+	for _, m := range d.emu.Messages(channel) {
+		if bytes.Contains(m.Blocks, []byte(s)) || strings.Contains(m.Text, s) {
+			return m, true
+		}
+	}
+	return slackemu.Message{}, false
+}
+
+func (d *demo) sinkMessage(subjectPart string) (*mail.Reader, bool) {
+	for _, m := range d.sink.Messages() {
+		r, err := mail.CreateReader(bytes.NewReader(m.Data))
+		if err != nil {
+			continue
+		}
+		if s, _ := r.Header.Subject(); strings.Contains(s, subjectPart) {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+func (d *demo) sinkHas(subjectPart string) bool {
+	_, ok := d.sinkMessage(subjectPart)
+	return ok
+}
+
+func (d *demo) sinkSubject(subjectPart string) string {
+	r, _ := d.sinkMessage(subjectPart)
+	s, _ := r.Header.Subject()
+	return s
+}
+
+// sinkText is the plain-text part of the message with this subject.
+func (d *demo) sinkText(subjectPart string) (string, error) {
+	r, ok := d.sinkMessage(subjectPart)
+	if !ok {
+		return "", errors.New("no such message in the sink")
+	}
+	for {
+		p, err := r.NextPart()
+		if err != nil {
+			return "", fmt.Errorf("no plain-text part: %w", err)
+		}
+		if h, ok := p.Header.(*mail.InlineHeader); ok {
+			if ct, _, _ := h.ContentType(); ct == "text/plain" {
+				b, err := io.ReadAll(p.Body)
+				return strings.TrimSpace(string(b)), err
+			}
+		}
+	}
+}

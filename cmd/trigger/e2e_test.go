@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// TestDemoEndToEnd runs `trigger demo --keep` — the real serve wiring
+// against an in-process mailbox, mail sink and Slack emulator — and checks
+// what each person would see: the timeline, the letter, and the record.
+func TestDemoEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+
+	var out, errb bytes.Buffer
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	if code := m.Run(context.Background(), []string{"demo", "--keep"}); code != 0 {
+		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"email received → case CT-2026-0001 (threshold assessment: met, 3 qualifying complaints)",
+		"acknowledgement emailed to the applicant",
+		"private channel #ct-2026-0001 created",
+		"one request per agency posted",
+		"Police officer answered", "Council officer replied in the request's thread", "no information held",
+		"review meeting scheduled", "meeting outcome recorded", "draft letter v1 posted for approval",
+		"Chair clicked \"Approve and send\"", "letter emailed to the applicant",
+		// The letter itself.
+		"Dear Lucy Fielding", "Extra patrols on Friday nights", "Community Protection Warning",
+		"1. Agree a joint problem-solving plan for the alleyway", "Responsible: District Council",
+		"ask for a further review", "Ombudsman remains open",
+		"service stopped cleanly",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out.String())
+	}
+
+	// The kept database: what `trigger case show` reads.
+	s, err := casefile.Open(filepath.Join(dir, "trigger-demo.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	c, err := s.Case(ctx, "CT-2026-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != casefile.StatusResponded || c.Channel == "" {
+		t.Errorf("case %s, channel %q", c.Status, c.Channel)
+	}
+	kinds := map[string]int{}
+	for _, msg := range c.Messages {
+		kinds[msg.Direction+":"+msg.Kind]++
+	}
+	if kinds["in:application"] != 1 || kinds["out:ack"] != 1 || kinds["out:letter"] != 1 {
+		t.Errorf("messages on the case: %v", kinds)
+	}
+	evs, _ := s.Events(ctx, c.Ref)
+	for i, e := range evs {
+		if e.Seq != i+1 {
+			t.Fatalf("audit trail has a gap at %d: seq %d", i+1, e.Seq)
+		}
+	}
+	jobs, _ := s.Jobs(ctx, "")
+	for _, j := range jobs {
+		if j.State != "done" {
+			t.Errorf("job %d %s is %s: %s", j.ID, j.Kind, j.State, j.LastError)
+		}
+	}
+	// The out-of-office reply was stored and never answered.
+	cases, _ := s.Cases(ctx, "")
+	if len(cases) != 2 {
+		t.Errorf("%d cases, want 2 (two applications; the out-of-office is not one)", len(cases))
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// metrics is a small Prometheus text-format registry: counters with label
+// values that are codes (outcomes, methods, error codes), never personal
+// data.
+type metrics struct {
+	mu       sync.Mutex
+	counters map[string]map[string]float64 // name → labels → value
+	help     map[string]string
+}
+
+func newMetrics() *metrics {
+	return &metrics{counters: map[string]map[string]float64{}, help: map[string]string{}}
+}
+
+// inc adds one to a counter; labels are name=value pairs.
+func (m *metrics) inc(name, help string, labels ...string) {
+	var b strings.Builder
+	for i := 0; i+1 < len(labels); i += 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", labels[i], labels[i+1])
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.counters[name] == nil {
+		m.counters[name] = map[string]float64{}
+		m.help[name] = help
+	}
+	m.counters[name][b.String()]++
+}
+
+// gauges are read at scrape time from the store and the components.
+type gauge struct {
+	name, help string
+	value      func(ctx context.Context) (float64, error)
+}
+
+func (m *metrics) handler(gauges []gauge) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		m.write(r.Context(), w, gauges)
+	})
+}
+
+func (m *metrics) write(ctx context.Context, w io.Writer, gauges []gauge) {
+	m.mu.Lock()
+	names := make([]string, 0, len(m.counters))
+	for n := range m.counters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n", n, m.help[n], n)
+		labels := make([]string, 0, len(m.counters[n]))
+		for l := range m.counters[n] {
+			labels = append(labels, l)
+		}
+		sort.Strings(labels)
+		for _, l := range labels {
+			if l == "" {
+				fmt.Fprintf(w, "%s %g\n", n, m.counters[n][l])
+			} else {
+				fmt.Fprintf(w, "%s{%s} %g\n", n, l, m.counters[n][l])
+			}
+		}
+	}
+	m.mu.Unlock()
+	for _, g := range gauges {
+		v, err := g.value(ctx)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", g.name, g.help, g.name, g.name, v)
+	}
+}
+
+// storeGauges are the outbox and deadline figures.
+func storeGauges(s *casefile.Store) []gauge {
+	stats := func(ctx context.Context) (casefile.OutboxStats, error) { return s.OutboxStats(ctx) }
+	return []gauge{
+		{"trigger_outbox_pending", "Outbox jobs waiting to be done.", func(ctx context.Context) (float64, error) {
+			st, err := stats(ctx)
+			return float64(st.Pending), err
+		}},
+		{"trigger_outbox_dead", "Outbox jobs given up after a permanent error.", func(ctx context.Context) (float64, error) {
+			st, err := stats(ctx)
+			return float64(st.Dead), err
+		}},
+		{"trigger_outbox_oldest_age_seconds", "Age of the oldest pending outbox job.", func(ctx context.Context) (float64, error) {
+			st, err := stats(ctx)
+			return st.OldestAge.Seconds(), err
+		}},
+		{"trigger_deadlines_overdue", "Open deadlines of open cases whose day has passed.", func(ctx context.Context) (float64, error) {
+			n, err := s.OverdueDeadlines(ctx)
+			return float64(n), err
+		}},
+	}
+}

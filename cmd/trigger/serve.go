@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/csp/trigger/bot"
+	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/mailin"
+	"github.com/csp/trigger/mailin/imapwatch"
+	"github.com/csp/trigger/mailout"
+)
+
+func init() {
+	register(command{name: "serve", summary: "run the service: IMAP watcher, outbox, Slack bot, HTTP (/healthz /readyz /metrics)", run: runServe})
+}
+
+func runServe(ctx context.Context, m *Main, g *globals, args []string) error {
+	if err := parseFlags(newFlagSet("serve"), args); err != nil {
+		return err
+	}
+	cfg, err := g.config(m)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(m.Stderr, cfg.Log)
+	store, err := casefile.Open(cfg.Database.Path, cfg)
+	if err != nil {
+		return fmt.Errorf("database %s: %w", cfg.Database.Path, err)
+	}
+	defer store.Close()
+	srv, err := newServer(cfg, store, logger)
+	if err != nil {
+		return err
+	}
+	// A second signal while shutting down exits at once. SQLite's journal
+	// keeps the database whole; the outbox retries what was cut short.
+	go func() {
+		<-ctx.Done()
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		logger.Warn("second signal: exiting now")
+		os.Exit(exitFail)
+	}()
+	return srv.run(ctx, nil)
+}
+
+func newLogger(w io.Writer, c casefile.LogConfig) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// server is `trigger serve`: every long-running part, wired together. The
+// demo and the end-to-end tests run this same wiring.
+type server struct {
+	cfg     *casefile.Config
+	store   *casefile.Store
+	logger  *slog.Logger
+	metrics *metrics
+
+	intake    *mailin.Intake
+	watcher   *imapwatch.Watcher
+	bot       *bot.Bot
+	slackHTTP *bot.HTTPHandler
+	mailOut   *casefile.Dispatcher
+	slackOut  *casefile.Dispatcher
+
+	addrMu   sync.Mutex
+	httpAddr string
+}
+
+// newServer checks that every part that is configured has what it needs
+// and builds it. A missing setting fails here, naming it.
+func newServer(cfg *casefile.Config, store *casefile.Store, logger *slog.Logger) (*server, error) {
+	s := &server{cfg: cfg, store: store, logger: logger, metrics: newMetrics()}
+	sec := cfg.Secrets
+	s.intake = &mailin.Intake{Store: store, Config: cfg}
+
+	if cfg.IMAP.Address != "" {
+		if sec.IMAPPassword == "" {
+			return nil, errors.New("TRIGGER_IMAP_PASSWORD: not set, but imap.address is: set the password (or TRIGGER_IMAP_PASSWORD_FILE)")
+		}
+		s.watcher = &imapwatch.Watcher{
+			Config: cfg.IMAP, Password: sec.IMAPPassword, Store: store, Logger: logger.With("part", "imap"),
+			Ingest: func(ctx context.Context, raw []byte, internal time.Time) (casefile.IngestResult, error) {
+				res, err := s.intake.IngestRaw(ctx, raw, internal)
+				if err == nil {
+					s.metrics.inc("trigger_messages_ingested_total", "Messages ingested, by outcome.", "outcome", res.Outcome)
+				}
+				return res, err
+			},
+		}
+	} else {
+		logger.Warn("imap.address is not set: no mailbox is watched (use 'trigger ingest' to add mail)")
+	}
+
+	if cfg.SMTP.Address != "" {
+		if cfg.SMTP.Username != "" && sec.SMTPPassword == "" {
+			return nil, errors.New("TRIGGER_SMTP_PASSWORD: not set, but smtp.username is: set the password (or TRIGGER_SMTP_PASSWORD_FILE)")
+		}
+		sender := &mailout.Sender{Config: cfg.SMTP, Password: sec.SMTPPassword, Store: store, Partnership: cfg.Partnership, Logger: logger.With("part", "smtp")}
+		s.mailOut = &casefile.Dispatcher{Store: store, Prefix: "email.", Handler: sender, Logger: logger.With("part", "outbox"),
+			OnError: func(kind string, permanent bool) {
+				s.metrics.inc("trigger_smtp_errors_total", "Failed email attempts, by job kind and whether permanent.", "kind", kind, "permanent", fmt.Sprint(permanent))
+			}}
+	} else {
+		logger.Warn("smtp.address is not set: emails wait in the outbox until it is")
+	}
+
+	if sec.SlackBotToken != "" {
+		switch cfg.Slack.Mode {
+		case "socket":
+			if sec.SlackAppToken == "" {
+				return nil, errors.New("TRIGGER_SLACK_APP_TOKEN: not set, but slack.mode is socket: set the app-level (xapp-) token, or use slack.mode = \"http\"")
+			}
+		case "http":
+			if sec.SlackSigningSecret == "" {
+				return nil, errors.New("TRIGGER_SLACK_SIGNING_SECRET: not set, but slack.mode is http: Slack's requests cannot be verified without it")
+			}
+		}
+		if len(cfg.Roles.Coordinator) == 0 {
+			return nil, errors.New("roles.coordinator: no coordinator is configured: nobody could decide a threshold")
+		}
+		opts := []slack.Option{slack.OptionAppLevelToken(sec.SlackAppToken)}
+		if cfg.Slack.APIURL != "" {
+			opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
+		}
+		api := slack.New(sec.SlackBotToken, opts...)
+		s.bot = bot.New(api, store, cfg, logger.With("part", "slack"))
+		s.bot.OnRefusal = func(action string) {
+			s.metrics.inc("trigger_slack_refusals_total", "Clicks refused for want of a role, by action.", "action", action)
+		}
+		s.bot.OnSlackError = func(method, code string) {
+			s.metrics.inc("trigger_slack_errors_total", "Failed Slack calls, by method and error code.", "method", method, "code", code)
+		}
+		s.slackOut = &casefile.Dispatcher{Store: store, Prefix: "slack.", Handler: s.bot, Workers: 4, Logger: logger.With("part", "outbox")}
+		if cfg.Slack.Mode == "http" {
+			s.slackHTTP = &bot.HTTPHandler{Bot: s.bot, SigningSecret: sec.SlackSigningSecret}
+		}
+	} else {
+		logger.Warn("TRIGGER_SLACK_BOT_TOKEN is not set: Slack work waits in the outbox until it is")
+	}
+	store.OnEnqueue = func() {
+		if s.slackOut != nil {
+			s.slackOut.Wake()
+		}
+		if s.mailOut != nil {
+			s.mailOut.Wake()
+		}
+	}
+	return s, nil
+}
+
+func (s *server) mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		var problems []string
+		if err := s.store.Ping(r.Context()); err != nil {
+			problems = append(problems, "database: not answering")
+		}
+		if s.watcher != nil && !s.watcher.Connected() {
+			problems = append(problems, "imap: not connected")
+		}
+		if s.bot != nil && s.slackHTTP == nil && !s.bot.Connected() {
+			problems = append(problems, "slack: socket not connected")
+		}
+		if len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			for _, p := range problems {
+				fmt.Fprintln(w, p)
+			}
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	gauges := storeGauges(s.store)
+	gauges = append(gauges,
+		gauge{"trigger_imap_connected", "1 when the IMAP watcher is connected.", func(context.Context) (float64, error) {
+			return boolGauge(s.watcher != nil && s.watcher.Connected()), nil
+		}},
+		gauge{"trigger_slack_connected", "1 when the Slack socket is connected (always 1 in HTTP mode).", func(context.Context) (float64, error) {
+			return boolGauge(s.bot != nil && (s.slackHTTP != nil || s.bot.Connected())), nil
+		}},
+	)
+	mux.Handle("GET /metrics", s.metrics.handler(gauges))
+	if s.slackHTTP != nil {
+		mux.HandleFunc("POST /slack/events", s.slackHTTP.Events)
+		mux.HandleFunc("POST /slack/interactivity", s.slackHTTP.Interactivity)
+	}
+	return mux
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// HTTPAddr is the address the HTTP server listens on, once it does.
+func (s *server) HTTPAddr() string {
+	s.addrMu.Lock()
+	defer s.addrMu.Unlock()
+	return s.httpAddr
+}
+
+// run runs every part until ctx is cancelled, then stops taking new work,
+// lets what is in flight finish, and returns. started, if set, is closed
+// once the HTTP server listens.
+func (s *server) run(parent context.Context, started chan<- struct{}) error {
+	ctx, cancelParts := context.WithCancel(parent)
+	defer cancelParts()
+	ln, err := net.Listen("tcp", s.cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", s.cfg.HTTP.Listen, err)
+	}
+	s.addrMu.Lock()
+	s.httpAddr = ln.Addr().String()
+	s.addrMu.Unlock()
+	httpSrv := &http.Server{Handler: s.mux(), ReadHeaderTimeout: 10 * time.Second}
+	s.logger.Info("serving", "http", s.httpAddr, "imap", s.watcher != nil, "smtp", s.mailOut != nil, "slack", s.bot != nil, "slack_mode", s.cfg.Slack.Mode)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	goPart := func(name string, fn func(context.Context) error) {
+		wg.Go(func() {
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Error("part stopped", "part", name, "err", err)
+				errs <- fmt.Errorf("%s: %w", name, err)
+			}
+		})
+	}
+	wg.Go(func() {
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("http: %w", err)
+		}
+	})
+	if started != nil {
+		close(started)
+	}
+	if s.watcher != nil {
+		goPart("imap", s.watcher.Run)
+	}
+	if s.mailOut != nil {
+		goPart("email outbox", s.mailOut.Run)
+	}
+	if s.slackOut != nil {
+		goPart("slack outbox", s.slackOut.Run)
+	}
+	if s.bot != nil && s.slackHTTP == nil {
+		goPart("slack socket", s.bot.RunSocketMode)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		s.logger.Info("stopping: finishing the work in flight")
+	case runErr = <-errs:
+	}
+	cancelParts()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	httpSrv.Shutdown(shutdownCtx)
+	if s.slackHTTP != nil {
+		s.slackHTTP.Wait()
+	}
+	wg.Wait()
+	s.logger.Info("stopped")
+	return runErr
+}
