@@ -96,12 +96,43 @@ func Parse(raw []byte, opt Options) (casefile.Inbound, error) {
 		mediaType: p.rootType, reportType: p.reportType, body: body, dsn: p.dsn, returned: p.returned, cfg: cfg,
 	}
 	classify(m, &in)
-	if in.Machine == "" {
+	switch {
+	case in.Machine == "":
 		in.Application = extract(m, in.Text)
-	} else {
+	case formSubmission(m, &in):
+		// A council's form system may mark every submission
+		// Auto-Submitted: auto-generated. The application is a
+		// resident's all the same: it becomes a case, and the
+		// acknowledgement goes to the resident the form names, never to
+		// the system that sent it.
+		in.Machine = ""
+		in.Application = extract(m, in.Text)
+	default:
 		in.Application = emptyApplication()
 	}
 	return in, nil
+}
+
+// formSubmission reports whether machine mail is a web-form application
+// that only its Auto-Submitted: auto-generated header made look automatic:
+// without that header it would be a person's message, and its text is a
+// form.
+func formSubmission(m *msg, in *casefile.Inbound) bool {
+	if in.Machine != casefile.MachineAutoReply {
+		return false
+	}
+	as, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(m.h.Get("Auto-Submitted"))), ";")
+	if strings.TrimSpace(as) != "auto-generated" {
+		return false
+	}
+	h := mail.Header{Header: m.h.Header.Copy()}
+	h.Del("Auto-Submitted")
+	plain := *m
+	plain.h = h
+	if isAutomatic(&plain, in) {
+		return false
+	}
+	return isForm(parseFields(unquoted(in.Text)))
 }
 
 // parser walks one message's MIME tree within the limits.
