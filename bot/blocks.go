@@ -115,7 +115,7 @@ func CaseCard(c *casefile.Case, cfg *casefile.Config, reqs []casefile.InfoReques
 	}
 	th := c.Threshold
 	assess := map[casefile.Assessment]string{casefile.Met: "met", casefile.NotMet: "not met", casefile.Unknown: "cannot tell yet"}[th.Assessment]
-	text := fmt.Sprintf("*Threshold assessment:* %s (%d qualifying complaints, %d needed)", assess, th.QualifyingComplaints, cfg.Threshold.Complaints)
+	text := fmt.Sprintf("*Threshold assessment:* %s (%s, %d needed)", assess, plural(th.QualifyingComplaints, "qualifying complaint"), cfg.Threshold.Complaints)
 	for _, r := range th.Reasons {
 		text += "\n• " + r
 	}
@@ -185,6 +185,14 @@ func cardButtons(c *casefile.Case) []slack.BlockElement {
 	}
 }
 
+// plural is "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
 func agencyName(cfg *casefile.Config, id string) string {
 	if a, ok := cfg.Agency(id); ok {
 		return a.Name
@@ -205,7 +213,10 @@ func mentions(users []string) string {
 func RequestMessage(ref string, agency casefile.Agency, officers []string, req casefile.InfoRequest, cal *casefile.Calendar, workingDays int) (string, []slack.Block) {
 	who := mentions(officers)
 	if who == "" {
-		who = "_no officer of this agency is in Slack: the request went by email_"
+		who = "_no officer of this agency is in Slack, and no email address is configured: the coordinator asks them directly_"
+		if req.ByEmail {
+			who = "_no officer of this agency is in Slack: the request went by email_"
+		}
 	}
 	text := fmt.Sprintf("Request for information to %s for %s", agency.Name, ref)
 	body := fmt.Sprintf("*%s* — %s\nFor the case review %s, please provide details of the complaints received and the actions considered and taken.\n*Due by %s* (%d working days).",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,63 +59,96 @@ func (b *Bot) isChair(user string) bool       { return b.Config.Roles.Chair.Has(
 func (b *Bot) isApprover(user string) bool    { return b.Config.Roles.Approvers.Has(user) }
 
 // isOfficer reports whether user is a Slack officer of the agency, named by
-// user id or email address in the configuration.
-func (b *Bot) isOfficer(ctx context.Context, user, agency string) bool {
+// user id or email address in the configuration. An error means Slack could
+// not be asked (an email address to look up): the caller says "try again"
+// rather than refusing a real officer.
+func (b *Bot) isOfficer(ctx context.Context, user, agency string) (bool, error) {
 	a, ok := b.Config.Agency(agency)
 	if !ok {
-		return false
+		return false, nil
 	}
-	ids, _ := b.resolveOfficers(ctx, a)
-	for _, id := range ids {
-		if id == user {
-			return true
-		}
+	ids, _, err := b.resolveOfficers(ctx, a)
+	if err != nil {
+		return false, err
 	}
-	return false
+	return slices.Contains(ids, user), nil
 }
 
+// mayAnswer reports whether user may answer for the agency: one of its
+// officers, or the coordinator.
+func (b *Bot) mayAnswer(ctx context.Context, user, agency string) (bool, error) {
+	if b.isCoordinator(user) {
+		return true, nil
+	}
+	return b.isOfficer(ctx, user, agency)
+}
+
+// slackBusy is what a person is told when Slack could not be asked who
+// they are.
+const slackBusy = "Slack did not answer in time, so nothing was changed. Please try again in a minute."
+
 // officerAgency returns the agency user is an officer of, if any.
-func (b *Bot) officerAgency(ctx context.Context, user string) string {
+func (b *Bot) officerAgency(ctx context.Context, user string) (string, error) {
 	for _, a := range b.Config.Agencies {
-		if b.isOfficer(ctx, user, a.ID) {
-			return a.ID
+		ok, err := b.isOfficer(ctx, user, a.ID)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return a.ID, nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // hasRole reports whether user has any role at all: the people who may see
 // personal details.
-func (b *Bot) hasRole(ctx context.Context, user string) bool {
-	return b.isCoordinator(user) || b.isChair(user) || b.isApprover(user) || b.officerAgency(ctx, user) != ""
+func (b *Bot) hasRole(ctx context.Context, user string) (bool, error) {
+	if b.isCoordinator(user) || b.isChair(user) || b.isApprover(user) {
+		return true, nil
+	}
+	a, err := b.officerAgency(ctx, user)
+	return a != "", err
 }
 
 // resolveOfficers turns the configured officers (user ids, or email
-// addresses looked up in Slack) into user ids; missing are those Slack
-// could not find.
-func (b *Bot) resolveOfficers(ctx context.Context, a casefile.Agency) (ids, missing []string) {
+// addresses looked up in Slack) into user ids; missing are those Slack says
+// it does not know. Any other failure (a 429 past its retries, a 500) is an
+// error, never "missing": an officer must not be left out of a case, or
+// refused, because Slack hiccuped.
+func (b *Bot) resolveOfficers(ctx context.Context, a casefile.Agency) (ids, missing []string, err error) {
 	for _, u := range a.SlackUsers {
 		if !strings.Contains(u, "@") {
 			ids = append(ids, u)
 			continue
 		}
+		key := strings.ToLower(u)
 		b.mu.Lock()
-		id, ok := b.byEmail[strings.ToLower(u)]
+		id, ok := b.byEmail[key]
 		b.mu.Unlock()
 		if !ok {
-			user, err := b.API.GetUserByEmailContext(ctx, u)
-			if err != nil {
+			var user *slack.User
+			err := b.call(ctx, "users.lookupByEmail", func() error {
+				var err error
+				user, err = b.API.GetUserByEmailContext(ctx, u)
+				return err
+			})
+			switch code := slackCode(err); {
+			case err == nil:
+			case code == "users_not_found" || code == "user_not_found":
 				missing = append(missing, u)
 				continue
+			default:
+				return nil, nil, err
 			}
 			id = user.ID
 			b.mu.Lock()
-			b.byEmail[strings.ToLower(u)] = id
+			b.byEmail[key] = id
 			b.mu.Unlock()
 		}
 		ids = append(ids, id)
 	}
-	return ids, missing
+	return ids, missing, nil
 }
 
 // permanentCodes are Slack errors that retrying cannot fix.

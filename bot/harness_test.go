@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,12 +23,17 @@ import (
 // harness is a bot wired to a real store on a temporary file and the Slack
 // emulator, in Socket Mode or HTTP mode, with the outbox dispatcher running.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	emu   *slackemu.Emulator
 	store *casefile.Store
 	cfg   *casefile.Config
 	bot   *bot.Bot
+	url   string           // the app's own HTTP server (HTTP mode: /slack/events, /slack/interactivity)
+	http  *bot.HTTPHandler // HTTP mode's handler; Wait waits for the work after its answers
+	// dispatch starts the outbox dispatcher (newHarness does, unless
+	// harnessOpts.manualDispatch).
+	dispatch func()
 
 	coord, police, council, housing, chair, stranger string
 }
@@ -36,9 +42,18 @@ type harnessOpts struct {
 	mode    string // socket, http
 	emu     slackemu.Options
 	workers int
+	// emuClock runs the store on the emulator's clock (TimeScale 60: an
+	// emulated minute in a real second), so the outbox's backoff, seconds
+	// to minutes after a 5xx, passes at the speed Slack's time does. What
+	// Slack answers is unchanged; the bot's pacer still waits Retry-After
+	// in real seconds, as the header says.
+	emuClock bool
+	// manualDispatch leaves the outbox dispatcher to the test: it calls
+	// h.dispatch when the work is queued.
+	manualDispatch bool
 }
 
-func newHarness(t *testing.T, o harnessOpts) *harness {
+func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, ctx: ctx}
@@ -52,10 +67,15 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		hh.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
+	h.url = srv.URL
 
 	eo := o.emu
 	if eo.TimeScale == 0 {
-		eo.TimeScale = 60
+		// An emulated minute in three real seconds. Slack's 3 seconds to
+		// acknowledge, and a trigger_id's life, are then 150 ms of real
+		// time: at 60 (50 ms) tests failed now and then on a busy machine
+		// under -race, the bot's answer being correct but late.
+		eo.TimeScale = 20
 	}
 	if o.mode == "http" {
 		eo.InteractivityURL = srv.URL + "/slack/interactivity"
@@ -90,8 +110,14 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	}
 	t.Cleanup(func() { store.Close() })
 	h.store = store
+	if o.emuClock {
+		store.Now = h.emu.Now
+	}
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("BOT_TEST_LOG") != "" { // BOT_TEST_LOG=1 go test ./bot -run X -v: the bot's log on stderr
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	api := slack.New(h.emu.BotToken(), slack.OptionAPIURL(h.emu.APIURL()), slack.OptionAppLevelToken(h.emu.AppToken()))
 	h.bot = bot.New(api, store, h.cfg, logger)
 
@@ -100,6 +126,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	switch o.mode {
 	case "http":
 		hh := &bot.HTTPHandler{Bot: h.bot, SigningSecret: h.emu.SigningSecret()}
+		h.http = hh
 		mux := http.NewServeMux()
 		mux.HandleFunc("/slack/events", hh.Events)
 		mux.HandleFunc("/slack/interactivity", hh.Interactivity)
@@ -116,7 +143,10 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		workers = 1
 	}
 	d := &casefile.Dispatcher{Store: store, Prefix: "slack.", Handler: h.bot, Poll: 10 * time.Millisecond, Workers: workers, Logger: logger}
-	wg.Go(func() { d.Run(ctx) })
+	h.dispatch = func() { wg.Go(func() { d.Run(ctx) }) }
+	if !o.manualDispatch {
+		h.dispatch()
+	}
 	return h
 }
 

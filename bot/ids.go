@@ -22,6 +22,7 @@ const (
 	ActionDeclineFurther       = "decline_further_review"
 	ActionRecordFurtherOutcome = "record_further_review_outcome"
 	ActionReadLetter           = "read_letter"
+	ActionSnoozeReminder       = "snooze_reminder" // value "REF|agency|reminder key"
 )
 
 // Callback ids of modals. Their private_metadata carries the same context

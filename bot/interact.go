@@ -124,7 +124,11 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		}
 		b.openModal(ctx, cb, NotMetModal(ref))
 	case ActionViewDetails:
-		if !b.hasRole(ctx, user) {
+		if ok, err := b.hasRole(ctx, user); err != nil || !ok {
+			if err != nil {
+				b.ephemeral(ctx, cb, slackBusy)
+				return
+			}
 			b.refuse(ctx, cb, a.ActionID, "Sorry, the personal details are shown only to the coordinator, the Chair, approvers and agency officers.")
 			return
 		}
@@ -140,7 +144,11 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		}
 		b.openModal(ctx, cb, DetailsModal(c, b.Config))
 	case ActionProvideDetails:
-		if !b.isOfficer(ctx, user, agency) && !b.isCoordinator(user) {
+		if ok, err := b.mayAnswer(ctx, user, agency); err != nil || !ok {
+			if err != nil {
+				b.ephemeral(ctx, cb, slackBusy)
+				return
+			}
 			b.refuse(ctx, cb, a.ActionID, fmt.Sprintf("Sorry, only an officer of %s can answer this request. Nothing was changed.", agencyName(b.Config, agency)))
 			return
 		}
@@ -184,6 +192,8 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		b.letterClick(ctx, cb, a, ref, agency)
 	case ActionRecordFurther, ActionAcceptFurther, ActionDeclineFurther, ActionRecordFurtherOutcome:
 		b.furtherClick(ctx, cb, a, ref)
+	case ActionSnoozeReminder:
+		b.snoozeClick(ctx, cb, a, ref, agency)
 	default:
 		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
 	}
@@ -268,7 +278,9 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 		}
 		return Response{}
 	case ViewProvideDetails:
-		if !b.isOfficer(ctx, user, agency) && !b.isCoordinator(user) {
+		if ok, err := b.mayAnswer(ctx, user, agency); err != nil {
+			return deny("Slack did not answer in time: please press Send again.")
+		} else if !ok {
 			return deny("Only an officer of " + agencyName(b.Config, agency) + " can answer this request.")
 		}
 		in := casefile.ReplyInput{
@@ -356,25 +368,66 @@ func firstInput(v slack.View) string {
 
 // HandleEvent handles an Events API event: a reply in a request's thread is
 // recorded as that agency's reply, attributed to its author. Retries of the
-// same event change nothing.
-func (b *Bot) HandleEvent(ctx context.Context, eventID string, ev slackevents.EventsAPIInnerEvent) {
+// same event change nothing. It reports false when the event could not be
+// handled yet, so that it is not marked as seen.
+func (b *Bot) HandleEvent(ctx context.Context, eventID string, ev slackevents.EventsAPIInnerEvent) bool {
 	msg, ok := ev.Data.(*slackevents.MessageEvent)
 	if !ok || msg.ThreadTimeStamp == "" || msg.BotID != "" || msg.User == "" || msg.SubType != "" {
-		return
+		return true
 	}
-	ref, agency, err := b.Store.RequestByMessage(ctx, msg.Channel, msg.ThreadTimeStamp)
-	if err != nil {
-		return // a thread that is not a request
+	// A reply can arrive between posting a request and recording where it
+	// was posted, and Slack may not answer who an officer is: try again
+	// for a while before letting the event go.
+	var ref, agency string
+	for attempt := 0; ; attempt++ {
+		var err error
+		ref, agency, err = b.Store.RequestByMessage(ctx, msg.Channel, msg.ThreadTimeStamp)
+		if err == nil {
+			break
+		}
+		if casefile.ErrorCode(err) != casefile.ENOTFOUND {
+			b.Logger.Error("slack: thread reply: store", "event", eventID, "err", err)
+			return false
+		}
+		if _, cerr := b.Store.CaseByChannel(ctx, msg.Channel); cerr != nil || attempt >= 20 {
+			return true // a thread that is not a request
+		}
+		if !sleepCtx(ctx, 250*time.Millisecond) {
+			return false
+		}
 	}
 	author := msg.User
-	if !b.isOfficer(ctx, author, agency) {
+	isOfficer, err := b.isOfficer(ctx, author, agency)
+	for attempt := 0; err != nil && attempt < 5 && sleepCtx(ctx, time.Second); attempt++ {
+		isOfficer, err = b.isOfficer(ctx, author, agency)
+	}
+	if err != nil {
+		b.Logger.Warn("slack: thread reply: cannot tell who wrote it", "case", ref, "agency", agency, "event", eventID, "error", slackCode(err))
+		return false
+	}
+	if !isOfficer {
 		// Someone else talking in the thread (the coordinator asking a
 		// question): not the agency's reply.
-		return
+		return true
 	}
 	in := casefile.ReplyInput{Ref: ref, Agency: agency, Author: author, Source: "thread", Text: msg.Text,
 		DedupeKey: "msg:" + msg.Channel + ":" + msg.TimeStamp}
 	if _, err := b.Store.RecordReply(ctx, in); err != nil {
 		b.Logger.Warn("slack: thread reply not recorded", "case", ref, "agency", agency, "code", casefile.ErrorCode(err), "event", eventID)
+		return casefile.ErrorCode(err) != casefile.EINTERNAL
+	}
+	return true
+}
+
+// sleepCtx waits d, or less if ctx ends; it reports whether ctx is still
+// live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,8 @@ func (b *Bot) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, err
 		err = b.notify(ctx, p.Case, key, p.Text, to, p.Prompt, j.Attempts > 1)
 	case casefile.JobSlackPostDraft:
 		err = b.postDraft(ctx, p.Case, p.Letter, j.Attempts > 1)
+	case casefile.JobSlackReminder:
+		err = b.postReminder(ctx, j)
 	default:
 		err = casefile.Permanent(fmt.Errorf("the bot does not know job kind %q", j.Kind))
 	}
@@ -155,19 +158,61 @@ func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) 
 		if !ok {
 			continue
 		}
-		ids, missing := b.resolveOfficers(ctx, a)
+		ids, missing, err := b.resolveOfficers(ctx, a)
+		if err != nil {
+			return err
+		}
 		users = append(users, ids...)
 		missingBy[a.Name] += len(missing)
 		if len(a.SlackUsers) == 0 {
 			missingBy[a.Name] = -1 // none configured
 		}
 	}
+	var team []string
 	seen := map[string]bool{}
 	for _, u := range users {
-		if seen[u] {
-			continue
+		if !seen[u] {
+			seen[u] = true
+			team = append(team, u)
 		}
-		seen[u] = true
+	}
+	// The whole team in one call. conversations.invite is Tier 3 (50 a
+	// minute): a call per person (four for a case) capped channels at about
+	// 12 a minute, below conversations.create's Tier 2 (20 a minute), and so
+	// set the pace when many cases arrive (BenchmarkCreateChannels100). When
+	// one person cannot be added Slack adds nobody and names the reason;
+	// then each is invited alone, as before, so that the others are.
+	if len(team) > 1 {
+		invite := func() error {
+			return b.call(ctx, "conversations.invite", func() error {
+				_, err := b.API.InviteUsersToConversationContext(ctx, channel, team...)
+				return err
+			})
+		}
+		err := invite()
+		if slackCode(err) == "already_in_channel" {
+			// A retry: an earlier attempt added the team, or some of it.
+			// Invite only who is missing, still in one call, rather than
+			// each person again (every call another chance to fail).
+			in, merr := b.members(ctx, channel)
+			if merr != nil {
+				return merr
+			}
+			team = slices.DeleteFunc(team, func(u string) bool { return slices.Contains(in, u) })
+			err = nil
+			if len(team) > 0 {
+				err = invite()
+			}
+		}
+		switch slackCode(err) {
+		case "":
+			team = nil
+		case "already_in_channel", "cant_invite_self", "user_not_found", "users_not_found", "user_is_deactivated", "cant_invite", "user_is_restricted":
+		default:
+			return err
+		}
+	}
+	for _, u := range team {
 		err := b.call(ctx, "conversations.invite", func() error {
 			_, err := b.API.InviteUsersToConversationContext(ctx, channel, u)
 			return err
@@ -203,6 +248,27 @@ func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) 
 		return b.Store.Notice(ctx, c.Ref, "missing-officers", text, true)
 	}
 	return nil
+}
+
+// members lists a channel's members.
+func (b *Bot) members(ctx context.Context, channel string) ([]string, error) {
+	var all []string
+	cursor := ""
+	for {
+		var page []string
+		err := b.call(ctx, "conversations.members", func() error {
+			var err error
+			page, cursor, err = b.API.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: channel, Cursor: cursor, Limit: 1000})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if cursor == "" {
+			return all, nil
+		}
+	}
 }
 
 // findChannel finds a private channel the bot is in by name.
@@ -351,12 +417,16 @@ func (b *Bot) postRequest(ctx context.Context, ref, agency string, retry bool) e
 	if !ok {
 		return casefile.Permanent(fmt.Errorf("agency %q is not configured", agency))
 	}
-	officers, _ := b.resolveOfficers(ctx, a)
+	officers, _, err := b.resolveOfficers(ctx, a)
+	if err != nil {
+		return err
+	}
 	if len(officers) == 0 {
 		if a.Email != "" {
 			if err := b.Store.AskByEmail(ctx, ref, agency); err != nil {
 				return err
 			}
+			req.ByEmail = true
 		} else if err := b.Store.Notice(ctx, ref, "no-contact-"+agency, a.Name+" has no officer in Slack and no email address in the configuration: please ask them for details directly.", true); err != nil {
 			return err
 		}
@@ -387,7 +457,10 @@ func (b *Bot) updateRequest(ctx context.Context, ref, agency string) error {
 		return errNotYet("the request to " + agency + " is not posted yet")
 	}
 	a, _ := b.Config.Agency(agency)
-	officers, _ := b.resolveOfficers(ctx, a)
+	officers, _, err := b.resolveOfficers(ctx, a)
+	if err != nil {
+		return err
+	}
 	text, blocks := RequestMessage(ref, a, officers, req, b.Store.Cal, b.Config.Timescales.AgencyReplies)
 	return b.update(ctx, ch.ChannelID, req.MessageTS, text, blocks)
 }
@@ -418,13 +491,15 @@ func (b *Bot) call(ctx context.Context, method string, fn func() error) error {
 		}
 		err := fn()
 		var rl *slack.RateLimitedError
-		if errors.As(err, &rl) && attempt < 5 {
+		if errors.As(err, &rl) {
 			wait := rl.RetryAfter
 			if wait <= 0 {
 				wait = time.Second // a 429 without Retry-After: back off a little
 			}
-			b.pace.block(method, wait)
-			continue
+			b.pace.block(method, wait) // the last 429 too: it pauses the others
+			if attempt < 5 {
+				continue
+			}
 		}
 		if err != nil && b.OnSlackError != nil {
 			b.OnSlackError(method, slackCode(err))

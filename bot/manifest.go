@@ -13,8 +13,8 @@ import (
 // Web API method it calls, or event it receives, needs:
 //
 //	conversations.create, .invite, .setTopic (private)   groups:write
-//	conversations.list (private, after name_taken)       groups:read
-//	conversations.history (private); message.groups      groups:history
+//	conversations.list (after name_taken), .members      groups:read
+//	conversations.history, .replies; message.groups      groups:history
 //	chat.postMessage, chat.update, chat.postEphemeral    chat:write
 //	users.lookupByEmail                                  users:read.email, with users:read
 //	views.open, auth.test                                none

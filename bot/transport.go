@@ -109,7 +109,9 @@ func (b *Bot) event(ctx context.Context, ev slackevents.EventsAPIEvent, wg *sync
 	go func() {
 		defer wg.Done()
 		ctx := context.WithoutCancel(ctx)
-		b.HandleEvent(ctx, id, ev.InnerEvent)
+		if !b.HandleEvent(ctx, id, ev.InnerEvent) {
+			return // not marked seen: Slack's retry gets another chance
+		}
 		if id != "" {
 			// Marked after the work: a crash in between means the retry
 			// does it again, and the reply's own dedupe key keeps it once.
