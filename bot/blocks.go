@@ -260,6 +260,8 @@ func NoticeMessage(ref, text string, to []string, prompt string) []slack.Block {
 		blocks = append(blocks, slack.NewActionBlock("notice_actions",
 			button(ActionAcceptFurther, ref, "Accept for further review", "primary"),
 			button(ActionDeclineFurther, ref, "Decline", "danger")))
+	case "acknowledged":
+		blocks = append(blocks, slack.NewActionBlock("notice_actions", button(ActionAcknowledged, ref, "Acknowledged", "primary")))
 	case "further_outcome":
 		blocks = append(blocks, slack.NewActionBlock("notice_actions", button(ActionRecordFurtherOutcome, ref, "Record further-review outcome", "primary")))
 	}

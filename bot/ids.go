@@ -22,6 +22,7 @@ const (
 	ActionDeclineFurther       = "decline_further_review"
 	ActionRecordFurtherOutcome = "record_further_review_outcome"
 	ActionReadLetter           = "read_letter"
+	ActionAcknowledged         = "acknowledged_other_way"
 	ActionSnoozeReminder       = "snooze_reminder" // value "REF|agency|reminder key"
 )
 

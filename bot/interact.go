@@ -188,6 +188,20 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 			return
 		}
 		b.openModal(ctx, cb, RecordOutcomeModal(ref, b.Config))
+	case ActionAcknowledged:
+		if !b.isCoordinator(user) {
+			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator records an acknowledgement.")
+			return
+		}
+		changed, err := b.Store.RecordAcknowledgement(ctx, ref, "recorded in Slack", user)
+		switch {
+		case err != nil:
+			b.ephemeral(ctx, cb, explain(err))
+		case !changed:
+			b.ephemeral(ctx, cb, ref+" was already acknowledged.")
+		default:
+			b.ephemeral(ctx, cb, "Recorded: "+ref+" is acknowledged.")
+		}
 	case ActionReadLetter, ActionApprove, ActionEditDraft, ActionRequestChanges:
 		b.letterClick(ctx, cb, a, ref, agency)
 	case ActionRecordFurther, ActionAcceptFurther, ActionDeclineFurther, ActionRecordFurtherOutcome:

@@ -129,7 +129,16 @@ func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app 
 		}
 	}
 	if reason != "" {
-		_, err := tx.event(ctx, caseID, "intake", "ack.skipped", map[string]any{"reason": reason})
+		ev, err := tx.event(ctx, caseID, "intake", "ack.skipped", map[string]any{"reason": reason})
+		if err != nil {
+			return err
+		}
+		// The acknowledgement is still owed: the coordinator is asked to
+		// give it another way (post, phone) and to record that they did.
+		_, err = tx.enqueue(ctx, caseID, ev, JobSlackNotify, "ack-skipped:"+ref, map[string]any{
+			"case": ref, "event": ev, "coordinator": true, "prompt": "acknowledged",
+			"text": "No acknowledgement was emailed for this application (" + reason + "). Please acknowledge it another way — by post or phone — and then press *Acknowledged*.",
+		})
 		return err
 	}
 	_, err := tx.enqueueTo(ctx, caseID, ev, JobEmailAck, "ack:"+ref, map[string]any{"case": ref, "to": to}, tx.now, to)
@@ -289,6 +298,33 @@ func (s *Store) Decide(ctx context.Context, ref string, outcome Assessment, reas
 func (tx *Tx) cardChanged(ctx context.Context, c *caseRow, ev int64) error {
 	_, err := tx.enqueue(ctx, c.id, ev, JobSlackUpdateCard, fmt.Sprintf("card:%s:%d", c.ref, ev), map[string]any{"case": c.ref})
 	return err
+}
+
+// RecordAcknowledgement records that the applicant was acknowledged some
+// other way than the automatic email (post, phone, in person).
+func (s *Store) RecordAcknowledgement(ctx context.Context, ref, how, by string) (Changed, error) {
+	changed := false
+	err := s.update(ctx, func(tx *Tx) error {
+		c, err := tx.loadCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE deadlines SET done_at = ? WHERE case_id = ? AND name = ? AND done_at IS NULL`,
+			ms(tx.now), c.id, DeadlineAcknowledge)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		ev, err := tx.event(ctx, c.id, by, "ack.recorded", map[string]any{"how": how})
+		if err != nil {
+			return err
+		}
+		changed = true
+		return tx.cardChanged(ctx, c, ev)
+	})
+	return changed, err
 }
 
 // Withdraw records that the applicant withdrew; the case stops.

@@ -213,3 +213,35 @@ func TestLetterTemplateOverride(t *testing.T) {
 		t.Errorf("override not used: %q", l.Text)
 	}
 }
+
+// TestClosedAfterWindowThenLateRequest: an answered case closes when the
+// window for a further review ends; a request after that reopens it,
+// marked late; after a further review, the case does not reopen again.
+func TestClosedAfterWindowThenLateRequest(t *testing.T) {
+	ctx := context.Background()
+	s, clk := MustOpenStore(t)
+	ref := reviewedCase(t, s, clk, sampleApplication())
+	l := latest(t, s, ref)
+	must(t)(s.ApproveLetter(ctx, ref, l.ID, l.SHA256, "U-CHAIR"))
+	if n, err := s.CloseAfterFurtherReviewWindow(ctx); err != nil || n != 0 {
+		t.Fatalf("closed %d before the window ended: %v", n, err)
+	}
+	clk.Add(40 * 24 * time.Hour)
+	if n, err := s.CloseAfterFurtherReviewWindow(ctx); err != nil || n != 1 {
+		t.Fatalf("closed %d after the window: %v", n, err)
+	}
+	c, _ := s.Case(ctx, ref)
+	if c.Status != casefile.StatusClosed {
+		t.Fatalf("status %s", c.Status)
+	}
+	must(t)(s.RequestFurtherReview(ctx, ref, "U-COORD"))
+	esc, _ := s.Escalations(ctx, ref)
+	c, _ = s.Case(ctx, ref)
+	if c.Status != casefile.StatusEscalated || len(esc) != 1 || !esc[0].Late {
+		t.Fatalf("status %s escalations %+v", c.Status, esc)
+	}
+	must(t)(s.DecideFurtherReview(ctx, ref, false, "the plan was followed", "U-CHAIR"))
+	if _, err := s.RequestFurtherReview(ctx, ref, "U-COORD"); casefile.ErrorCode(err) != casefile.ECONFLICT {
+		t.Fatalf("a second further review: %v", err)
+	}
+}

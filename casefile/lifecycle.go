@@ -13,7 +13,7 @@ var transitions = map[Status][]Status{
 	StatusResponded:        {StatusEscalated, StatusClosed},
 	StatusEscalated:        {StatusEscalationReview, StatusResponded, StatusClosed},
 	StatusEscalationReview: {StatusAwaitingApproval, StatusResponded},
-	StatusClosed:           {},
+	StatusClosed:           {StatusEscalated}, // a late request for a further review, never dropped
 	StatusWithdrawn:        {},
 }
 

@@ -154,8 +154,14 @@ func (tx *Tx) ingest(ctx context.Context, in Inbound) (IngestResult, error) {
 		}
 		return result(OutcomeCreated, nc.Ref, in.MessageID, how), nil
 	}
-	if in.WantsFurtherReview && (c.status == StatusResponded || c.status == StatusClosed) {
-		return tx.ingestEscalation(ctx, in, c, how)
+	if in.WantsFurtherReview {
+		reviewed, err := tx.hadFurtherReview(ctx, c.id)
+		if err != nil {
+			return IngestResult{}, err
+		}
+		if c.status == StatusResponded || (c.status == StatusClosed && !reviewed) {
+			return tx.ingestEscalation(ctx, in, c, how)
+		}
 	}
 	if _, err := tx.storeMessage(ctx, c.id, in, "followup"); err != nil {
 		return IngestResult{}, err
@@ -343,7 +349,7 @@ func (tx *Tx) requestFurtherReview(ctx context.Context, c *caseRow, actor, sourc
 			late = true
 		}
 	}
-	if c.status == StatusResponded {
+	if c.status == StatusResponded || c.status == StatusClosed {
 		if err := tx.transition(ctx, c, StatusEscalated, ""); err != nil {
 			return err
 		}
@@ -377,6 +383,54 @@ func d(s string) Date {
 	return v
 }
 
+// hadFurtherReview reports whether the case has had a request for a
+// further review already: the further review is the last stage.
+func (tx *Tx) hadFurtherReview(ctx context.Context, caseID int64) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM escalations WHERE case_id = ?`, caseID).Scan(&n)
+	return n > 0, err
+}
+
+// CloseAfterFurtherReviewWindow closes the answered cases whose window for
+// asking a further review has ended. A request that comes later still
+// reopens the case, marked late.
+func (s *Store) CloseAfterFurtherReviewWindow(ctx context.Context) (int, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT c.ref FROM cases c JOIN deadlines d ON d.case_id = c.id
+		WHERE c.status = 'responded' AND d.name = ? AND d.done_at IS NULL AND d.due_on < ?`, DeadlineFurtherReview, DateOf(s.Now()).String())
+	if err != nil {
+		return 0, err
+	}
+	var refs []string
+	for rows.Next() {
+		var ref string
+		rows.Scan(&ref)
+		refs = append(refs, ref)
+	}
+	rows.Close()
+	closed := 0
+	for _, ref := range refs {
+		err := s.update(ctx, func(tx *Tx) error {
+			c, err := tx.loadCase(ctx, ref)
+			if err != nil || c.status != StatusResponded {
+				return err
+			}
+			if err := tx.transition(ctx, c, StatusClosed, `closed_at = ?`, ms(tx.now)); err != nil {
+				return err
+			}
+			ev, err := tx.event(ctx, c.id, "system", "case.closed", map[string]any{"reason": "the window for asking a further review ended"})
+			if err != nil {
+				return err
+			}
+			closed++
+			return tx.cardChanged(ctx, c, ev)
+		})
+		if err != nil {
+			return closed, fmt.Errorf("close %s: %w", ref, err)
+		}
+	}
+	return closed, nil
+}
+
 // RequestFurtherReview records the coordinator's note that the applicant
 // asked for a further review (by phone, letter or in person).
 func (s *Store) RequestFurtherReview(ctx context.Context, ref, by string) (Changed, error) {
@@ -386,10 +440,16 @@ func (s *Store) RequestFurtherReview(ctx context.Context, ref, by string) (Chang
 		if err != nil {
 			return err
 		}
-		switch c.status {
-		case StatusEscalated, StatusEscalationReview:
+		reviewed, err := tx.hadFurtherReview(ctx, c.id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case c.status == StatusEscalated || c.status == StatusEscalationReview:
 			return nil
-		case StatusResponded:
+		case c.status == StatusResponded, c.status == StatusClosed && !reviewed:
+		case c.status == StatusClosed:
+			return Errorf(ECONFLICT, "%s had its further review already: it is the last stage", ref)
 		default:
 			return Errorf(ECONFLICT, "%s is %s: a further review can be asked for once the response is sent", ref, c.status)
 		}

@@ -124,6 +124,9 @@ func (s *Store) DueReminders(ctx context.Context) ([]Reminder, error) {
 // and an outbox job whose dedupe key makes it once-only, across restarts
 // and concurrent schedulers. It returns how many it queued.
 func (s *Store) RunReminders(ctx context.Context) (int, error) {
+	if !s.Cal.InWorkingHours(s.Now()) {
+		return 0, nil // no write transaction every few minutes all night
+	}
 	n := 0
 	err := s.update(ctx, func(tx *Tx) error {
 		n = 0
@@ -491,6 +494,13 @@ func (r *ReminderScheduler) Run(ctx context.Context) error {
 			log.Error("reminders: run failed; trying again at the next tick", "err", err)
 		case n > 0:
 			log.Info("reminders queued", "count", n)
+		}
+		closed, err := r.Store.CloseAfterFurtherReviewWindow(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("closing answered cases failed; trying again at the next tick", "err", err)
+		case closed > 0:
+			log.Info("cases closed: the window for a further review ended", "count", closed)
 		}
 		select {
 		case <-ctx.Done():

@@ -103,6 +103,22 @@ func TestAckOncePerRecipientPerHour(t *testing.T) {
 			t.Errorf("%s: ack queued %v, want %v", tc.ref, got, tc.want)
 		}
 	}
+	// The coordinator is asked to acknowledge the skipped ones another way,
+	// and records it: the deadline is met once.
+	jobs, _ := s.Jobs(ctx, d.Ref)
+	if len(jobs) != 2 || jobs[1].Kind != casefile.JobSlackNotify || jobs[1].DedupeKey != "ack-skipped:"+d.Ref {
+		t.Fatalf("jobs of %s: %+v", d.Ref, jobs)
+	}
+	if ch, err := s.RecordAcknowledgement(ctx, d.Ref, "letter posted", "U-COORD"); err != nil || !ch {
+		t.Fatal(ch, err)
+	}
+	if ch, _ := s.RecordAcknowledgement(ctx, d.Ref, "again", "U-COORD"); ch {
+		t.Error("a second acknowledgement changed the case")
+	}
+	got, _ := s.Case(ctx, d.Ref)
+	if got.Deadlines[casefile.DeadlineAcknowledge].DoneAt == nil {
+		t.Error("the acknowledge deadline is still open")
+	}
 }
 
 func TestTransitionTable(t *testing.T) {
@@ -118,6 +134,7 @@ func TestTransitionTable(t *testing.T) {
 		{"responded", "escalated"}, {"responded", "closed"},
 		{"escalated", "escalation_review"}, {"escalated", "responded"}, {"escalated", "closed"},
 		{"escalation_review", "awaiting_approval"}, {"escalation_review", "responded"},
+		{"closed", "escalated"},
 	} {
 		allowed[p] = true
 	}
@@ -469,8 +486,10 @@ func TestKilledMidWrite(t *testing.T) {
 			kinds[j.Kind]++
 		}
 		want := map[string]int{casefile.JobSlackCreateChannel: 1}
-		if c.Ref == "CT-2026-0001" { // later cases: the same address was acknowledged within the hour
+		if c.Ref == "CT-2026-0001" {
 			want[casefile.JobEmailAck] = 1
+		} else { // the same address was acknowledged within the hour: the coordinator is asked to acknowledge another way
+			want[casefile.JobSlackNotify] = 1
 		}
 		switch c.Status {
 		case casefile.StatusGathering:

@@ -20,6 +20,7 @@ import (
 
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/mailout"
+	"github.com/csp/trigger/mailout/mailsink"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -585,5 +586,25 @@ func golden(tb testing.TB, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		tb.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", path, got)
+	}
+}
+
+// TestRefusalKeepsAddressesOutOfLogs: a server's 550 quotes the
+// recipient; the error that reaches the log and the audit trail does not.
+func TestRefusalKeepsAddressesOutOfErrors(t *testing.T) {
+	sink, err := mailsink.Start(mailsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	sink.Reject("resident@example.net", "5.1.1 <resident@example.net>: Recipient address rejected: User unknown")
+	s := &mailout.Sender{Config: casefile.SMTPConfig{Address: sink.Addr(), TLS: "none", From: "ct@example-council.gov.uk"}}
+	err = s.SendRaw(context.Background(), "ct@example-council.gov.uk", []string{"resident@example.net"}, []byte("Subject: x\r\n\r\nhello\r\n"))
+	var perm *casefile.PermanentError
+	if err == nil || !errors.As(err, &perm) {
+		t.Fatalf("err %v, want a permanent error", err)
+	}
+	if strings.Contains(err.Error(), "resident@example.net") || !strings.Contains(err.Error(), "<address>") {
+		t.Errorf("the refusal shows the address: %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -59,6 +60,7 @@ func (s *Sender) SendRaw(ctx context.Context, from string, to []string, raw []by
 	if addr == "" {
 		return errors.New("smtp: smtp.address is not set: the email waits in the outbox")
 	}
+	defer func() { err = scrub(err) }() // runs last: after the deadline note below
 	ctx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
 
@@ -116,7 +118,7 @@ func (s *Sender) SendRaw(ctx context.Context, from string, to []string, raw []by
 		return classify("end of DATA", err)
 	}
 	if refused != nil {
-		s.log().Warn("smtp: some recipients were refused", "err", refused)
+		s.log().Warn("smtp: some recipients were refused", "err", scrub(refused))
 	}
 	c.Quit()
 	return nil
@@ -183,4 +185,26 @@ func bareAddress(s string) (string, error) {
 		return "", err
 	}
 	return a.Address, nil
+}
+
+// addressRE finds email addresses in a server's reply.
+var addressRE = regexp.MustCompile(`[^\s<>"'(),;:]+@[^\s<>"'(),;:]+`)
+
+// scrubbedError is an SMTP error with the addresses in its text replaced:
+// a server's refusal usually quotes the recipient, and the error goes to
+// the log and the audit trail, where no resident's address may go. The
+// original stays reachable with errors.As for classifying it.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+func scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &scrubbedError{msg: addressRE.ReplaceAllString(err.Error(), "<address>"), err: err}
 }

@@ -164,6 +164,17 @@ func (d *demo) run(parent context.Context, dbPath string, logw io.Writer) error 
 		<-done
 		return err
 	}
+	// The last click's side effects (the card updated to "responded") may
+	// still be in the outbox: let them out before stopping, so that the
+	// kept database has nothing pending.
+	if err := d.wait(ctx, "the outbox to drain", func() bool {
+		st, err := d.store.OutboxStats(ctx)
+		return err == nil && st.Pending == 0
+	}); err != nil {
+		cancel()
+		<-done
+		return err
+	}
 	cancel()
 	if err := <-done; err != nil {
 		return err

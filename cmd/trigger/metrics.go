@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -41,6 +42,29 @@ func (m *metrics) inc(name, help string, labels ...string) {
 		m.help[name] = help
 	}
 	m.counters[name][b.String()]++
+}
+
+var (
+	slackCodeRE  = regexp.MustCompile(`^[a-z0-9_]{1,60}$`)
+	httpStatusRE = regexp.MustCompile(`^([1-5][0-9][0-9])\b`)
+)
+
+// errorCodeLabel keeps an error label a code: Slack's error codes
+// ("channel_not_found") pass as they are, an HTTP status ("503 Service
+// Unavailable") becomes "http_503", a timeout "timeout", and any other
+// text (a refused connection, a reset) "network" — free text would make a
+// new series of every message, and could carry what a label must not.
+func errorCodeLabel(code string) string {
+	switch {
+	case slackCodeRE.MatchString(code):
+		return code
+	case httpStatusRE.MatchString(code):
+		return "http_" + httpStatusRE.FindStringSubmatch(code)[1]
+	case strings.Contains(code, "deadline exceeded") || strings.Contains(strings.ToLower(code), "timeout"):
+		return "timeout"
+	default:
+		return "network"
+	}
 }
 
 // gauges are read at scrape time from the store and the components.

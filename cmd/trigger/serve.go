@@ -68,6 +68,13 @@ func newLogger(w io.Writer, c casefile.LogConfig) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// slackCallTimeout bounds one Slack Web API call. Without it a call whose
+// answer never comes (a dropped connection, a proxy that hangs) holds its
+// outbox worker for ever, and the dispatcher, which waits for a whole batch,
+// with it. A call cut short is retried like any failure; the bot's jobs
+// find what such a call did after all. Tests shorten it.
+var slackCallTimeout = 30 * time.Second
+
 // server is `trigger serve`: every long-running part, wired together. The
 // demo and the end-to-end tests run this same wiring.
 type server struct {
@@ -98,14 +105,14 @@ func newServer(cfg *casefile.Config, store *casefile.Store, logger *slog.Logger)
 		if sec.IMAPPassword == "" {
 			return nil, errors.New("TRIGGER_IMAP_PASSWORD: not set, but imap.address is: set the password (or TRIGGER_IMAP_PASSWORD_FILE)")
 		}
+		// Outcomes are counted as the watcher settles each message, so that
+		// what it quarantines itself (over imap.max_message_size, failing
+		// again and again) is counted too, not only intake's outcomes.
 		s.watcher = &imapwatch.Watcher{
 			Config: cfg.IMAP, Password: sec.IMAPPassword, Store: store, Logger: logger.With("part", "imap"),
-			Ingest: func(ctx context.Context, raw []byte, internal time.Time) (casefile.IngestResult, error) {
-				res, err := s.intake.IngestRaw(ctx, raw, internal)
-				if err == nil {
-					s.metrics.inc("trigger_messages_ingested_total", "Messages ingested, by outcome.", "outcome", res.Outcome)
-				}
-				return res, err
+			Ingest: s.intake.IngestRaw,
+			OnOutcome: func(outcome string) {
+				s.metrics.inc("trigger_messages_ingested_total", "Messages ingested, by outcome.", "outcome", outcome)
 			},
 		}
 	} else {
@@ -139,7 +146,7 @@ func newServer(cfg *casefile.Config, store *casefile.Store, logger *slog.Logger)
 		if len(cfg.Roles.Coordinator) == 0 {
 			return nil, errors.New("roles.coordinator: no coordinator is configured: nobody could decide a threshold")
 		}
-		opts := []slack.Option{slack.OptionAppLevelToken(sec.SlackAppToken)}
+		opts := []slack.Option{slack.OptionAppLevelToken(sec.SlackAppToken), slack.OptionHTTPClient(&http.Client{Timeout: slackCallTimeout})}
 		if cfg.Slack.APIURL != "" {
 			opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
 		}
@@ -149,7 +156,7 @@ func newServer(cfg *casefile.Config, store *casefile.Store, logger *slog.Logger)
 			s.metrics.inc("trigger_slack_refusals_total", "Clicks refused for want of a role, by action.", "action", action)
 		}
 		s.bot.OnSlackError = func(method, code string) {
-			s.metrics.inc("trigger_slack_errors_total", "Failed Slack calls, by method and error code.", "method", method, "code", code)
+			s.metrics.inc("trigger_slack_errors_total", "Failed Slack calls, by method and error code.", "method", method, "code", errorCodeLabel(code))
 		}
 		s.slackOut = &casefile.Dispatcher{Store: store, Prefix: "slack.", Handler: s.bot, Workers: 4, Logger: logger.With("part", "outbox")}
 		if cfg.Slack.Mode == "http" {
@@ -269,6 +276,7 @@ func (s *server) run(parent context.Context, started chan<- struct{}) error {
 	if s.bot != nil && s.slackHTTP == nil {
 		goPart("slack socket", s.bot.RunSocketMode)
 	}
+	goPart("reminders", (&casefile.ReminderScheduler{Store: s.store, Logger: s.logger.With("part", "reminders")}).Run)
 
 	var runErr error
 	select {

@@ -1,0 +1,140 @@
+package casefile_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// personalData are the things the known cases say about the applicant and
+// that must be gone from a purged case.
+var personalData = []string{
+	"Lucy", "Fielding", "lucy.fielding", "07700", "DE12", "Mill Street", "Measham", "0345 of 03/08/2026", "ASB/2026/0981", "FH-20931",
+	"Alleyway", "diary", "photo", "moved house", "reported once", "patrols missed", "distressed", "handled separately", "Calls logged",
+}
+
+// TestRetention: the dry run lists exactly what the real run removes; the
+// year's figures are the same before and after; nothing personal is left
+// of a purged case; a second run removes nothing.
+func TestRetention(t *testing.T) {
+	ctx := context.Background()
+	s, clk := MustOpenStore(t)
+	rc := buildReportCases(t, s, clk)
+
+	// Five years on, nothing is due yet.
+	clk.Set(london("2031-06-01 10:00"))
+	if due, err := s.RetentionDue(ctx); err != nil || len(due) != 0 {
+		t.Fatalf("after five years: %+v %v", due, err)
+	}
+	clk.Set(london("2033-01-10 10:00"))
+	before, err := s.YearReport(ctx, 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dry, err := s.RetentionDue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, p := range dry {
+		refs = append(refs, p.Ref)
+	}
+	// Closed (A, B) or withdrawn (D) more than six years ago; C has a
+	// response but was never closed; E and F are open.
+	if strings.Join(refs, " ") != strings.Join([]string{rc.B, rc.A, rc.D}, " ") {
+		t.Fatalf("due: %v, want B A D", refs)
+	}
+	a := dry[1]
+	if a.Messages != 1 || a.Attachments != 2 || a.Letters != 2 || a.Replies != 3 || a.Events != 1 {
+		t.Errorf("A's purge: %+v", a)
+	}
+
+	done, err := s.PurgeExpired(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(done, dry) {
+		t.Errorf("the real run removed\n%+v\nthe dry run listed\n%+v", done, dry)
+	}
+	after, err := s.YearReport(ctx, 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("the 2026 figures changed with the purge:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if again, err := s.PurgeExpired(ctx); err != nil || len(again) != 0 {
+		t.Errorf("a second run: %+v %v", again, err)
+	}
+
+	for _, ref := range []string{rc.A, rc.B, rc.D} {
+		c, err := s.Case(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.Purged {
+			t.Errorf("%s is not marked purged", ref)
+		}
+		evs, _ := s.Events(ctx, ref)
+		if last := evs[len(evs)-1]; last.Kind != "case.purged" || last.Actor != "retention" {
+			t.Errorf("%s: last event %+v", ref, last)
+		}
+		held := caseHeld(t, s, ref)
+		for _, pd := range personalData {
+			if strings.Contains(held, pd) {
+				t.Errorf("%s still holds %q after the purge", ref, pd)
+			}
+		}
+	}
+	// What the figures and the record need is kept.
+	ca, _ := s.Case(ctx, rc.A)
+	if ca.Route != casefile.RouteIndividual || len(ca.Incidents) != 3 || ca.Incidents[0].OccurredOn != casefile.MustDate("2026-08-02") ||
+		ca.Incidents[0].Agency != "police" || len(ca.Attachments) != 2 || ca.Attachments[0].Size != int64(len(reportAttachment)) ||
+		ca.Threshold.Decision == nil || ca.Threshold.Decision.Outcome != casefile.Met {
+		t.Errorf("A after the purge: %+v", ca)
+	}
+	// A case not due keeps everything.
+	if held := caseHeld(t, s, rc.C); !strings.Contains(held, "Lucy Fielding") {
+		t.Errorf("C lost its personal data")
+	}
+}
+
+// caseHeld is everything the store gives out about a case, as text: the
+// record, requests, meeting, letters, further reviews, the audit trail, and
+// the export with every file's bytes.
+func caseHeld(t *testing.T, s *casefile.Store, ref string) string {
+	t.Helper()
+	ctx := context.Background()
+	var all []any
+	c, err := s.Case(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs, _ := s.Requests(ctx, ref)
+	m, _ := s.MeetingOf(ctx, ref)
+	ls, _ := s.Letters(ctx, ref)
+	es, _ := s.Escalations(ctx, ref)
+	evs, _ := s.Events(ctx, ref)
+	jobs, _ := s.Jobs(ctx, ref)
+	all = append(all, c, reqs, m, ls, es, evs, jobs)
+	b, _ := json.Marshal(all)
+	out := string(b)
+	dir := filepath.Join(t.TempDir(), "export")
+	if _, err := s.Export(ctx, ref, dir, "test"); err != nil {
+		t.Fatal(err)
+	}
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(path)
+			out += "\n" + path + "\n" + string(b)
+		}
+		return nil
+	})
+	return out
+}
