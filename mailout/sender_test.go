@@ -608,3 +608,57 @@ func TestRefusalKeepsAddressesOutOfErrors(t *testing.T) {
 		t.Errorf("the refusal shows the address: %v", err)
 	}
 }
+
+// TestOnlyTheApprovedVersionIsSent: after an edit, version 2 is approved and
+// is the one letter that arrives; a bounce of it is shown to the
+// coordinator in the case channel.
+func TestOnlyTheApprovedVersionIsSent(t *testing.T) {
+	e := newEnv(t, startSink(t))
+	ctx := context.Background()
+	c := e.newCase(t)
+	e.drain(t) // the acknowledgement
+	if _, err := e.Store.Decide(ctx, c.Ref, casefile.NotMet, "Two complaints, not three.", "U-COORD"); err != nil {
+		t.Fatal(err)
+	}
+	letters, _ := e.Store.Letters(ctx, c.Ref)
+	v1 := letters[0]
+	v2, err := e.Store.EditLetter(ctx, c.Ref, strings.Replace(v1.Text, "Two complaints, not three.", "Two complaints in the six months, where three are needed.", 1), "U-COORD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Store.ApproveLetter(ctx, c.Ref, v1.ID, v1.SHA256, "U-CHAIR"); casefile.ErrorCode(err) != casefile.ECONFLICT {
+		t.Fatalf("approving version 1 after the edit: %v", err)
+	}
+	if _, err := e.Store.ApproveLetter(ctx, c.Ref, v2.ID, v2.SHA256, "U-CHAIR"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t)
+	msgs := e.Sink.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("%d emails, want the acknowledgement and one letter", len(msgs))
+	}
+	h, body := readMail(t, msgs[1].Data)
+	if !strings.Contains(body, "where three are needed") || strings.Contains(body, "Two complaints, not three.") {
+		t.Fatalf("the letter sent is not version 2:\n%s", body)
+	}
+	// The resident's mail server bounces it.
+	letterID, _ := h.MessageID()
+	dsn := "From: MAILER-DAEMON@mx.example.net\r\nTo: communitytrigger@example-council.gov.uk\r\nSubject: Undelivered Mail Returned to Sender\r\n" +
+		"Message-ID: <bounce-1@mx.example.net>\r\n\r\nreturned\r\n"
+	res, err := e.Store.Ingest(ctx, casefile.Inbound{MessageID: "bounce-1@mx.example.net", Raw: []byte(dsn), Machine: casefile.MachineBounce,
+		Bounce: &casefile.Bounce{Recipient: c.Applicant.Email, Status: "5.1.1", OriginalMessageID: letterID}})
+	if err != nil || res.Outcome != casefile.OutcomeBounce || res.Case == nil || *res.Case != c.Ref {
+		t.Fatalf("bounce: %+v %v", res, err)
+	}
+	jobs, _ := e.Store.Jobs(ctx, c.Ref)
+	notified := false
+	for _, j := range jobs {
+		notified = notified || (j.Kind == casefile.JobSlackNotify && strings.HasPrefix(j.DedupeKey, "notify:"))
+	}
+	if !notified {
+		t.Error("the coordinator is not told of the bounced letter")
+	}
+	if bad, _ := e.Store.Undeliverable(ctx, c.Applicant.Email); !bad {
+		t.Error("the address is not marked undeliverable")
+	}
+}
