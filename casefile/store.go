@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
@@ -23,8 +24,9 @@ var migrations embed.FS
 // transaction that writes the change, appends an audit event and enqueues
 // the outbox jobs it causes.
 type Store struct {
-	db   *sql.DB // writes: BEGIN IMMEDIATE, so concurrent writers queue
-	rdb  *sql.DB // reads: deferred transactions that never block a writer
+	wmu  sync.Mutex // writers of this process queue here rather than in SQLite's busy loop
+	db   *sql.DB    // writes: BEGIN IMMEDIATE, so writers of other processes queue too
+	rdb  *sql.DB    // reads: deferred transactions that never block a writer
 	path string
 
 	// Now is the clock; tests replace it.
@@ -165,6 +167,8 @@ type Tx struct {
 
 // update runs fn in a write transaction and commits it.
 func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	sqltx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

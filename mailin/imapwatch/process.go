@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -264,7 +265,29 @@ func (w *Watcher) handle(ctx context.Context, c *imapclient.Client, uv uint32, u
 			toProcessed = append(toProcessed, uid)
 		}
 	}
-	for _, it := range u.items {
+	// Ingest runs a few messages at once, so that one is parsed while
+	// another is written (the store takes writers one at a time); the
+	// results are settled below in mailbox order.
+	type outcome struct {
+		res casefile.IngestResult
+		err error
+	}
+	results := make([]outcome, len(u.items))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, w.Workers)
+	for i, it := range u.items {
+		if it.gone || it.oversize {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			res, err := w.ingest(ctx, it.raw, it.date)
+			results[i] = outcome{res, err}
+		})
+	}
+	wg.Wait()
+	for i, it := range u.items {
 		switch {
 		case it.gone:
 			done[it.uid] = true
@@ -277,7 +300,7 @@ func (w *Watcher) handle(ctx context.Context, c *imapclient.Client, uv uint32, u
 			continue
 		}
 		w.count(st, Stats{Bytes: int64(len(it.raw))})
-		res, ierr := w.ingest(ctx, it.raw, it.date)
+		res, ierr := results[i].res, results[i].err
 		if ctx.Err() != nil {
 			// Stopped (shutdown, or a crash in the tests): what was
 			// committed is moved next time, as a duplicate.

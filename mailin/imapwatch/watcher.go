@@ -42,6 +42,9 @@ type Watcher struct {
 	// MaxAttempts is how many times Ingest may fail on one message before
 	// the message is quarantined and moved aside; default 3.
 	MaxAttempts int
+	// Workers is how many messages of a batch are ingested at once;
+	// default 2. They are settled and moved in mailbox order all the same.
+	Workers int
 	// RetryDelay is the wait before a message whose ingest failed is tried
 	// again; default 5s.
 	RetryDelay time.Duration
@@ -163,6 +166,7 @@ func (w *Watcher) init() error {
 		c.MaxMessageSize = def.MaxMessageSize
 	}
 	setDefault(&w.MaxAttempts, 3)
+	setDefault(&w.Workers, 2)
 	setDefault(&w.RetryDelay, 5*time.Second)
 	setDefault(&w.ReconnectMin, time.Second)
 	setDefault(&w.ReconnectMax, 5*time.Minute)
