@@ -24,10 +24,11 @@ var migrations embed.FS
 // transaction that writes the change, appends an audit event and enqueues
 // the outbox jobs it causes.
 type Store struct {
-	wmu  sync.Mutex // writers of this process queue here rather than in SQLite's busy loop
-	db   *sql.DB    // writes: BEGIN IMMEDIATE, so writers of other processes queue too
-	rdb  *sql.DB    // reads: deferred transactions that never block a writer
-	path string
+	wmu   sync.Mutex // writers of this process queue here rather than in SQLite's busy loop
+	stmts sync.Map   // stmtKey → *sql.Stmt
+	db    *sql.DB    // writes: BEGIN IMMEDIATE, so writers of other processes queue too
+	rdb   *sql.DB    // reads: deferred transactions that never block a writer
+	path  string
 
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -76,6 +77,10 @@ func Open(path string, cfg *Config) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	return errors.Join(s.db.Close(), s.rdb.Close())
 }
 
@@ -161,8 +166,59 @@ func (s *Store) Ping(ctx context.Context) error { return s.rdb.PingContext(ctx) 
 type Tx struct {
 	*sql.Tx
 	s        *Store
+	db       *sql.DB // the pool the transaction came from, for its statements
 	now      time.Time
 	enqueued bool
+}
+
+// The statement methods of Tx shadow sql.Tx's: each query string is
+// prepared once per pooled connection and reused, which spares SQLite
+// parsing it again in every command.
+
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := tx.s.stmt(ctx, tx.db, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := tx.s.stmt(ctx, tx.db, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := tx.s.stmt(ctx, tx.db, query)
+	if err != nil {
+		return tx.Tx.QueryRowContext(ctx, query, args...) // reports the same error
+	}
+	return tx.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}
+
+type stmtKey struct {
+	db    *sql.DB
+	query string
+}
+
+// stmt returns the prepared statement for a query on a pool.
+func (s *Store) stmt(ctx context.Context, db *sql.DB, query string) (*sql.Stmt, error) {
+	k := stmtKey{db, query}
+	if st, ok := s.stmts.Load(k); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(k, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // update runs fn in a write transaction and commits it.
@@ -174,7 +230,7 @@ func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer sqltx.Rollback()
-	tx := &Tx{Tx: sqltx, s: s, now: s.Now()}
+	tx := &Tx{Tx: sqltx, s: s, db: s.db, now: s.Now()}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -194,7 +250,7 @@ func (s *Store) view(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer sqltx.Rollback()
-	return fn(&Tx{Tx: sqltx, s: s, now: s.Now()})
+	return fn(&Tx{Tx: sqltx, s: s, db: s.rdb, now: s.Now()})
 }
 
 // Event appends an audit event. caseID 0 means an event about no case.
