@@ -15,18 +15,15 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/mailin/imapwatch"
+	"github.com/csp/trigger/mailin/memimap"
 )
 
-// memServer is go-imap's in-memory IMAP server on 127.0.0.1.
+// memServer is the project's in-memory IMAP server (mailin/memimap).
 type memServer struct {
-	Addr    string
-	User    *imapmemserver.User
-	accepts atomic.Int32
+	*memimap.Server
 }
 
 type memOptions struct {
@@ -38,88 +35,16 @@ type memOptions struct {
 
 func startMemServer(tb testing.TB, o memOptions) *memServer {
 	tb.Helper()
-	ms := &memServer{User: imapmemserver.NewUser("ct", "secret")}
-	for _, name := range []string{"INBOX"} {
-		if err := ms.User.Create(name, nil); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	mem := imapmemserver.New()
-	mem.AddUser(ms.User)
-	caps := o.caps
-	if caps == nil {
-		caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
-	}
-	opts := &imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return memSession{mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
-		},
-		Caps:         caps,
-		InsecureAuth: o.tls == "",
-		Logger:       discardLogger{},
-	}
-	if o.tls == "starttls" {
-		opts.TLSConfig = o.serverTLS
-	}
-	srv := imapserver.New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	u, err := memimap.NewUser("ct", "secret")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ms.Addr = ln.Addr().String()
-	var l net.Listener = &countingListener{Listener: ln, ms: ms, wrap: o.wrap}
-	if o.tls == "implicit" {
-		l = tls.NewListener(l, o.serverTLS)
-	}
-	go srv.Serve(l)
-	tb.Cleanup(func() { srv.Close() })
-	return ms
-}
-
-// memSession is imapmemserver's session with an IDLE that cannot miss an
-// update: imapmemserver's own drops a message appended between its "+
-// idling" and its registering for updates (the watcher then idles on,
-// which is right for a server that never says EXISTS). Polling the queue
-// of updates during IDLE sends every EXISTS, as real servers do.
-type memSession struct {
-	imapserver.SessionIMAP4rev2
-}
-
-func (s memSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		select {
-		case <-stop:
-			return nil
-		case <-tick.C:
-		}
-	}
-}
-
-type discardLogger struct{}
-
-func (discardLogger) Printf(string, ...any) {}
-
-type countingListener struct {
-	net.Listener
-	ms   *memServer
-	wrap func(n int32, c net.Conn) net.Conn
-}
-
-func (l *countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
+	srv, err := memimap.ServeWith("127.0.0.1:0", u, memimap.Options{Caps: o.caps, TLS: o.tls, TLSConfig: o.serverTLS, Wrap: o.wrap})
 	if err != nil {
-		return nil, err
+		tb.Fatal(err)
 	}
-	n := l.ms.accepts.Add(1)
-	if l.wrap != nil {
-		c = l.wrap(n, c)
-	}
-	return c, nil
+	tb.Cleanup(func() { srv.Close() })
+	return &memServer{srv}
 }
 
 func (ms *memServer) append(tb testing.TB, mailbox string, raw []byte) {
@@ -573,7 +498,7 @@ func TestConnectionDroppedMidFetch(t *testing.T) {
 	if !dropped.Load() {
 		t.Fatal("the connection was never dropped")
 	}
-	if n := ms.accepts.Load(); n < 2 {
+	if n := ms.Accepts(); n < 2 {
 		t.Errorf("%d connections, want a reconnection", n)
 	}
 	if n := o.get(casefile.OutcomeCreated); n != total {
