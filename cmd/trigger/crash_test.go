@@ -1,0 +1,323 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The crash tests run `trigger serve` as a child process — this test binary
+// again, running TestServeChild, which calls Main.Run as main does — against
+// a world hosted by the test process, and kill it. They are Linux-only for
+// Pdeathsig: a child outlives no test process.
+
+const childConfigEnv = "TRIGGER_TEST_SERVE_CONFIG"
+
+// TestServeChild is not a test of its own: it is the child process of the
+// crash tests, `trigger --config FILE serve` with main's signal handling.
+// Run without the crash tests' environment it skips.
+func TestServeChild(t *testing.T) {
+	path := os.Getenv(childConfigEnv)
+	if path == "" {
+		t.Skip("the child process of the crash tests; runs only when they start it")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	if code := m.Run(ctx, []string{"--config", path, "serve"}); code != 0 {
+		os.Exit(code) // os.Exit(0) is not allowed in a test; returning is exit 0
+	}
+}
+
+// child is one run of `trigger serve` in a child process.
+type child struct {
+	cmd    *exec.Cmd
+	log    string
+	exited chan struct{}
+	err    error // once exited is closed
+}
+
+// startChild starts `trigger serve` with the world's configuration file and
+// secrets; its log goes to a file in the world's directory.
+func startChild(t *testing.T, w *world, cfgPath string, n int) *child {
+	t.Helper()
+	c := &child{log: filepath.Join(w.dir, fmt.Sprintf("serve-%02d.log", n)), exited: make(chan struct{})}
+	f, err := os.Create(c.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.cmd = exec.Command(os.Args[0], "-test.run=^TestServeChild$", "-test.count=1")
+	c.cmd.Env = append(os.Environ(), childConfigEnv+"="+cfgPath)
+	c.cmd.Env = append(c.cmd.Env, w.env()...)
+	c.cmd.Stdout, c.cmd.Stderr = f, f
+	// Should the test process die first (a timeout's panic), the child
+	// goes with it rather than running on against a world that is gone.
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := c.cmd.Start(); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	go func() {
+		c.err = c.cmd.Wait()
+		f.Close()
+		close(c.exited)
+	}()
+	t.Cleanup(func() {
+		c.cmd.Process.Kill()
+		<-c.exited
+	})
+	return c
+}
+
+// kill9 kills the child with SIGKILL and waits for it to be gone.
+func (c *child) kill9(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Fatal(err)
+	}
+	<-c.exited
+}
+
+// term sends SIGTERM and returns the exit status, failing the test if the
+// child does not exit within timeout.
+func (c *child) term(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.exited:
+	case <-time.After(timeout):
+		t.Fatalf("serve did not exit within %s of SIGTERM; log:\n%s", timeout, c.tail(4<<10))
+	}
+	return c.cmd.ProcessState.ExitCode()
+}
+
+// running reports an early exit of the child as an error.
+func (c *child) running() error {
+	select {
+	case <-c.exited:
+		return fmt.Errorf("serve exited on its own (%v); log:\n%s", c.err, c.tail(4<<10))
+	default:
+		return nil
+	}
+}
+
+func (c *child) tail(n int) string {
+	b, _ := os.ReadFile(c.log)
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}
+
+// waitReady waits for the child's /readyz to answer 200.
+func waitReady(t *testing.T, w *world, c *child, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, "serve to be ready", func() bool {
+		if err := c.running(); err != nil {
+			t.Fatal(err)
+		}
+		code, _ := httpGet(t, "http://"+w.http+"/readyz")
+		return code == http.StatusOK
+	})
+}
+
+// expireLeases does for a killed process's outbox jobs what two minutes
+// would: their leases run out, so the next process takes them at once. The
+// test does it with the process dead, so no lease it changes is held. It
+// returns how many jobs the process had in hand.
+func expireLeases(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.Exec(`UPDATE outbox SET locked_until = 0 WHERE state = 'pending' AND locked_until > ?`, time.Now().UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n)
+}
+
+// TestCrashKill9 kills `trigger serve` with SIGKILL at random moments, ten
+// times, while 500 applications (and a few out-of-office replies) are
+// ingested and their Slack channels and acknowledgements are in flight
+// (each kill falls at a random point of its own tenth of the work, so all
+// ten land in the middle of it however fast the machine is), restarting it
+// each time; a last run drains everything. Then every
+// application is in exactly one case, every case has exactly one channel
+// with one card and the applicant exactly one acknowledgement (one
+// Message-ID; raw duplicate deliveries, possible when a kill falls between
+// the SMTP server's 250 and the commit, are counted and logged), the audit
+// trails have no gaps, the outbox is empty and the database is intact.
+//
+// A killed process's outbox leases (two minutes) would make each restart
+// wait for them; the test expires them after each kill, as if the two
+// minutes had passed (expireLeases). Set CT_TEST_SEED to repeat a run.
+func TestCrashKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: -short")
+	}
+	const n, nAuto, kills = 500, 10, 10
+	began := time.Now()
+	seed := uint64(time.Now().UnixNano())
+	if s := envSeed(); s != 0 {
+		seed = s
+	}
+	t.Logf("seed %d (CT_TEST_SEED=%d repeats the kill moments)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 9))
+
+	w := newWorld(t, worldOptions{})
+	cfgPath := w.toml()
+	apps, autos := applications("crash", n), autoReplies("crash", nAuto)
+	for i, a := range apps {
+		w.deliver(a)
+		if i%50 == 25 {
+			w.deliver(autos[i/50])
+		}
+	}
+	t.Logf("%.1fs: %d messages in INBOX", time.Since(began).Seconds(), w.count("INBOX"))
+
+	var children []*child
+	defer func() {
+		if t.Failed() && len(children) > 0 {
+			t.Logf("last serve log:\n%s", children[len(children)-1].tail(6<<10))
+		}
+	}()
+	// The kill moments are random points of the work, not of the clock
+	// (which would let a fast run finish before the last kills): the work
+	// is a case, a card and an acknowledgement per application, and kill i
+	// falls at a random point of the i-th of kills+1 equal stretches of it,
+	// a few milliseconds (at random) after the service got there.
+	work := func(p progress) int { return p.cases + p.cards + p.acksSent }
+	total := 3 * n
+	for i := range kills {
+		at := int(float64(total) * (float64(i) + 0.1 + 0.8*rng.Float64()) / float64(kills+1))
+		c := startChild(t, w, cfgPath, i)
+		children = append(children, c)
+		started := time.Now()
+		waitFor(t, 2*time.Minute, fmt.Sprintf("the work to reach %d of %d", at, total), func() bool {
+			if err := c.running(); err != nil {
+				t.Fatal(err)
+			}
+			return work(w.progress(time.Now())) >= at
+		})
+		time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
+		c.kill9(t)
+		p := w.progress(time.Now())
+		leased := expireLeases(t, w.db)
+		t.Logf("%.1fs: kill %d, %s after start, at %d/%d of the work: %s; %d jobs were in hand",
+			time.Since(began).Seconds(), i+1, time.Since(started).Round(time.Millisecond), work(p), total, p, leased)
+	}
+
+	c := startChild(t, w, cfgPath, kills)
+	children = append(children, c)
+	waitFor(t, 3*time.Minute, "everything to be drained", func() bool {
+		if err := c.running(); err != nil {
+			t.Fatal(err)
+		}
+		p := w.progress(time.Now())
+		return p.drained(n) && p.processed == n+nAuto
+	})
+	t.Logf("%.1fs: drained: %s", time.Since(began).Seconds(), w.progress(time.Now()))
+	if code := c.term(t, 60*time.Second); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM, want 0; log:\n%s", code, c.tail(4<<10))
+	}
+
+	out := w.checkWorld(t, apps, autos)
+	t.Logf("acknowledgements delivered %d for %d cases: %d duplicate deliveries (same Message-ID, sent again after a kill between the SMTP server's 250 and the commit)",
+		out.acks, n, out.duplicateAcks)
+	// One mail worker sends one email at a time: a kill can catch at most
+	// one between its 250 and its commit.
+	if out.duplicateAcks > kills {
+		t.Errorf("%d duplicate acknowledgements after %d kills: more than the one in flight at each", out.duplicateAcks, kills)
+	}
+	for _, c := range children {
+		if strings.Contains(c.tail(1<<30), "DATA RACE") {
+			t.Errorf("the race detector reported a data race in %s", c.log)
+		}
+	}
+	t.Logf("wall time %.1fs", time.Since(began).Seconds())
+}
+
+// TestCrashSIGTERM stops `trigger serve` with SIGTERM while work is in
+// flight: it exits 0 after finishing the jobs in hand (no outbox job is
+// left leased), the database passes PRAGMA integrity_check, and a restart
+// completes everything exactly once.
+func TestCrashSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: -short")
+	}
+	const n = 100
+	began := time.Now()
+	w := newWorld(t, worldOptions{})
+	cfgPath := w.toml()
+	apps := applications("term", n)
+	w.deliver(apps...)
+
+	c := startChild(t, w, cfgPath, 0)
+	var p progress
+	waitFor(t, 60*time.Second, "work in flight", func() bool {
+		if err := c.running(); err != nil {
+			t.Fatal(err)
+		}
+		p = w.progress(time.Now())
+		return p.cases >= n/4 && (p.inFlight > 0 || p.pending > 0)
+	})
+	code := c.term(t, 60*time.Second)
+	stopped := time.Now()
+	t.Logf("%.1fs: SIGTERM with %s", time.Since(began).Seconds(), p)
+	if code != 0 {
+		t.Errorf("serve exited %d after SIGTERM, want 0", code)
+	}
+	log := c.tail(1 << 20)
+	for _, want := range []string{"stopping: finishing the work in flight", "msg=stopped"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("serve's log lacks %q:\n%s", want, c.tail(4<<10))
+		}
+	}
+	db := openDB(t, w.db)
+	if v := queryString(t, db, `PRAGMA integrity_check`); v != "ok" {
+		t.Errorf("integrity_check after SIGTERM: %s", v)
+	}
+	if left := queryInt(t, db, `SELECT count(*) FROM outbox WHERE state = 'pending' AND locked_until > ?`, stopped.UnixMilli()); left != 0 {
+		t.Errorf("%d outbox jobs are still leased after a clean stop: they were abandoned in flight", left)
+	}
+	db.Close()
+	after := w.progress(stopped)
+	t.Logf("after the stop: %s", after)
+
+	// A restart finishes the rest, once.
+	c = startChild(t, w, cfgPath, 1)
+	waitReady(t, w, c, 30*time.Second)
+	waitFor(t, 2*time.Minute, "everything to be drained", func() bool {
+		if err := c.running(); err != nil {
+			t.Fatal(err)
+		}
+		return w.progress(time.Now()).drained(n)
+	})
+	if code := c.term(t, 60*time.Second); code != 0 {
+		t.Errorf("second serve exited %d after SIGTERM, want 0", code)
+	}
+	out := w.checkWorld(t, apps, nil)
+	if out.duplicateAcks != 0 {
+		t.Errorf("%d acknowledgements delivered twice after a clean stop", out.duplicateAcks)
+	}
+	t.Logf("wall time %.1fs", time.Since(began).Seconds())
+}
