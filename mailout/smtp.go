@@ -70,9 +70,12 @@ func (s *Sender) SendRaw(ctx context.Context, from string, to []string, raw []by
 	}
 	// go-smtp takes no contexts: closing the connection interrupts it.
 	stop := context.AfterFunc(ctx, func() { c.Close() })
+	quitting := false
 	defer func() {
 		stop()
-		c.Close()
+		if !quitting {
+			c.Close()
+		}
 		if ctx.Err() != nil && err != nil {
 			err = fmt.Errorf("%w (%v)", err, ctx.Err())
 		}
@@ -120,7 +123,14 @@ func (s *Sender) SendRaw(ctx context.Context, from string, to []string, raw []by
 	if refused != nil {
 		s.log().Warn("smtp: some recipients were refused", "err", scrub(refused))
 	}
-	c.Quit()
+	// The server has the message: report it sent at once, so that the
+	// moment in which a crash would make the outbox send it again is as
+	// short as it can be, and say goodbye to the server on the side.
+	quitting = true
+	go func() {
+		c.Quit()
+		c.Close()
+	}()
 	return nil
 }
 
