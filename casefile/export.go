@@ -200,42 +200,64 @@ func (x *exporter) write(rel string, data []byte, what string) {
 func (s *Store) storedMessages(ctx context.Context, caseID int64) ([]storedMessage, error) {
 	var out []storedMessage
 	err := s.view(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, message_id, direction, kind, subject, from_addr, at, raw, body_text, body_html
+		rows, err := tx.QueryContext(ctx, `SELECT id, message_id, direction, kind, subject, from_addr, at, raw, raw_chunks, body_text, body_html
 			FROM messages WHERE case_id = ? ORDER BY at, id`, caseID)
 		if err != nil {
 			return fmt.Errorf("export: messages: %w", err)
 		}
+		var rawChunks []int
 		for rows.Next() {
 			var m storedMessage
 			var at int64
-			if err := rows.Scan(&m.id, &m.messageID, &m.direction, &m.kind, &m.subject, &m.from, &at, &m.raw, &m.bodyText, &m.bodyHTML); err != nil {
+			var n int
+			if err := rows.Scan(&m.id, &m.messageID, &m.direction, &m.kind, &m.subject, &m.from, &at, &m.raw, &n, &m.bodyText, &m.bodyHTML); err != nil {
 				rows.Close()
 				return err
 			}
-			m.at, m.hasRaw = fromMS(at), m.raw != nil
+			m.at = fromMS(at)
 			out = append(out, m)
+			rawChunks = append(rawChunks, n)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
 		for i := range out {
-			rows, err := tx.QueryContext(ctx, `SELECT filename, content_type, size, sha256, data FROM attachments WHERE message_id = ? ORDER BY id`, out[i].id)
+			if rawChunks[i] > 0 {
+				if out[i].raw, err = tx.readChunks(ctx, messageOwner(out[i].id), rawChunks[i]); err != nil {
+					return fmt.Errorf("export: message %d: %w", out[i].id, err)
+				}
+			}
+			out[i].hasRaw = out[i].raw != nil
+			rows, err := tx.QueryContext(ctx, `SELECT id, filename, content_type, size, sha256, data, data_chunks FROM attachments WHERE message_id = ? ORDER BY id`, out[i].id)
 			if err != nil {
 				return fmt.Errorf("export: attachments: %w", err)
 			}
+			var chunkedIDs []int64
+			var chunkedN []int
 			for rows.Next() {
 				var a storedAttachment
-				if err := rows.Scan(&a.filename, &a.contentType, &a.size, &a.sha256, &a.data); err != nil {
+				var id int64
+				var n int
+				if err := rows.Scan(&id, &a.filename, &a.contentType, &a.size, &a.sha256, &a.data, &n); err != nil {
 					rows.Close()
 					return err
 				}
-				a.hasData = a.data != nil
+				chunkedIDs, chunkedN = append(chunkedIDs, id), append(chunkedN, n)
 				out[i].attachments = append(out[i].attachments, a)
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
+			}
+			for j := range out[i].attachments {
+				a := &out[i].attachments[j]
+				if chunkedN[j] > 0 {
+					if a.data, err = tx.readChunks(ctx, attachmentOwner(chunkedIDs[j]), chunkedN[j]); err != nil {
+						return fmt.Errorf("export: attachment %d: %w", chunkedIDs[j], err)
+					}
+				}
+				a.hasData = a.data != nil
 			}
 		}
 		return nil

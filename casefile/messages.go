@@ -257,9 +257,9 @@ func (tx *Tx) isParty(ctx context.Context, c *caseRow, addr string) bool {
 
 func (tx *Tx) storeMessage(ctx context.Context, caseID int64, in Inbound, kind string) (int64, error) {
 	sum := sha256.Sum256(in.Raw)
-	res, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, direction, kind, subject, from_addr, at, raw, sha256,
-		body_text, body_html, created_at) VALUES (?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		nullID(caseID), in.MessageID, kind, in.Subject, strings.ToLower(in.From), ms(in.ReceivedAt), in.Raw,
+	res, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, direction, kind, subject, from_addr, at, raw, raw_chunks, sha256,
+		body_text, body_html, created_at) VALUES (?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nullID(caseID), in.MessageID, kind, in.Subject, strings.ToLower(in.From), ms(in.ReceivedAt), inline(in.Raw), chunkCount(in.Raw),
 		hex.EncodeToString(sum[:]), in.Text, in.HTML, ms(tx.now))
 	if err != nil {
 		if isConstraint(err) {
@@ -268,14 +268,22 @@ func (tx *Tx) storeMessage(ctx context.Context, caseID int64, in Inbound, kind s
 		return 0, fmt.Errorf("store message: %w", err)
 	}
 	id, _ := res.LastInsertId()
+	if err := tx.writeChunks(ctx, messageOwner(id), in.Raw); err != nil {
+		return 0, err
+	}
 	for _, a := range in.Attachments {
 		if a.SHA256 == "" {
 			s := sha256.Sum256(a.Data)
 			a.SHA256 = hex.EncodeToString(s[:])
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, case_id, filename, content_type, size, sha256, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, id, nullID(caseID), a.Filename, a.ContentType, len(a.Data), a.SHA256, a.Data); err != nil {
+		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, case_id, filename, content_type, size, sha256, data, data_chunks)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, nullID(caseID), a.Filename, a.ContentType, len(a.Data), a.SHA256, inline(a.Data), chunkCount(a.Data))
+		if err != nil {
 			return 0, fmt.Errorf("store attachment: %w", err)
+		}
+		aid, _ := res.LastInsertId()
+		if err := tx.writeChunks(ctx, attachmentOwner(aid), a.Data); err != nil {
+			return 0, err
 		}
 	}
 	return id, nil

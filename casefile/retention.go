@@ -122,8 +122,8 @@ func (tx *Tx) purgeCounts(ctx context.Context, ref string) (Purge, error) {
 		dst *int
 		q   string
 	}{
-		{&p.Messages, `SELECT count(*) FROM messages WHERE case_id = ? AND (raw IS NOT NULL OR body_text != '' OR body_html != '' OR subject != '' OR from_addr != '')`},
-		{&p.Attachments, `SELECT count(*) FROM attachments WHERE case_id = ? AND (data IS NOT NULL OR filename != '')`},
+		{&p.Messages, `SELECT count(*) FROM messages WHERE case_id = ? AND (raw IS NOT NULL OR raw_chunks > 0 OR body_text != '' OR body_html != '' OR subject != '' OR from_addr != '')`},
+		{&p.Attachments, `SELECT count(*) FROM attachments WHERE case_id = ? AND (data IS NOT NULL OR data_chunks > 0 OR filename != '')`},
 		{&p.Letters, `SELECT count(*) FROM letters WHERE case_id = ? AND (text != '' OR html != '')`},
 		{&p.Replies, `SELECT count(*) FROM agency_replies WHERE case_id = ? AND (complaints != '' OR considered != '' OR taken != '' OR risk != '' OR text != '')`},
 	} {
@@ -233,8 +233,9 @@ func (tx *Tx) purge(ctx context.Context, ref string) (Purge, bool, error) {
 	}{
 		{`UPDATE cases SET application = ?, decision_reason = CASE WHEN decision_reason IS NULL THEN NULL ELSE '' END, purged_at = ?, updated_at = ?
 			WHERE id = ?`, []any{string(anon), ms(tx.now), ms(tx.now), id}},
-		{`UPDATE messages SET raw = NULL, body_text = '', body_html = '', subject = '', from_addr = '' WHERE case_id = ?`, []any{id}},
-		{`UPDATE attachments SET data = NULL, filename = '' WHERE case_id = ?`, []any{id}},
+		{`DELETE FROM chunks WHERE owner IN (SELECT 'm:' || id FROM messages WHERE case_id = ?1 UNION ALL SELECT 'a:' || id FROM attachments WHERE case_id = ?1)`, []any{id}},
+		{`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE attachments SET data = NULL, data_chunks = 0, filename = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE agency_replies SET complaints = '', considered = '', taken = '', risk = '', text = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE meetings SET summary = '', place = '', attendees = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE recommendations SET text = '' WHERE case_id = ?`, []any{id}},

@@ -85,11 +85,18 @@ func ingestReader(r io.Reader, name string, fn func([]byte) error, p *progressBa
 			return fn(raw)
 		})
 	}
-	raw, err := io.ReadAll(br)
-	if err != nil {
+	var buf bytes.Buffer
+	if p != nil && p.total > 0 {
+		buf.Grow(int(p.total) + 1) // one allocation of the right size, not a doubling series
+	} else if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			buf.Grow(int(st.Size()) + 1)
+		}
+	}
+	if _, err := buf.ReadFrom(br); err != nil {
 		return err
 	}
-	return fn(raw)
+	return fn(buf.Bytes())
 }
 
 type ingestPrinter struct {
