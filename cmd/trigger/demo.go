@@ -25,6 +25,10 @@ import (
 //go:embed demodata/*.eml
 var demoMail embed.FS
 
+// demoWebForm is the Message-ID of the sample web-form application, the
+// case the demo works through.
+const demoWebForm = "sub-40117.1760259731@forms.example-council.gov.uk"
+
 func init() {
 	register(command{name: "demo", summary: "run the whole workflow on sample data: mailbox, Slack and mail sink in-process [--keep]", run: runDemo})
 }
@@ -49,11 +53,11 @@ func runDemo(ctx context.Context, m *Main, g *globals, args []string) error {
 		}
 	}
 	d := &demo{out: m.Stdout, start: time.Now()}
-	logw := io.Discard
+	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
-		logw = m.Stderr
+		logger = newLogger(m.Stderr, casefile.LogConfig{Format: "text", Level: "debug"})
 	}
-	if err := d.run(ctx, dbPath, logw); err != nil {
+	if err := d.run(ctx, dbPath, logger); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	if *keep {
@@ -72,6 +76,10 @@ type demo struct {
 	sink  *mailsink.Sink
 
 	coord, chair, police, council, housing string
+
+	// beforeStop, if set, is called with the running service once the
+	// script is done (the tests scrape /metrics there).
+	beforeStop func(srv *server)
 }
 
 func (d *demo) say(format string, args ...any) {
@@ -94,7 +102,7 @@ func (d *demo) wait(ctx context.Context, what string, cond func() bool) error {
 	return nil
 }
 
-func (d *demo) run(parent context.Context, dbPath string, logw io.Writer) error {
+func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
@@ -148,7 +156,7 @@ func (d *demo) run(parent context.Context, dbPath string, logw io.Writer) error 
 		return err
 	}
 	defer d.store.Close()
-	srv, err := newServer(&cfg, d.store, slog.New(slog.NewTextHandler(logw, nil)))
+	srv, err := newServer(&cfg, d.store, logger)
 	if err != nil {
 		return err
 	}
@@ -175,6 +183,9 @@ func (d *demo) run(parent context.Context, dbPath string, logw io.Writer) error 
 		<-done
 		return err
 	}
+	if d.beforeStop != nil {
+		d.beforeStop(srv)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		return err
@@ -198,8 +209,10 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 		cs, _ := d.store.Cases(ctx, "")
 		for _, c := range cs {
 			full, _ := d.store.Case(ctx, c.Ref)
-			if full != nil && len(full.Incidents) == 3 {
-				ref = c.Ref
+			for _, m := range full.Messages {
+				if m.MessageID == demoWebForm {
+					ref = c.Ref
+				}
 			}
 		}
 		n, _ := imapSrv.Count("Processed")

@@ -43,7 +43,8 @@ type Watcher struct {
 	// the message is quarantined and moved aside; default 3.
 	MaxAttempts int
 	// Workers is how many messages of a batch are ingested at once;
-	// default 2. They are settled and moved in mailbox order all the same.
+	// default 1, so that cases are numbered in the order mail arrived.
+	// They are settled and moved in mailbox order all the same.
 	Workers int
 	// RetryDelay is the wait before a message whose ingest failed is tried
 	// again; default 5s.
@@ -166,7 +167,7 @@ func (w *Watcher) init() error {
 		c.MaxMessageSize = def.MaxMessageSize
 	}
 	setDefault(&w.MaxAttempts, 3)
-	setDefault(&w.Workers, 2)
+	setDefault(&w.Workers, 1)
 	setDefault(&w.RetryDelay, 5*time.Second)
 	setDefault(&w.ReconnectMin, time.Second)
 	setDefault(&w.ReconnectMax, 5*time.Minute)
