@@ -109,6 +109,42 @@ func (s *Store) Ingest(ctx context.Context, in Inbound) (IngestResult, error) {
 	return res, err
 }
 
+// IngestBatch files several messages in one transaction, each under a
+// savepoint of its own: one durable commit for the lot (the disk's flush is
+// most of the cost of filing a message), and a message that fails is rolled
+// back alone — its error is in errs, the others are filed. err is for the
+// transaction as a whole; then nothing was filed.
+func (s *Store) IngestBatch(ctx context.Context, ins []Inbound) (results []IngestResult, errs []error, err error) {
+	now := s.Now()
+	for i := range ins {
+		ins[i].MessageID = MessageKey(ins[i].MessageID, ins[i].Raw)
+		if ins[i].ReceivedAt.IsZero() || ins[i].ReceivedAt.After(now) {
+			ins[i].ReceivedAt = now
+		}
+	}
+	err = s.update(ctx, func(tx *Tx) error {
+		results, errs = make([]IngestResult, len(ins)), make([]error, len(ins))
+		for i, in := range ins {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT ingest`); err != nil {
+				return err
+			}
+			res, ierr := tx.ingest(ctx, in)
+			if ierr != nil {
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO ingest`); err != nil {
+					return err
+				}
+				errs[i] = fmt.Errorf("ingest %s: %w", in.MessageID, ierr)
+			}
+			results[i] = res
+			if _, err := tx.ExecContext(ctx, `RELEASE ingest`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return results, errs, err
+}
+
 func (tx *Tx) ingest(ctx context.Context, in Inbound) (IngestResult, error) {
 	var caseID sql.NullInt64
 	err := tx.QueryRowContext(ctx, `SELECT case_id FROM messages WHERE message_id = ?`, in.MessageID).Scan(&caseID)
@@ -145,6 +181,9 @@ func (tx *Tx) ingest(ctx context.Context, in Inbound) (IngestResult, error) {
 		return result(OutcomeAutoReply, ref, in.MessageID, "automatic reply: stored, not acknowledged"), nil
 	}
 	if c == nil {
+		if err := in.Application.Validate(tx.s.Config.Agencies); err != nil {
+			return IngestResult{}, err
+		}
 		nc, err := tx.createCase(ctx, NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: "intake"})
 		if err != nil {
 			return IngestResult{}, err

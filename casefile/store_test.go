@@ -517,3 +517,35 @@ func TestIsNoReply(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestBatch: messages filed together are filed as one by one would
+// be, and one that fails is rolled back alone.
+func TestIngestBatch(t *testing.T) {
+	ctx := context.Background()
+	s, _ := MustOpenStore(t)
+	bad := sampleApplication()
+	bad.Route = "sideways" // the store refuses it
+	ins := []casefile.Inbound{
+		{MessageID: "a@x", Raw: []byte("a"), From: "a@example.net", Application: sampleApplication()},
+		{MessageID: "b@x", Raw: []byte("b"), From: "b@example.net", Application: bad},
+		{MessageID: "a@x", Raw: []byte("a"), From: "a@example.net", Application: sampleApplication()},
+		{MessageID: "c@x", Raw: []byte("c"), From: "c@example.net", Application: sampleApplication()},
+	}
+	res, errs, err := s.IngestBatch(ctx, ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{casefile.OutcomeCreated, "", casefile.OutcomeDuplicate, casefile.OutcomeCreated}
+	for i, w := range want {
+		if res[i].Outcome != w || (errs[i] != nil) != (w == "") {
+			t.Errorf("message %d: %+v %v, want %q", i, res[i], errs[i], w)
+		}
+	}
+	cases, _ := s.Cases(ctx, "")
+	if len(cases) != 2 || cases[1].Ref != "CT-2026-0001" || cases[0].Ref != "CT-2026-0002" {
+		t.Fatalf("cases %+v: want CT-2026-0001 and 0002, no gap for the failed one", cases)
+	}
+	if has, _ := s.HasMessage(ctx, "b@x"); has {
+		t.Error("the failed message was stored")
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/csp/trigger/casefile"
@@ -49,6 +51,52 @@ func (in *Intake) IngestRaw(ctx context.Context, raw []byte, internalDate time.T
 		return res, fmt.Errorf("ingest %s: %w", casefile.MessageKey(m.MessageID, raw), err)
 	}
 	return res, nil
+}
+
+// IngestBatch files several messages as IngestRaw would, parsing them on
+// every core and filing those that parse in one transaction (see
+// casefile.Store.IngestBatch): results and errors are in the order given.
+// A message that cannot be read is quarantined; errs are for database
+// failures, which the caller retries.
+func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates []time.Time) ([]casefile.IngestResult, []error) {
+	results, errs := make([]casefile.IngestResult, len(raws)), make([]error, len(raws))
+	parsed, perrs := make([]casefile.Inbound, len(raws)), make([]error, len(raws))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, raw := range raws {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			parsed[i], perrs[i] = Parse(raw, in.options(internalDates[i]))
+		})
+	}
+	wg.Wait()
+	var batch []casefile.Inbound
+	var at []int
+	for i, raw := range raws {
+		if perrs[i] != nil {
+			res, err := in.Store.Quarantine(ctx, sniffMessageID(raw), raw, perrs[i])
+			if err != nil {
+				err = fmt.Errorf("quarantine: %w", err)
+			}
+			results[i], errs[i] = res, err
+			continue
+		}
+		batch, at = append(batch, parsed[i]), append(at, i)
+	}
+	if len(batch) == 0 {
+		return results, errs
+	}
+	res, berrs, err := in.Store.IngestBatch(ctx, batch)
+	for j, i := range at {
+		switch {
+		case err != nil:
+			errs[i] = fmt.Errorf("ingest: %w", err)
+		default:
+			results[i], errs[i] = res[j], berrs[j]
+		}
+	}
+	return results, errs
 }
 
 // Retry reads a quarantined message again (after a fix, or with other

@@ -34,7 +34,7 @@ func runMailFetch(ctx context.Context, m *Main, g *globals, args []string) error
 	return g.withStore(m, func(s *casefile.Store) error {
 		intake := &mailin.Intake{Store: s, Config: cfg}
 		w := &imapwatch.Watcher{Config: cfg.IMAP, Password: cfg.Secrets.IMAPPassword, Store: s,
-			Logger: newLogger(m.Stderr, cfg.Log), Ingest: intake.IngestRaw}
+			Logger: newLogger(m.Stderr, cfg.Log), Ingest: intake.IngestRaw, IngestBatch: intake.IngestBatch}
 		if !*once {
 			return w.Run(ctx)
 		}

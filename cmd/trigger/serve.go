@@ -110,7 +110,7 @@ func newServer(cfg *casefile.Config, store *casefile.Store, logger *slog.Logger)
 		// again and again) is counted too, not only intake's outcomes.
 		s.watcher = &imapwatch.Watcher{
 			Config: cfg.IMAP, Password: sec.IMAPPassword, Store: store, Logger: logger.With("part", "imap"),
-			Ingest: s.intake.IngestRaw,
+			Ingest: s.intake.IngestRaw, IngestBatch: s.intake.IngestBatch,
 			OnOutcome: func(outcome string) {
 				s.metrics.inc("trigger_messages_ingested_total", "Messages ingested, by outcome.", "outcome", outcome)
 			},

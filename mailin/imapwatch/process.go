@@ -265,28 +265,7 @@ func (w *Watcher) handle(ctx context.Context, c *imapclient.Client, uv uint32, u
 			toProcessed = append(toProcessed, uid)
 		}
 	}
-	// Ingest runs a few messages at once, so that one is parsed while
-	// another is written (the store takes writers one at a time); the
-	// results are settled below in mailbox order.
-	type outcome struct {
-		res casefile.IngestResult
-		err error
-	}
-	results := make([]outcome, len(u.items))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, w.Workers)
-	for i, it := range u.items {
-		if it.gone || it.oversize {
-			continue
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			res, err := w.ingest(ctx, it.raw, it.date)
-			results[i] = outcome{res, err}
-		})
-	}
-	wg.Wait()
+	results := w.ingestUnit(ctx, u.items)
 	for i, it := range u.items {
 		switch {
 		case it.gone:
@@ -487,6 +466,72 @@ func (w *Watcher) ingest(ctx context.Context, raw []byte, date time.Time) (res c
 		}
 	}()
 	return w.Ingest(ctx, raw, date)
+}
+
+type outcome struct {
+	res casefile.IngestResult
+	err error
+}
+
+// ingestUnit files the messages of one download unit: in one batch when the
+// watcher has IngestBatch (one durable commit for the lot), else one by
+// one, Workers at a time. The results are in the items' order; the caller
+// settles and moves them in mailbox order.
+func (w *Watcher) ingestUnit(ctx context.Context, items []item) []outcome {
+	results := make([]outcome, len(items))
+	var idx []int
+	for i, it := range items {
+		if !it.gone && !it.oversize {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return results
+	}
+	if w.IngestBatch != nil {
+		raws, dates := make([][]byte, len(idx)), make([]time.Time, len(idx))
+		for j, i := range idx {
+			raws[j], dates[j] = items[i].raw, items[i].date
+		}
+		res, errs := w.ingestBatch(ctx, raws, dates)
+		for j, i := range idx {
+			results[i] = outcome{res[j], errs[j]}
+		}
+		return results
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, w.Workers)
+	for _, i := range idx {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			res, err := w.ingest(ctx, items[i].raw, items[i].date)
+			results[i] = outcome{res, err}
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// ingestBatch calls IngestBatch within the ingest timeout, turning a panic
+// into an error for every message.
+func (w *Watcher) ingestBatch(ctx context.Context, raws [][]byte, dates []time.Time) (res []casefile.IngestResult, errs []error) {
+	ctx, cancel := context.WithTimeout(ctx, w.IngestTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			w.log().Error("imap: ingest panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			res, errs = make([]casefile.IngestResult, len(raws)), make([]error, len(raws))
+			for i := range errs {
+				errs[i] = fmt.Errorf("ingest panicked: %v", r)
+			}
+		}
+	}()
+	res, errs = w.IngestBatch(ctx, raws, dates)
+	if len(res) != len(raws) || len(errs) != len(raws) {
+		panic(fmt.Sprintf("IngestBatch returned %d results and %d errors for %d messages", len(res), len(errs), len(raws)))
+	}
+	return res, errs
 }
 
 // move moves messages to dest: UID MOVE, or UID COPY + STORE \Deleted + UID

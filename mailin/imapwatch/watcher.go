@@ -27,6 +27,10 @@ import (
 // again is a duplicate.
 type IngestFunc func(ctx context.Context, raw []byte, internalDate time.Time) (casefile.IngestResult, error)
 
+// BatchFunc files several messages at once; its results and errors are in
+// the order of raws (mailin.Intake.IngestBatch is one).
+type BatchFunc func(ctx context.Context, raws [][]byte, internalDates []time.Time) ([]casefile.IngestResult, []error)
+
 // Watcher fetches mail from one IMAP mailbox into the case file. Run keeps
 // it connected for the daemon; FetchOnce drains the mailbox once.
 type Watcher struct {
@@ -34,7 +38,10 @@ type Watcher struct {
 	Password string
 	Store    *casefile.Store // the checkpoint and the quarantine
 	Ingest   IngestFunc
-	Logger   *slog.Logger
+	// IngestBatch, if set, is used instead of Ingest: the messages of one
+	// download unit are filed together.
+	IngestBatch BatchFunc
+	Logger      *slog.Logger
 
 	// TLSConfig replaces the default TLS settings (tests use it to trust
 	// a self-signed certificate).
@@ -138,7 +145,7 @@ func (w *Watcher) Stats() Stats {
 }
 
 func (w *Watcher) init() error {
-	if w.Store == nil || w.Ingest == nil {
+	if w.Store == nil || (w.Ingest == nil && w.IngestBatch == nil) {
 		return errors.New("imapwatch: Store and Ingest must be set")
 	}
 	c := &w.Config
