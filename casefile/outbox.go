@@ -25,6 +25,10 @@ type Job struct {
 	Payload   json.RawMessage
 	Attempts  int // including this one
 	CreatedAt time.Time
+	// InDoubt is set when an earlier attempt began handing the email to
+	// the SMTP server and never recorded the outcome (a crash): the
+	// server may have it.
+	InDoubt bool
 }
 
 // Decode reads the job's payload into v.
@@ -42,7 +46,8 @@ func (s *Store) ClaimJobs(ctx context.Context, prefix string, limit int, lease t
 	var jobs []Job
 	err := s.update(ctx, func(tx *Tx) error {
 		now := ms(tx.now)
-		rows, err := tx.QueryContext(ctx, `SELECT o.id, COALESCE(o.case_id, 0), COALESCE(c.ref, ''), o.kind, o.dedupe_key, o.payload, o.attempts, o.created_at
+		rows, err := tx.QueryContext(ctx, `SELECT o.id, COALESCE(o.case_id, 0), COALESCE(c.ref, ''), o.kind, o.dedupe_key, o.payload, o.attempts, o.created_at,
+			o.handed_over IS NOT NULL
 			FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
 			WHERE o.state = 'pending' AND o.run_after <= ? AND o.locked_until <= ? AND o.kind LIKE ? || '%'
 			ORDER BY o.run_after, o.id LIMIT ?`, now, now, prefix, limit)
@@ -53,7 +58,7 @@ func (s *Store) ClaimJobs(ctx context.Context, prefix string, limit int, lease t
 			var j Job
 			var payload string
 			var created int64
-			if err := rows.Scan(&j.ID, &j.CaseID, &j.CaseRef, &j.Kind, &j.DedupeKey, &payload, &j.Attempts, &created); err != nil {
+			if err := rows.Scan(&j.ID, &j.CaseID, &j.CaseRef, &j.Kind, &j.DedupeKey, &payload, &j.Attempts, &created, &j.InDoubt); err != nil {
 				rows.Close()
 				return err
 			}
@@ -91,6 +96,46 @@ type Outbound struct {
 type JobDone struct {
 	Result any
 	Sent   *Outbound
+	// InDoubt reports an email job not sent again because an earlier
+	// attempt may have delivered it: the coordinator is asked to check.
+	InDoubt bool
+}
+
+// HandOver records that a job's email is about to be handed to the SMTP
+// server. From here until CompleteJob, a crash leaves the job in doubt.
+func (s *Store) HandOver(ctx context.Context, j Job) error {
+	return s.update(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET handed_over = ? WHERE id = ?`, ms(tx.now), j.ID)
+		return err
+	})
+}
+
+// ClearHandOver records that the server refused the message it was being
+// handed: the job is not in doubt, and is retried as usual.
+func (s *Store) ClearHandOver(ctx context.Context, j Job) error {
+	return s.update(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET handed_over = NULL WHERE id = ?`, j.ID)
+		return err
+	})
+}
+
+// inDoubt records an email that may or may not have gone, and asks the
+// coordinator to check rather than sending it a second time.
+func (tx *Tx) inDoubt(ctx context.Context, j Job) error {
+	ev, err := tx.event(ctx, j.CaseID, "outbox", "mail.in_doubt", map[string]any{"job": j.ID, "kind": j.Kind})
+	if err != nil || j.CaseID == 0 {
+		return err
+	}
+	what := map[string]string{JobEmailAck: "the acknowledgement", JobEmailLetter: "the letter", JobEmailAgency: "the request to an agency"}[j.Kind]
+	if what == "" {
+		what = "an email"
+	}
+	_, err = tx.enqueue(ctx, j.CaseID, ev, JobSlackNotify, fmt.Sprintf("in-doubt:%d", j.ID), map[string]any{
+		"case": j.CaseRef, "event": ev, "coordinator": true,
+		"text": "The service stopped while it was sending " + what + " for this case, so it may or may not have arrived. " +
+			"It was not sent again, so that nobody gets it twice: please check with the recipient (or the mail server's log) and send it by hand if it did not arrive.",
+	})
+	return err
 }
 
 // CompleteJob marks a job done, in one transaction with what it produced:
@@ -113,6 +158,9 @@ func (tx *Tx) completeJob(ctx context.Context, j Job, done JobDone) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil // done already by a worker whose lease had run out
+	}
+	if done.InDoubt {
+		return tx.inDoubt(ctx, j)
 	}
 	if m := done.Sent; m != nil {
 		sum := sha256.Sum256(m.Raw)

@@ -87,17 +87,27 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 	if len(batch) == 0 {
 		return results, errs
 	}
-	res, berrs, err := in.Store.IngestBatch(ctx, batch)
-	for j, i := range at {
-		switch {
-		case err != nil:
-			errs[i] = fmt.Errorf("ingest: %w", err)
-		default:
-			results[i], errs[i] = res[j], berrs[j]
+	// Transactions of a few messages each: one flush to disk for several,
+	// yet never holding the database long from the other writers (an email
+	// just sent waits for its record, and a crash meanwhile would send it
+	// again).
+	for lo := 0; lo < len(batch); lo += batchTx {
+		hi := min(lo+batchTx, len(batch))
+		res, berrs, err := in.Store.IngestBatch(ctx, batch[lo:hi])
+		for j, i := range at[lo:hi] {
+			switch {
+			case err != nil:
+				errs[i] = fmt.Errorf("ingest: %w", err)
+			default:
+				results[i], errs[i] = res[j], berrs[j]
+			}
 		}
 	}
 	return results, errs
 }
+
+// batchTx is how many messages one transaction of IngestBatch files.
+const batchTx = 16
 
 // Retry reads a quarantined message again (after a fix, or with other
 // limits). When it now parses it is ingested and the quarantine entry

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"github.com/csp/trigger/casefile"
 )
 
@@ -58,7 +60,24 @@ func (s *Sender) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, 
 
 // sendJob sends m as the email of job j and reports it for the case file.
 func (s *Sender) sendJob(ctx context.Context, j casefile.Job, kind string, m Message) (casefile.JobDone, error) {
-	raw, err := s.Send(ctx, m)
+	if j.InDoubt {
+		// An earlier attempt was handing this email over when the service
+		// died: the server may have it. Never send it twice by mistake.
+		s.log().Warn("mail in doubt: not sent again; the coordinator is asked to check", "job", j.ID, "kind", kind, "case", j.CaseRef)
+		return casefile.JobDone{InDoubt: true, Result: map[string]any{"in_doubt": true, "message_id": m.MessageID}}, nil
+	}
+	handedOver := false
+	raw, err := s.send(ctx, m, func() error {
+		handedOver = true
+		return s.Store.HandOver(ctx, j)
+	})
+	var refused *smtp.SMTPError
+	if err != nil && handedOver && errors.As(err, &refused) {
+		// The server answered: it did not take the message. Not in doubt.
+		if cerr := s.Store.ClearHandOver(ctx, j); cerr != nil {
+			return casefile.JobDone{}, fmt.Errorf("job %d: %w (and clearing its hand-over: %v)", j.ID, err, cerr)
+		}
+	}
 	if err != nil {
 		return casefile.JobDone{}, fmt.Errorf("job %d (%s, %s): %w", j.ID, j.Kind, j.CaseRef, err)
 	}

@@ -307,7 +307,11 @@ func TestTemporaryRefusal(t *testing.T) {
 // Delivery is at least once: a crash after the server accepted the email
 // and before the job was recorded done sends it again, with the same
 // Message-ID, and the case keeps one copy.
-func TestCrashAfterSendResends(t *testing.T) {
+// TestCrashAfterHandOverIsNotResent: the process dies after the server
+// took the message and before the outbox recorded it. The job is in doubt
+// when it is claimed again: it is not sent a second time, and the
+// coordinator is asked to check.
+func TestCrashAfterHandOverIsNotResent(t *testing.T) {
 	e := newEnv(t, startSink(t))
 	c := e.newCase(t)
 	ctx := context.Background()
@@ -323,29 +327,46 @@ func TestCrashAfterSendResends(t *testing.T) {
 	e.Clock.Advance(2 * time.Minute)
 	e.drain(t)
 
-	msgs := e.Sink.Messages()
-	if len(msgs) != 2 {
-		t.Fatalf("%d emails, want 2 (sent, crash, sent again)", len(msgs))
-	}
-	h1, _ := readMail(t, msgs[0].Data)
-	h2, _ := readMail(t, msgs[1].Data)
-	id1, _ := h1.MessageID()
-	id2, _ := h2.MessageID()
-	if id1 != id2 || id1 == "" {
-		t.Errorf("Message-IDs %q and %q, want the same", id1, id2)
-	}
-	got, _ := e.Store.Case(ctx, c.Ref)
-	n := 0
-	for _, m := range got.Messages {
-		if m.Direction == "out" {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("%d outgoing messages on the case, want 1", n)
+	if msgs := e.Sink.Messages(); len(msgs) != 1 {
+		t.Fatalf("%d emails, want 1: an email in doubt is never sent twice", len(msgs))
 	}
 	if j := e.job(t, c.Ref, casefile.JobEmailAck); j.State != "done" {
 		t.Errorf("job %+v, want done", j)
+	}
+	evs, _ := e.Store.Events(ctx, c.Ref)
+	inDoubt := false
+	for _, ev := range evs {
+		inDoubt = inDoubt || ev.Kind == "mail.in_doubt"
+	}
+	jobsNow, _ := e.Store.Jobs(ctx, c.Ref)
+	notice := false
+	for _, j := range jobsNow {
+		notice = notice || (j.Kind == casefile.JobSlackNotify && strings.HasPrefix(j.DedupeKey, "in-doubt:"))
+	}
+	if !inDoubt || !notice {
+		t.Errorf("in-doubt event %v, coordinator notice %v; want both", inDoubt, notice)
+	}
+}
+
+// TestRefusedAtDataIsRetried: a server that answers DATA with 451 did not
+// take the message: the job is not in doubt, and is sent on the retry.
+func TestRefusedAtDataIsRetried(t *testing.T) {
+	sk := startSink(t)
+	e := newEnv(t, sk)
+	c := e.newCase(t)
+	ctx := context.Background()
+	sk.failData(1)
+	jobs, _ := e.Store.ClaimJobs(ctx, "email.", 10, time.Minute)
+	if _, err := e.Sender.Handle(ctx, jobs[0]); err == nil {
+		t.Fatal("DATA refused, yet no error")
+	}
+	e.Store.RetryJob(ctx, jobs[0], errors.New("451"), e.Clock.Now())
+	e.drain(t)
+	if msgs := e.Sink.Messages(); len(msgs) != 1 {
+		t.Fatalf("%d emails, want 1 sent on the retry", len(msgs))
+	}
+	if j := e.job(t, c.Ref, casefile.JobEmailAck); j.State != "done" {
+		t.Errorf("job %+v", j)
 	}
 }
 

@@ -33,10 +33,18 @@ type sink struct {
 	TLS       *tls.Config // offered with STARTTLS, or implicit when Implicit
 	Implicit  bool
 
-	mu   sync.Mutex
-	msgs []sunk
-	srv  *smtp.Server
-	tb   testing.TB
+	mu       sync.Mutex
+	msgs     []sunk
+	dataFail int // answer the next DATAs with 451
+	srv      *smtp.Server
+	tb       testing.TB
+}
+
+// failData makes the next n messages fail at the end of DATA with 451.
+func (s *sink) failData(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dataFail = n
 }
 
 type sunk struct {
@@ -168,8 +176,12 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	}
 	ss.msg.Data = b
 	ss.sink.mu.Lock()
+	defer ss.sink.mu.Unlock()
+	if ss.sink.dataFail > 0 {
+		ss.sink.dataFail--
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+	}
 	ss.sink.msgs = append(ss.sink.msgs, ss.msg)
-	ss.sink.mu.Unlock()
 	return nil
 }
 

@@ -25,6 +25,12 @@ import (
 // 4xx, and 5xx before the message is named, which are configuration or
 // server faults that retrying after a fix will cure).
 func (s *Sender) Send(ctx context.Context, m Message) ([]byte, error) {
+	return s.send(ctx, m, nil)
+}
+
+// send is Send with a hook called just before the message is handed over
+// (DATA): an error from it stops the transaction before anything is sent.
+func (s *Sender) send(ctx context.Context, m Message, handOver func() error) ([]byte, error) {
 	if m.From == "" {
 		m.From = s.Config.From
 	}
@@ -47,7 +53,7 @@ func (s *Sender) Send(ctx context.Context, m Message) ([]byte, error) {
 		}
 		to = append(to, a)
 	}
-	if err := s.SendRaw(ctx, from, to, raw); err != nil {
+	if err := s.sendRaw(ctx, from, to, raw, handOver); err != nil {
 		return nil, err
 	}
 	return raw, nil
@@ -55,7 +61,11 @@ func (s *Sender) Send(ctx context.Context, m Message) ([]byte, error) {
 
 // SendRaw runs one SMTP transaction: connect (implicit TLS, STARTTLS or
 // none), AUTH PLAIN when a username is set, MAIL FROM, RCPT TO, DATA.
-func (s *Sender) SendRaw(ctx context.Context, from string, to []string, raw []byte) (err error) {
+func (s *Sender) SendRaw(ctx context.Context, from string, to []string, raw []byte) error {
+	return s.sendRaw(ctx, from, to, raw, nil)
+}
+
+func (s *Sender) sendRaw(ctx context.Context, from string, to []string, raw []byte, handOver func() error) (err error) {
 	addr := s.Config.Address
 	if addr == "" {
 		return errors.New("smtp: smtp.address is not set: the email waits in the outbox")
@@ -109,6 +119,11 @@ func (s *Sender) SendRaw(ctx context.Context, from string, to []string, raw []by
 	}
 	if accepted == 0 {
 		return casefile.Permanent(fmt.Errorf("smtp: RCPT TO: the recipient was refused: %w", refused))
+	}
+	if handOver != nil {
+		if err := handOver(); err != nil {
+			return fmt.Errorf("record the hand-over: %w", err)
+		}
 	}
 	w, err := c.Data()
 	if err != nil {
