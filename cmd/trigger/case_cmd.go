@@ -229,6 +229,9 @@ func printCase(w io.Writer, c *casefile.Case) {
 	}
 	p("Reference", c.Ref)
 	p("Status", string(c.Status))
+	if c.Purged {
+		p("Personal data", "removed under the retention policy; the anonymous figures are kept")
+	}
 	p("Route", string(c.Route))
 	p("Received", c.ReceivedAt.Format("Mon 2 Jan 2006 15:04"))
 	p("Source", c.Source)

@@ -91,6 +91,9 @@ func TestRetentionCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(show), &c); err != nil || c["purged"] != true || c["route"] != "individual" || len(c["incidents"].([]any)) != 3 {
 		t.Errorf("purged case: %v\n%s", err, show)
 	}
+	if _, show, _ := run(t, dir, "", nil, "case", "show", sd.X); !strings.Contains(show, "removed under the retention policy") {
+		t.Errorf("case show does not say the personal data was removed:\n%s", show)
+	}
 	if _, show, _ := run(t, dir, "", nil, "case", "show", sd.Z); !strings.Contains(show, "Lucy Fielding") {
 		t.Errorf("a case not due lost its data:\n%s", show)
 	}
