@@ -35,7 +35,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -49,6 +48,7 @@ import (
 
 	"github.com/csp/trigger/bot/slackemu"
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/dovecot"
 	"github.com/csp/trigger/mailout/mailsink"
 )
 
@@ -102,7 +102,7 @@ func fatal(err error) {
 type world struct {
 	dir, bin string
 	imapAddr string
-	dovecot  *exec.Cmd
+	dovecot  *dovecot.Server
 	serve    *exec.Cmd
 	emu      *slackemu.Emulator
 	sink     *mailsink.Sink
@@ -113,7 +113,10 @@ type world struct {
 func (w *world) close() { w.once.Do(w.closeAll) }
 
 func (w *world) closeAll() {
-	for _, c := range []*exec.Cmd{w.serve, w.dovecot} {
+	if w.dovecot != nil {
+		w.dovecot.Close()
+	}
+	for _, c := range []*exec.Cmd{w.serve} {
 		if c != nil && c.Process != nil && c.ProcessState == nil {
 			c.Process.Signal(syscall.SIGTERM)
 			done := make(chan struct{})
@@ -156,131 +159,19 @@ func (w *world) startAll() error {
 	return nil
 }
 
-const dovecotBin = "/usr/sbin/dovecot"
-
-// startDovecot starts a rootless Dovecot (the configuration of
-// mailin/imapwatch/dovecot_test.go) with user ct, password secret.
+// startDovecot starts a rootless Dovecot (internal/dovecot) with user ct,
+// password secret.
 func (w *world) startDovecot() error {
-	if _, err := os.Stat(dovecotBin); err != nil {
-		return fmt.Errorf("Dovecot is not installed (%s): apt-get install dovecot-imapd", dovecotBin)
-	}
 	dir := filepath.Join(w.dir, "dovecot")
-	var u *user.User
-	var err error
-	if os.Getuid() == 0 {
-		if u, err = user.Lookup("dovecot"); err != nil {
-			u, err = user.Lookup("nobody")
-		}
-	} else {
-		u, err = user.Current()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
+	d, err := dovecot.Start(dir)
 	if err != nil {
 		return err
 	}
-	g, err := user.LookupGroupId(u.Gid)
-	if err != nil {
-		return err
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	port := freePort()
-	w.imapAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	for _, sub := range []string{"run", "state", "mail"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			return err
-		}
-	}
-	conf := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-info_log_path = %[1]s/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-default_login_user = %[2]s
-default_internal_user = %[2]s
-default_internal_group = %[3]s
-first_valid_uid = 1
-first_valid_gid = 1
-mail_location = maildir:%[1]s/mail/%%n
-mailbox_idle_check_interval = 1 secs
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%%n %[1]s/passwd
-}
-userdb {
-  driver = static
-  args = uid=%[4]d gid=%[5]d home=%[1]s/mail/%%n
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %[6]d
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
-}
-service stats {
-  unix_listener stats-writer {
-    mode = 0666
-  }
-}
-`, dir, u.Username, g.Name, uid, gid, port)
-	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "passwd"), []byte("ct:{PLAIN}secret\n"), 0o644); err != nil {
-		return err
-	}
-	cmd := exec.Command(dovecotBin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
-	if os.Getuid() == 0 {
-		if err := os.Chmod(w.dir, 0o711); err != nil {
-			return err
-		}
-		if err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			return os.Lchown(p, uid, gid)
-		}); err != nil {
-			return err
-		}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-	}
-	out, err := os.Create(filepath.Join(w.dir, "dovecot.stderr"))
-	if err != nil {
-		return err
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	w.dovecot = cmd
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", w.imapAddr, time.Second)
-		if err == nil {
-			buf := make([]byte, 64)
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, _ := c.Read(buf)
-			c.Close()
-			if strings.HasPrefix(string(buf[:n]), "* OK") {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			return fmt.Errorf("dovecot did not start:\n%s", b)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	w.dovecot, w.imapAddr = d, d.Addr
+	return nil
 }
 
 func freePort() int {

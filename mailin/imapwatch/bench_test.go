@@ -43,16 +43,7 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 	for _, sub := range []string{"cur", "tmp"} {
 		must(t, os.MkdirAll(filepath.Join(d.Maildir, sub), 0o755))
 	}
-	if os.Getuid() == 0 {
-		run, err := dovecotUser()
-		must(t, err)
-		must(t, filepath.Walk(filepath.Join(d.Dir, "mail"), func(p string, _ os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			return os.Lchown(p, run.uid, run.gid)
-		}))
-	}
+	must(t, d.Own(filepath.Join(d.Dir, "mail")))
 	// Let Dovecot index the mailbox first, so neither side pays for it.
 	c := d.client(t)
 	if got := d.count(t, c, "INBOX"); got != n {
@@ -126,7 +117,7 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 }
 
 // runMbsync downloads the INBOX into a fresh local maildir and times it.
-func runMbsync(tb testing.TB, path string, d *dovecot, n int) time.Duration {
+func runMbsync(tb testing.TB, path string, d *dovecotServer, n int) time.Duration {
 	tb.Helper()
 	local := filepath.Join(tb.TempDir(), "local")
 	must(tb, os.MkdirAll(local, 0o700))

@@ -2,198 +2,41 @@ package imapwatch_test
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
+	"errors"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/dovecot"
 	"github.com/csp/trigger/mailin/imapwatch"
 )
 
-const dovecotBin = "/usr/sbin/dovecot"
-
-// dovecot is a real Dovecot started by the test: rootless (every process
-// runs as one unprivileged user), listening on 127.0.0.1 on a free port,
-// with its configuration, log, state and maildirs in a temporary directory.
-type dovecot struct {
-	Addr    string
-	Dir     string
-	Maildir string // the user's INBOX, a maildir
-	cmd     *exec.Cmd
+// dovecotServer is a real Dovecot started by the test (internal/dovecot).
+type dovecotServer struct {
+	*dovecot.Server
 }
 
 // startDovecot starts Dovecot, or skips the test where it is not installed.
-func startDovecot(tb testing.TB) *dovecot {
+func startDovecot(tb testing.TB) *dovecotServer {
 	tb.Helper()
-	if _, err := os.Stat(dovecotBin); err != nil {
-		tb.Skipf("Dovecot is not installed (%s is absent): apt-get install dovecot-imapd to run this test", dovecotBin)
+	s, err := dovecot.Start(tb.TempDir())
+	if errors.Is(err, dovecot.ErrNotInstalled) {
+		tb.Skip(err.Error() + " to run this test")
 	}
-	dir := tb.TempDir()
-	run, err := dovecotUser()
 	if err != nil {
-		tb.Skipf("no unprivileged user to run Dovecot as: %v", err)
+		tb.Fatal(err)
 	}
-	port := freePort(tb)
-	d := &dovecot{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: dir, Maildir: filepath.Join(dir, "mail", "ct")}
-	for _, sub := range []string{"run", "state", "mail"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	conf := fmt.Sprintf(`# Written by the imapwatch tests (Dovecot 2.3).
-base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-info_log_path = %[1]s/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-default_login_user = %[2]s
-default_internal_user = %[2]s
-default_internal_group = %[3]s
-first_valid_uid = 1
-first_valid_gid = 1
-mail_location = maildir:%[1]s/mail/%%n
-mailbox_idle_check_interval = 1 secs
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%%n %[1]s/passwd
-}
-userdb {
-  driver = static
-  args = uid=%[4]d gid=%[5]d home=%[1]s/mail/%%n
-}
-service imap-login {
-  chroot =
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %[6]d
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
-}
-service stats {
-  unix_listener stats-writer {
-    mode = 0666
-  }
-}
-`, dir, run.name, run.group, run.uid, run.gid, port)
-	must(tb, os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644))
-	must(tb, os.WriteFile(filepath.Join(dir, "passwd"), []byte("ct:{PLAIN}secret\n"), 0o644))
-	if os.Getuid() == 0 {
-		// Run unprivileged even as root: the directory (and the way to it)
-		// must be the Dovecot user's.
-		must(tb, os.Chmod(filepath.Dir(dir), 0o711))
-		must(tb, filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			return os.Lchown(p, run.uid, run.gid)
-		}))
-	}
-	cmd := exec.Command(dovecotBin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
-	if os.Getuid() == 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(run.uid), Gid: uint32(run.gid)}}
-	}
-	out, err := os.Create(filepath.Join(dir, "dovecot.stderr"))
-	must(tb, err)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("start dovecot: %v", err)
-	}
-	d.cmd = cmd
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); out.Close() }()
 	tb.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
+		s.Close()
 		if tb.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			tb.Logf("dovecot.log:\n%s", b)
+			tb.Logf("dovecot log:\n%s", s.Log())
 		}
 	})
-	// Wait for the greeting.
-	for start := time.Now(); ; {
-		c, err := net.DialTimeout("tcp", d.Addr, time.Second)
-		if err == nil {
-			buf := make([]byte, 64)
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			n, _ := c.Read(buf)
-			c.Close()
-			if strings.HasPrefix(string(buf[:n]), "* OK") {
-				break
-			}
-		}
-		select {
-		case err := <-exited:
-			b, _ := os.ReadFile(filepath.Join(dir, "dovecot.stderr"))
-			l, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			tb.Fatalf("dovecot exited: %v\n%s\n%s", err, b, l)
-		default:
-		}
-		if time.Since(start) > 20*time.Second {
-			tb.Fatal("dovecot did not start listening")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return d
-}
-
-type runUser struct {
-	name, group string
-	uid, gid    int
-}
-
-// dovecotUser is the user Dovecot runs as: the current one, or the
-// "dovecot" system user (else nobody) when the tests run as root.
-func dovecotUser() (runUser, error) {
-	var u *user.User
-	var err error
-	if os.Getuid() != 0 {
-		u, err = user.Current()
-	} else if u, err = user.Lookup("dovecot"); err != nil {
-		u, err = user.Lookup("nobody")
-	}
-	if err != nil {
-		return runUser{}, err
-	}
-	g, err := user.LookupGroupId(u.Gid)
-	if err != nil {
-		return runUser{}, err
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return runUser{name: u.Username, group: g.Name, uid: uid, gid: gid}, nil
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(tb, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return &dovecotServer{s}
 }
 
 func must(tb testing.TB, err error) {
@@ -205,7 +48,7 @@ func must(tb testing.TB, err error) {
 
 // client logs in to Dovecot as the test user, for the test's own appends
 // and counts.
-func (d *dovecot) client(tb testing.TB) *imapclient.Client {
+func (d *dovecotServer) client(tb testing.TB) *imapclient.Client {
 	tb.Helper()
 	c, err := imapclient.DialInsecure(d.Addr, nil)
 	must(tb, err)
@@ -214,7 +57,7 @@ func (d *dovecot) client(tb testing.TB) *imapclient.Client {
 	return c
 }
 
-func (d *dovecot) append(tb testing.TB, c *imapclient.Client, mailbox string, raw []byte) {
+func (d *dovecotServer) append(tb testing.TB, c *imapclient.Client, mailbox string, raw []byte) {
 	tb.Helper()
 	cmd := c.Append(mailbox, int64(len(raw)), nil)
 	_, err := cmd.Write(raw)
@@ -224,7 +67,7 @@ func (d *dovecot) append(tb testing.TB, c *imapclient.Client, mailbox string, ra
 	must(tb, err)
 }
 
-func (d *dovecot) count(tb testing.TB, c *imapclient.Client, mailbox string) int {
+func (d *dovecotServer) count(tb testing.TB, c *imapclient.Client, mailbox string) int {
 	tb.Helper()
 	st, err := c.Status(mailbox, &imap.StatusOptions{NumMessages: true}).Wait()
 	if err != nil {
@@ -236,7 +79,7 @@ func (d *dovecot) count(tb testing.TB, c *imapclient.Client, mailbox string) int
 	return int(*st.NumMessages)
 }
 
-func dovecotWatcher(tb testing.TB, d *dovecot, s *casefile.Store, o *outcomes) *imapwatch.Watcher {
+func dovecotWatcher(tb testing.TB, d *dovecotServer, s *casefile.Store, o *outcomes) *imapwatch.Watcher {
 	return newWatcher(tb, d.Addr, s, StoreIngest(s), o)
 }
 
