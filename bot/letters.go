@@ -154,7 +154,7 @@ func (b *Bot) furtherClick(ctx context.Context, cb *slack.InteractionCallback, a
 			return
 		}
 		b.openModal(ctx, cb, CommentModal(ViewDeclineFurther, "Decline further review", "Decline",
-			"Declining closes the case. The reason is recorded and the coordinator tells the applicant.", "Reason", ref))
+			"The reason goes into a letter to the applicant, which you approve next; sending it closes the case.", "Reason", ref))
 	case ActionRecordFurtherOutcome:
 		if !b.isChair(user) {
 			b.refuse(ctx, cb, a.ActionID, "Sorry, only the Chair records the further review's outcome.")

@@ -80,6 +80,8 @@ type letterData struct {
 	Partnership       PartnershipConfig
 	EscalationOutcome string
 	Upheld            bool
+	Declined          bool // the Chair declined to hold a further review
+	DeclineReason     string
 	cfg               *Config
 }
 
@@ -106,7 +108,15 @@ func (d letterData) AgencyName(id string) string {
 // templates parses the letter templates: the embedded ones, each replaced
 // by a file of the same name in the configured folder when there is one.
 func (s *Store) templates() (*template.Template, error) {
-	t := template.New("letters").Funcs(template.FuncMap{"inc": func(i int) int { return i + 1 }})
+	t := template.New("letters").Funcs(template.FuncMap{
+		"inc": func(i int) int { return i + 1 },
+		"capital": func(s string) string { // "the Chair …" at the start of a sentence
+			if s == "" {
+				return s
+			}
+			return strings.ToUpper(s[:1]) + s[1:]
+		},
+	})
 	names, err := letterFS.ReadDir("letters")
 	if err != nil {
 		return nil, err
@@ -234,10 +244,12 @@ func (tx *Tx) letterData(ctx context.Context, c *caseRow, kind string) (*letterD
 		}
 	}
 	d.Adequate = d.Meeting.Adequate == nil || *d.Meeting.Adequate
-	var outcome sql.NullString
+	var outcome, decision, reason sql.NullString
 	var upheld sql.NullBool
-	tx.QueryRowContext(ctx, `SELECT outcome, upheld FROM escalations WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&outcome, &upheld)
+	tx.QueryRowContext(ctx, `SELECT outcome, upheld, decision, reason FROM escalations WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).
+		Scan(&outcome, &upheld, &decision, &reason)
 	d.EscalationOutcome, d.Upheld = outcome.String, upheld.Bool
+	d.Declined, d.DeclineReason = decision.String == "declined", reason.String
 	return d, nil
 }
 

@@ -240,7 +240,18 @@ func TestClosedAfterWindowThenLateRequest(t *testing.T) {
 	if c.Status != casefile.StatusEscalated || len(esc) != 1 || !esc[0].Late {
 		t.Fatalf("status %s escalations %+v", c.Status, esc)
 	}
-	must(t)(s.DecideFurtherReview(ctx, ref, false, "the plan was followed", "U-CHAIR"))
+	must(t)(s.DecideFurtherReview(ctx, ref, false, "the patrol plan was followed", "U-CHAIR"))
+	// The applicant is told why, by a letter the Chair approves.
+	dl := latest(t, s, ref)
+	if dl.Kind != casefile.LetterFurtherReview || !strings.Contains(dl.Text, "decided not to hold a further review") ||
+		!strings.Contains(dl.Text, "the patrol plan was followed") || strings.Contains(dl.Text, "<no value>") {
+		t.Fatalf("decline letter:\n%s", dl.Text)
+	}
+	must(t)(s.ApproveLetter(ctx, ref, dl.ID, dl.SHA256, "U-CHAIR"))
+	c, _ = s.Case(ctx, ref)
+	if c.Status != casefile.StatusClosed {
+		t.Fatalf("status %s after the decline letter", c.Status)
+	}
 	if _, err := s.RequestFurtherReview(ctx, ref, "U-COORD"); casefile.ErrorCode(err) != casefile.ECONFLICT {
 		t.Fatalf("a second further review: %v", err)
 	}

@@ -541,16 +541,21 @@ func (s *Store) DecideFurtherReview(ctx context.Context, ref string, accept bool
 			return err
 		}
 		var text, prompt string
+		if err := tx.transition(ctx, c, StatusEscalationReview, ""); err != nil {
+			return err
+		}
 		if accept {
-			if err := tx.transition(ctx, c, StatusEscalationReview, ""); err != nil {
-				return err
-			}
 			text, prompt = "The Chair accepted the request for a further review. When it is done, the Chair records the outcome; the letter is drafted from it.", "further_outcome"
 		} else {
-			if err := tx.transition(ctx, c, StatusClosed, `closed_at = ?`, ms(tx.now)); err != nil {
+			// The applicant is told why, by a letter the Chair approves;
+			// sending it closes the case.
+			if _, err := tx.draftLetter(ctx, c, LetterFurtherReview, "system"); err != nil {
 				return err
 			}
-			text = "The Chair declined the request for a further review: " + reason + "\nThe case is closed. Please tell the applicant."
+			if err := tx.transition(ctx, c, StatusAwaitingApproval, ""); err != nil {
+				return err
+			}
+			text = "The Chair declined the request for a further review: " + reason + "\nA letter telling the applicant why is drafted below for the Chair's approval; sending it closes the case."
 		}
 		ev, err := tx.event(ctx, c.id, by, "escalation.decided", map[string]any{"decision": want, "reason": reason})
 		if err != nil {

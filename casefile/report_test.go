@@ -102,6 +102,7 @@ func buildReportCases(t *testing.T, s *casefile.Store, clk *Clock) *reportCases 
 	must(t)(s.RequestFurtherReview(ctx, rc.B, "U-COORD"))
 	at("2026-03-12 10:00")
 	must(t)(s.DecideFurtherReview(ctx, rc.B, false, "Nothing new about Lucy Fielding's reports", "U-CHAIR"))
+	approve(rc.B, "U-CHAIR") // the letter saying why; sending it closes the case
 
 	// C: reviewed around the late-May bank holiday, no recommendations.
 	at("2026-05-13 10:00")

@@ -108,6 +108,7 @@ func seedReportDB(t *testing.T, dir string) seeded {
 	ok(s.RequestFurtherReview(ctx, sd.X, "U0COORD"))
 	at("2019-03-12 10:00")
 	ok(s.DecideFurtherReview(ctx, sd.X, false, "Nothing new in Ms Fielding's email", "U0CHAIR"))
+	approve(sd.X) // the letter saying why; sending it closes the case
 
 	at("2019-05-13 10:00")
 	c, err := s.CreateCase(ctx, casefile.NewCase{Application: seedApplication(), Actor: "staff"})
