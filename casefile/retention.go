@@ -260,3 +260,66 @@ func (tx *Tx) purge(ctx context.Context, ref string) (Purge, bool, error) {
 	}
 	return p, true, nil
 }
+
+// LooseMail counts mail that belongs to no case — automatic replies,
+// bounces, unreadable mail in the quarantine — older than the cut-off: a
+// retention run removes it too, since it may hold a resident's words or
+// address.
+type LooseMail struct {
+	Messages    int `json:"messages"`    // stored messages with no case whose raw bytes and text go
+	Quarantined int `json:"quarantined"` // quarantined messages deleted
+}
+
+const looseMessages = `FROM messages WHERE case_id IS NULL AND created_at < ?1
+	AND (raw IS NOT NULL OR raw_chunks > 0 OR body_text != '' OR body_html != '' OR subject != '' OR from_addr != '')`
+
+// LooseMailDue counts the mail with no case that a retention run removes.
+func (s *Store) LooseMailDue(ctx context.Context) (LooseMail, error) {
+	var l LooseMail
+	cut := ms(s.RetentionCutoff())
+	err := s.view(ctx, func(tx *Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) `+looseMessages, cut).Scan(&l.Messages); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM quarantine WHERE created_at < ?`, cut).Scan(&l.Quarantined)
+	})
+	return l, err
+}
+
+// PurgeLooseMail removes the mail with no case older than the cut-off: the
+// raw bytes, text, subject and sender of stored messages (their
+// Message-IDs stay, so the same mail is still known as a duplicate), their
+// attachments' bytes and names, and quarantined messages whole. The purge
+// is recorded in the audit trail with its counts.
+func (s *Store) PurgeLooseMail(ctx context.Context) (LooseMail, error) {
+	var l LooseMail
+	cut := ms(s.RetentionCutoff())
+	err := s.update(ctx, func(tx *Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) `+looseMessages, cut).Scan(&l.Messages); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM chunks WHERE owner IN (SELECT 'm:' || id ` + looseMessages + `)`,
+			`DELETE FROM chunks WHERE owner IN (SELECT 'a:' || a.id FROM attachments a JOIN messages m ON m.id = a.message_id
+				WHERE m.case_id IS NULL AND m.created_at < ?1)`,
+			`UPDATE attachments SET data = NULL, data_chunks = 0, filename = '' WHERE message_id IN (SELECT id FROM messages WHERE case_id IS NULL AND created_at < ?1)`,
+			`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '' WHERE id IN (SELECT id ` + looseMessages + `)`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, cut); err != nil {
+				return fmt.Errorf("purge mail with no case: %w", err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM quarantine WHERE created_at < ?`, cut)
+		if err != nil {
+			return fmt.Errorf("purge quarantine: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		l.Quarantined = int(n)
+		if l.Messages+l.Quarantined == 0 {
+			return nil
+		}
+		_, err = tx.event(ctx, 0, "retention", "mail.purged", map[string]any{"messages": l.Messages, "quarantined": l.Quarantined})
+		return err
+	})
+	return l, err
+}

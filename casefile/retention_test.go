@@ -3,11 +3,13 @@ package casefile_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/csp/trigger/casefile"
 )
@@ -137,4 +139,40 @@ func caseHeld(t *testing.T, s *casefile.Store, ref string) string {
 		return nil
 	})
 	return out
+}
+
+// TestPurgeLooseMail: automatic replies and quarantined mail with no case
+// go after the retention period too; their Message-IDs stay known.
+func TestPurgeLooseMail(t *testing.T) {
+	ctx := context.Background()
+	s, clk := MustOpenStore(t)
+	if _, err := s.Ingest(ctx, casefile.Inbound{MessageID: "ooo@x", Raw: []byte("Subject: away\r\n\r\nI am away until Monday. Lucy Fielding"),
+		Subject: "away", From: "lucy.fielding@example.net", Machine: casefile.MachineAutoReply, Text: "I am away. Lucy Fielding"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Quarantine(ctx, "broken@x", []byte("broken mail from Lucy Fielding"), errors.New("bad boundary")); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := s.LooseMailDue(ctx); l.Messages != 0 || l.Quarantined != 0 {
+		t.Fatalf("due before the retention period: %+v", l)
+	}
+	clk.Add(7 * 366 * 24 * time.Hour)
+	due, err := s.LooseMailDue(ctx)
+	if err != nil || due.Messages != 1 || due.Quarantined != 1 {
+		t.Fatalf("due: %+v %v", due, err)
+	}
+	done, err := s.PurgeLooseMail(ctx)
+	if err != nil || done != due {
+		t.Fatalf("purged %+v, the dry run said %+v (%v)", done, due, err)
+	}
+	if again, _ := s.LooseMailDue(ctx); again.Messages != 0 || again.Quarantined != 0 {
+		t.Errorf("still due after the purge: %+v", again)
+	}
+	if q, _ := s.QuarantineList(ctx, true); len(q) != 0 {
+		t.Errorf("quarantine still holds %d messages", len(q))
+	}
+	res, err := s.Ingest(ctx, casefile.Inbound{MessageID: "ooo@x", Raw: []byte("x"), Machine: casefile.MachineAutoReply})
+	if err != nil || res.Outcome != casefile.OutcomeDuplicate {
+		t.Errorf("the purged message is not known any more: %+v %v", res, err)
+	}
 }

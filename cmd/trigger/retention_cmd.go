@@ -24,24 +24,37 @@ func runRetention(ctx context.Context, m *Main, g *globals, args []string) error
 	}
 	return g.withStore(m, func(s *casefile.Store) error {
 		var (
-			ps  []casefile.Purge
-			err error
+			ps    []casefile.Purge
+			loose casefile.LooseMail
+			err   error
 		)
 		if *dry {
 			ps, err = s.RetentionDue(ctx)
+			if err == nil {
+				loose, err = s.LooseMailDue(ctx)
+			}
 		} else {
 			ps, err = s.PurgeExpired(ctx)
+			if err == nil {
+				loose, err = s.PurgeLooseMail(ctx)
+			}
 		}
 		if *asJSON {
 			if ps == nil {
 				ps = []casefile.Purge{}
 			}
-			if werr := writeJSON(m.Stdout, map[string]any{"dry_run": *dry, "cases": ps}); werr != nil {
+			if werr := writeJSON(m.Stdout, map[string]any{"dry_run": *dry, "cases": ps, "mail_with_no_case": loose}); werr != nil {
 				return werr
 			}
 			return err
 		}
 		printRetention(m.Stdout, s, ps, *dry)
+		verb := "removed"
+		if *dry {
+			verb = "would be removed"
+		}
+		fmt.Fprintf(m.Stdout, "Mail with no case (automatic replies, bounces) received before then: %d %s; quarantined mail: %d %s.\n",
+			loose.Messages, verb, loose.Quarantined, verb)
 		return err
 	})
 }
