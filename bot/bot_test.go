@@ -195,3 +195,24 @@ func testWorkflow(t *testing.T, mode string) {
 		t.Fatalf("status %s after the outcome", s)
 	}
 }
+
+// TestMissingOfficersReported: officers Slack cannot find — by id or by
+// email — are reported to the coordinator, by agency, and the rest of the
+// team is in the channel.
+func TestMissingOfficersReported(t *testing.T) {
+	h := newHarness(t, harnessOpts{mode: "socket"})
+	h.cfg.Agencies[0].SlackUsers = append(h.cfg.Agencies[0].SlackUsers, "U0NOBODY")
+	h.cfg.Agencies[1].SlackUsers = append(h.cfg.Agencies[1].SlackUsers, "ghost@council.example")
+	c := h.newCase()
+	ch := h.channel(c.Ref)
+	notice := h.waitMessage(ch.ID, "could not add every officer")
+	for _, want := range []string{"<@" + h.coord + ">", "Police: 1 officer(s) not found in Slack", "District Council: 1 officer(s) not found in Slack"} {
+		if !strings.Contains(text(notice), want) {
+			t.Errorf("notice lacks %q: %s", want, text(notice))
+		}
+	}
+	h.waitFor("the rest of the team", func() bool {
+		m := h.emu.Members(ch.ID)
+		return slices.Contains(m, h.police) && slices.Contains(m, h.council) && slices.Contains(m, h.housing) && slices.Contains(m, h.coord)
+	})
+}

@@ -153,6 +153,7 @@ func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) 
 		}
 	}
 	missingBy := map[string]int{}
+	agencyOf := map[string]string{} // officer's user id → agency name
 	for _, id := range agencies {
 		a, ok := b.Config.Agency(id)
 		if !ok {
@@ -161,6 +162,9 @@ func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) 
 		ids, missing, err := b.resolveOfficers(ctx, a)
 		if err != nil {
 			return err
+		}
+		for _, u := range ids {
+			agencyOf[u] = a.Name
 		}
 		users = append(users, ids...)
 		missingBy[a.Name] += len(missing)
@@ -220,12 +224,8 @@ func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) 
 		switch slackCode(err) {
 		case "", "already_in_channel", "cant_invite_self":
 		case "user_not_found", "users_not_found", "user_is_deactivated", "cant_invite", "user_is_restricted":
-			for _, a := range b.Config.Agencies {
-				for _, su := range a.SlackUsers {
-					if su == u {
-						missingBy[a.Name]++
-					}
-				}
+			if name, ok := agencyOf[u]; ok { // an officer, named by id or by email
+				missingBy[name] = max(missingBy[name], 0) + 1
 			}
 			b.Logger.Warn("slack: officer could not be invited", "case", c.Ref, "user", u, "error", slackCode(err))
 		default:
