@@ -174,10 +174,26 @@ func (tx *Tx) queueReminder(ctx context.Context, r Reminder) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return tx.enqueue(ctx, r.caseID, ev, JobSlackReminder, r.Key, map[string]any{
+	added, err := tx.enqueue(ctx, r.caseID, ev, JobSlackReminder, r.Key, map[string]any{
 		"case": r.CaseRef, "event": ev, "agency": r.Agency, "stage": r.Stage, "due": r.Due, "key": r.Key,
 		"coordinator": r.Coordinator, "snoozed": r.Snoozed,
 	})
+	if err != nil || !added {
+		return added, err
+	}
+	// An agency asked by email (no officer in Slack) is reminded by email
+	// too: nobody of theirs reads the thread.
+	var byEmail bool
+	if err := tx.QueryRowContext(ctx, `SELECT by_email FROM info_requests WHERE case_id = ? AND agency = ?`, r.caseID, r.Agency).Scan(&byEmail); err != nil {
+		return false, fmt.Errorf("reminder: request: %w", err)
+	}
+	if a, ok := tx.s.Config.Agency(r.Agency); byEmail && ok && a.Email != "" {
+		if _, err := tx.enqueueTo(ctx, r.caseID, ev, JobEmailAgency, r.Key+":email",
+			map[string]any{"case": r.CaseRef, "agency": r.Agency, "stage": r.Stage}, tx.now, a.Email); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // openForReplies are the statuses in which agencies' replies are still

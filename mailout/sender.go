@@ -182,6 +182,7 @@ type payload struct {
 	Case   string `json:"case"`
 	To     string `json:"to"`
 	Agency string `json:"agency"`
+	Stage  string `json:"stage"` // a reminder's stage (agency requests)
 }
 
 func decode(j casefile.Job) (payload, error) {

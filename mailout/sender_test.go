@@ -683,3 +683,50 @@ func TestOnlyTheApprovedVersionIsSent(t *testing.T) {
 		t.Error("the address is not marked undeliverable")
 	}
 }
+
+// TestAgencyReminderByEmail: an agency asked by email, with nobody in
+// Slack to read the thread, gets its reminders by email too.
+func TestAgencyReminderByEmail(t *testing.T) {
+	e := newEnv(t, startSink(t))
+	ctx := context.Background()
+	e.Store.Config.Agencies[1].Email = "asb.team@example-council.gov.uk" // council
+	c := e.newCase(t)
+	if _, err := e.Store.Decide(ctx, c.Ref, casefile.Met, "", "U-COORD"); err != nil {
+		t.Fatal(err)
+	}
+	// The bot posted both requests; the council's went by email.
+	for _, a := range []string{"police", "council"} {
+		if err := e.Store.SetRequestMessage(ctx, c.Ref, a, "1700000000.00000"+a[:1], false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Store.AskByEmail(ctx, c.Ref, "council"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t) // the acknowledgement and the request by email
+	before := len(e.Sink.Messages())
+	// Two working days before the deadline, in working hours.
+	got, _ := e.Store.Case(ctx, c.Ref)
+	due := got.Deadlines[casefile.DeadlineAgencyReplies].Due
+	day := due
+	for n := 0; n < 2; {
+		day = day.AddDays(-1)
+		if e.Store.Cal.IsWorkingDay(day) {
+			n++
+		}
+	}
+	e.Clock.Advance(day.Time().Add(10 * time.Hour).Sub(e.Clock.Now()))
+	if _, err := e.Store.RunReminders(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t)
+	msgs := e.Sink.Messages()[before:]
+	if len(msgs) != 1 || msgs[0].To[0] != "asb.team@example-council.gov.uk" {
+		t.Fatalf("reminder emails %+v, want one to the council", msgs)
+	}
+	h, body := readMail(t, msgs[0].Data)
+	subj, _ := h.Subject()
+	if !strings.HasPrefix(subj, "Reminder: ") || !strings.Contains(body, "due in two working days") || strings.Contains(body, "Jane Resident") {
+		t.Errorf("subject %q body:\n%s", subj, body)
+	}
+}
