@@ -21,6 +21,7 @@ func init() {
 	register(command{name: "case show", summary: "show one case REF [--json]", run: runCaseShow})
 	register(command{name: "case decide", summary: "record the threshold decision: REF met|not-met --reason TEXT --by NAME", run: runCaseDecide})
 	register(command{name: "case events", summary: "the audit trail of case REF, oldest first", run: runCaseEvents})
+	register(command{name: "case withdraw", summary: "record that the applicant withdrew: REF --reason TEXT --by NAME", run: runCaseWithdraw})
 	register(command{name: "migrate", summary: "create or update the database schema", run: runMigrate})
 }
 
@@ -377,6 +378,31 @@ func runCaseDecide(ctx context.Context, m *Main, g *globals, args []string) erro
 			return nil
 		}
 		fmt.Fprintf(m.Stdout, "%s: threshold %s, recorded; the case is now %s\n", ref, outcome, c.Status)
+		return nil
+	})
+}
+
+func runCaseWithdraw(ctx context.Context, m *Main, g *globals, args []string) error {
+	fs := newFlagSet("case withdraw")
+	reason := fs.String("reason", "", "why, as the applicant said it")
+	by := fs.String("by", "", "who records it (required)")
+	ref, err := parseRefArgs(fs, "case withdraw", args)
+	if err != nil {
+		return err
+	}
+	if *by == "" {
+		return usagef("case withdraw: --by NAME is required: the audit trail records who")
+	}
+	return g.withStore(m, func(s *casefile.Store) error {
+		changed, err := s.Withdraw(ctx, ref, *reason, *by)
+		if err != nil {
+			return domainError(err)
+		}
+		if !changed {
+			fmt.Fprintf(m.Stdout, "%s: already withdrawn; nothing changed\n", ref)
+			return nil
+		}
+		fmt.Fprintf(m.Stdout, "%s: withdrawn, recorded\n", ref)
 		return nil
 	})
 }

@@ -67,6 +67,20 @@ func TestCaseCommands(t *testing.T) {
 		t.Errorf("events: %d\n%s", code, out)
 	}
 
+	code, out, _ = run(t, dir, string(app), nil, "case", "add", "--json", "-")
+	second := strings.TrimSpace(out)
+	code, out, _ = run(t, dir, "", nil, "case", "withdraw", second, "--by", "Sam Patel", "--reason", "the neighbours moved away")
+	if code != 0 || !strings.Contains(out, "withdrawn, recorded") {
+		t.Errorf("withdraw: %d %q", code, out)
+	}
+	code, out, _ = run(t, dir, "", nil, "case", "withdraw", second, "--by", "Sam Patel")
+	if code != 0 || !strings.Contains(out, "already withdrawn") {
+		t.Errorf("second withdraw: %d %q", code, out)
+	}
+	if code, out, _ = run(t, dir, "", nil, "case", "list", "--status", "withdrawn"); code != 0 || !strings.Contains(out, second) {
+		t.Errorf("list --status withdrawn: %d\n%s", code, out)
+	}
+
 	// Errors: the status and the message DESIGN.md gives.
 	for _, tc := range []struct {
 		stdin string
