@@ -44,6 +44,21 @@ func (b *Bot) HandleInteraction(ctx context.Context, cb *slack.InteractionCallba
 	}
 }
 
+// permitted answers a click whose role check did not pass — Slack could
+// not be asked who the person is (try again), or they lack the role (a
+// polite refusal) — and reports whether the click may go on.
+func (b *Bot) permitted(ctx context.Context, cb *slack.InteractionCallback, action string, ok bool, err error, refusal string) bool {
+	switch {
+	case err != nil:
+		b.ephemeral(ctx, cb, slackBusy)
+		return false
+	case !ok:
+		b.refuse(ctx, cb, action, refusal)
+		return false
+	}
+	return true
+}
+
 // refuse tells one person, privately, why nothing happened.
 func (b *Bot) refuse(ctx context.Context, cb *slack.InteractionCallback, action, text string) {
 	if b.OnRefusal != nil {
@@ -124,12 +139,8 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		}
 		b.openModal(ctx, cb, NotMetModal(ref))
 	case ActionViewDetails:
-		if ok, err := b.hasRole(ctx, user); err != nil || !ok {
-			if err != nil {
-				b.ephemeral(ctx, cb, slackBusy)
-				return
-			}
-			b.refuse(ctx, cb, a.ActionID, "Sorry, the personal details are shown only to the coordinator, the Chair, approvers and agency officers.")
+		if ok, err := b.hasRole(ctx, user); !b.permitted(ctx, cb, a.ActionID, ok, err,
+			"Sorry, the personal details are shown only to the coordinator, the Chair, approvers and agency officers.") {
 			return
 		}
 		c, err := b.Store.Case(ctx, ref)
@@ -144,12 +155,8 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		}
 		b.openModal(ctx, cb, DetailsModal(c, b.Config))
 	case ActionProvideDetails:
-		if ok, err := b.mayAnswer(ctx, user, agency); err != nil || !ok {
-			if err != nil {
-				b.ephemeral(ctx, cb, slackBusy)
-				return
-			}
-			b.refuse(ctx, cb, a.ActionID, fmt.Sprintf("Sorry, only an officer of %s can answer this request. Nothing was changed.", agencyName(b.Config, agency)))
+		if ok, err := b.mayAnswer(ctx, user, agency); !b.permitted(ctx, cb, a.ActionID, ok, err,
+			fmt.Sprintf("Sorry, only an officer of %s can answer this request. Nothing was changed.", agencyName(b.Config, agency))) {
 			return
 		}
 		ag, ok := b.Config.Agency(agency)

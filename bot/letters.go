@@ -76,12 +76,8 @@ func (b *Bot) letterClick(ctx context.Context, cb *slack.InteractionCallback, a 
 	}
 	switch a.ActionID {
 	case ActionReadLetter:
-		if ok, err := b.hasRole(ctx, user); err != nil || !ok {
-			if err != nil {
-				b.ephemeral(ctx, cb, slackBusy)
-				return
-			}
-			b.refuse(ctx, cb, a.ActionID, "Sorry, the letter is shown only to the coordinator, the Chair, approvers and agency officers.")
+		if ok, err := b.hasRole(ctx, user); !b.permitted(ctx, cb, a.ActionID, ok, err,
+			"Sorry, the letter is shown only to the coordinator, the Chair, approvers and agency officers.") {
 			return
 		}
 		b.openModal(ctx, cb, LetterModal(l))

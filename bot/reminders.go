@@ -157,11 +157,8 @@ func (b *Bot) snoozeClick(ctx context.Context, cb *slack.InteractionCallback, a 
 		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
 		return
 	}
-	if ok, err := b.mayAnswer(ctx, user, r.Agency); err != nil {
-		b.ephemeral(ctx, cb, slackBusy)
-		return
-	} else if !ok {
-		b.refuse(ctx, cb, a.ActionID, fmt.Sprintf("Sorry, only an officer of %s or the coordinator can snooze this reminder. Nothing was changed.", agencyName(b.Config, r.Agency)))
+	if ok, err := b.mayAnswer(ctx, user, r.Agency); !b.permitted(ctx, cb, a.ActionID, ok, err,
+		fmt.Sprintf("Sorry, only an officer of %s or the coordinator can snooze this reminder. Nothing was changed.", agencyName(b.Config, r.Agency))) {
 		return
 	}
 	until, changed, err := b.Store.SnoozeReminder(ctx, key, user)

@@ -508,7 +508,8 @@ func (s *Store) RequestFurtherReview(ctx context.Context, ref, by string) (Chang
 
 // DecideFurtherReview records the Chair's decision on a request for a
 // further review: accepted, the review goes ahead; declined (with a
-// reason), the case closes.
+// reason), a letter giving the reason is drafted for the Chair's approval,
+// and sending it closes the case.
 func (s *Store) DecideFurtherReview(ctx context.Context, ref string, accept bool, reason, by string) (Changed, error) {
 	reason = strings.TrimSpace(reason)
 	if !accept && reason == "" {
