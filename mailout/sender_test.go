@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/testcert"
 	"github.com/csp/trigger/mailout"
 	"github.com/csp/trigger/mailout/mailsink"
 )
@@ -395,7 +396,7 @@ func TestUndeliverable(t *testing.T) {
 // AUTH PLAIN over STARTTLS with a self-signed certificate the Sender is
 // told to trust.
 func TestAuthPlainOverSTARTTLS(t *testing.T) {
-	srvTLS, cliTLS := selfSigned(t)
+	srvTLS, cliTLS := testcert.New(t)
 	sk := newSink(t)
 	sk.TLS, sk.User, sk.Pass = srvTLS, "ct-mailer", "s3cret"
 	sk.Start()
@@ -440,7 +441,7 @@ func TestAuthPlainOverSTARTTLS(t *testing.T) {
 }
 
 func TestImplicitTLS(t *testing.T) {
-	srvTLS, cliTLS := selfSigned(t)
+	srvTLS, cliTLS := testcert.New(t)
 	sk := newSink(t)
 	sk.TLS, sk.Implicit = srvTLS, true
 	sk.Start()

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/testcert"
 	"github.com/csp/trigger/mailin/imapwatch"
 	"github.com/csp/trigger/mailin/memimap"
 )
@@ -149,7 +150,7 @@ func TestFetchOnce(t *testing.T) {
 	})
 
 	t.Run("ImplicitTLS", func(t *testing.T) {
-		srvTLS, cliTLS := selfSigned(t)
+		srvTLS, cliTLS := testcert.New(t)
 		ms := startMemServer(t, memOptions{tls: "implicit", serverTLS: srvTLS})
 		s := MustOpenStore(t)
 		ms.append(t, "INBOX", testMessage("c1", ""))
@@ -164,7 +165,7 @@ func TestFetchOnce(t *testing.T) {
 	})
 
 	t.Run("STARTTLS", func(t *testing.T) {
-		srvTLS, cliTLS := selfSigned(t)
+		srvTLS, cliTLS := testcert.New(t)
 		ms := startMemServer(t, memOptions{tls: "starttls", serverTLS: srvTLS})
 		s := MustOpenStore(t)
 		ms.append(t, "INBOX", testMessage("d1", ""))
@@ -179,7 +180,7 @@ func TestFetchOnce(t *testing.T) {
 	})
 
 	t.Run("UntrustedCertificate", func(t *testing.T) {
-		srvTLS, _ := selfSigned(t)
+		srvTLS, _ := testcert.New(t)
 		ms := startMemServer(t, memOptions{tls: "implicit", serverTLS: srvTLS})
 		s := MustOpenStore(t)
 		w := newWatcher(t, ms.Addr, s, StoreIngest(s), nil)
