@@ -15,6 +15,7 @@ import (
 
 	"github.com/csp/trigger/bot"
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite bot/testdata/*.golden.json from what the builders make now")
@@ -38,15 +39,15 @@ func (c *testClock) Set(t time.Time) {
 }
 
 // mustOpenStore opens a store on a real file, on a clock the test sets.
-func mustOpenStore(tb testing.TB, cfg *casefile.Config, start time.Time) (*casefile.Store, *testClock) {
+func mustOpenStore(tb testing.TB, cfg *casefile.Config, start time.Time) (*sqlite.Store, *testClock) {
 	tb.Helper()
-	s, err := casefile.Open(filepath.Join(tb.TempDir(), "trigger.db"), cfg)
+	s, err := sqlite.Open(filepath.Join(tb.TempDir(), "trigger.db"), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
 	clk := &testClock{t: start}
-	s.Now = clk.Now
+	s.Clock = clk.Now
 	return s, clk
 }
 
@@ -109,7 +110,7 @@ func lineDiff(want, got string) string {
 type goldenWorld struct {
 	t     *testing.T
 	ctx   context.Context
-	store *casefile.Store
+	store *sqlite.Store
 	clock *testClock
 	cfg   *casefile.Config
 }

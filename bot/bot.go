@@ -19,8 +19,10 @@ import (
 // Bot is the Slack side of the service.
 type Bot struct {
 	API    *slack.Client
-	Store  *casefile.Store
+	Store  Store
 	Config *casefile.Config
+	// Cal is the working-day calendar of Config.
+	Cal    *casefile.Calendar
 	Logger *slog.Logger
 	// OnRefusal, if set, counts refused clicks (for metrics).
 	OnRefusal func(action string)
@@ -35,11 +37,11 @@ type Bot struct {
 }
 
 // New returns a bot using api for Slack and store for the case file.
-func New(api *slack.Client, store *casefile.Store, cfg *casefile.Config, logger *slog.Logger) *Bot {
+func New(api *slack.Client, store Store, cfg *casefile.Config, logger *slog.Logger) *Bot {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Bot{API: api, Store: store, Config: cfg, Logger: logger, byEmail: map[string]string{}}
+	return &Bot{API: api, Store: store, Config: cfg, Cal: cfg.WorkingCalendar(), Logger: logger, byEmail: map[string]string{}}
 }
 
 // Connected reports whether the Socket Mode connection is up (HTTP mode is

@@ -18,6 +18,8 @@ import (
 	"github.com/csp/trigger/bot"
 	"github.com/csp/trigger/bot/slackemu"
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/outbox"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // harness is a bot wired to a real store on a temporary file and the Slack
@@ -26,7 +28,7 @@ type harness struct {
 	t     testing.TB
 	ctx   context.Context
 	emu   *slackemu.Emulator
-	store *casefile.Store
+	store *sqlite.Store
 	cfg   *casefile.Config
 	bot   *bot.Bot
 	url   string           // the app's own HTTP server (HTTP mode: /slack/events, /slack/interactivity)
@@ -104,14 +106,14 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	cfg.Agencies[2].Email = "asb@housing.example"
 	h.cfg = &cfg
 
-	store, err := casefile.Open(filepath.Join(t.TempDir(), "trigger.db"), h.cfg)
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "trigger.db"), h.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
 	h.store = store
 	if o.emuClock {
-		store.Now = h.emu.Now
+		store.Clock = h.emu.Now
 	}
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -142,7 +144,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if workers == 0 {
 		workers = 1
 	}
-	d := &casefile.Dispatcher{Store: store, Prefix: "slack.", Handler: h.bot, Poll: 10 * time.Millisecond, Workers: workers, Logger: logger}
+	d := &outbox.Dispatcher{Store: store, Prefix: "slack.", Handler: h.bot, Poll: 10 * time.Millisecond, Workers: workers, Logger: logger}
 	h.dispatch = func() { wg.Go(func() { d.Run(ctx) }) }
 	if !o.manualDispatch {
 		h.dispatch()

@@ -431,7 +431,7 @@ func (b *Bot) postRequest(ctx context.Context, ref, agency string, retry bool) e
 			return err
 		}
 	}
-	text, blocks := RequestMessage(ref, a, officers, req, b.Store.Cal, b.Config.Timescales.AgencyReplies)
+	text, blocks := RequestMessage(ref, a, officers, req, b.Cal, b.Config.Timescales.AgencyReplies)
 	ts := ""
 	if retry {
 		ts, _ = b.findPosted(ctx, ch.ChannelID, "request-"+ref+"-"+agency)
@@ -461,7 +461,7 @@ func (b *Bot) updateRequest(ctx context.Context, ref, agency string) error {
 	if err != nil {
 		return err
 	}
-	text, blocks := RequestMessage(ref, a, officers, req, b.Store.Cal, b.Config.Timescales.AgencyReplies)
+	text, blocks := RequestMessage(ref, a, officers, req, b.Cal, b.Config.Timescales.AgencyReplies)
 	return b.update(ctx, ch.ChannelID, req.MessageTS, text, blocks)
 }
 

@@ -85,7 +85,7 @@ func (b *Bot) postReminder(ctx context.Context, j casefile.Job) error {
 		return casefile.Permanent(err)
 	}
 	now := b.Store.Now()
-	if cal := b.Store.Cal; !cal.InWorkingHours(now) {
+	if cal := b.Cal; !cal.InWorkingHours(now) {
 		return &casefile.RetryAfterError{Err: fmt.Errorf("reminder %s: outside working hours", r.Key), After: cal.NextWorkingHours(now).Sub(now)}
 	}
 	req, err := b.request(ctx, r.CaseRef, r.Agency)
@@ -120,7 +120,7 @@ func (b *Bot) postReminder(ctx context.Context, j casefile.Job) error {
 	if r.Coordinator || len(officers) == 0 {
 		coord = b.Config.Roles.Coordinator
 	}
-	text, blocks := ReminderMessage(r, a, officers, coord, casefile.DateOf(now), b.Store.Cal)
+	text, blocks := ReminderMessage(r, a, officers, coord, casefile.DateOf(now), b.Cal)
 	_, err = b.post(ctx, ch.ChannelID, text, blocks, slack.MsgOptionTS(req.MessageTS))
 	return err
 }

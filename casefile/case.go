@@ -155,9 +155,9 @@ func validatePerson(field string, p Person) error {
 	return nil
 }
 
-// normalise tidies what validation accepted: postcodes in UK form, agencies
+// Normalise tidies what validation accepted: postcodes in UK form, agencies
 // named by incidents listed once.
-func (a *Application) normalise() {
+func (a *Application) Normalise() {
 	norm := func(p *Person) {
 		if p != nil && p.Postcode != "" {
 			p.Postcode = NormalisePostcode(p.Postcode)
@@ -307,4 +307,36 @@ type Event struct {
 	Actor   string         `json:"actor"`
 	Kind    string         `json:"kind"`
 	Details map[string]any `json:"details,omitempty"`
+}
+
+// RefRE matches a case reference.
+var RefRE = regexp.MustCompile(`\bCT-(\d{4})-(\d{4,})\b`)
+
+// NewCase is an application to open a case for.
+type NewCase struct {
+	Application Application
+	ReceivedAt  time.Time // zero means now
+	Source      string    // email, staff
+	Actor       string    // who or what opened it: "intake", or the staff member
+}
+
+var noReplyRE = regexp.MustCompile(`(?i)^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster|bounces?|notifications?)([+.\-_].*)?@`)
+
+// IsNoReply reports whether an address is one nobody reads: a form system's
+// no-reply sender, a mailer daemon.
+func IsNoReply(addr string) bool { return noReplyRE.MatchString(strings.TrimSpace(addr)) }
+
+// Changed tells a caller whether a command changed anything, or found it
+// already done (a second click, a retry).
+type Changed = bool
+
+// CaseSummary is a line of `trigger case list`.
+type CaseSummary struct {
+	Ref          string     `json:"ref"`
+	Status       Status     `json:"status"`
+	Route        Route      `json:"route"`
+	ReceivedAt   string     `json:"received_at"`
+	Assessment   Assessment `json:"assessment"`
+	NextDeadline string     `json:"next_deadline"`
+	NextDue      Date       `json:"next_due"`
 }

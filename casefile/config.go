@@ -1,15 +1,11 @@
 package casefile
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"regexp"
 	"strings"
 	"time"
-
-	"github.com/BurntSushi/toml"
 )
 
 // Config is the whole configuration file (TOML) as DESIGN.md fixes it. The
@@ -199,81 +195,6 @@ func DefaultConfig() Config {
 		},
 		Log: LogConfig{Format: "text", Level: "info"},
 	}
-}
-
-// LoadConfig reads the TOML file at path over the defaults ("" means no
-// file), then the secrets from getenv, and validates the result. Every error
-// names the key it is about.
-func LoadConfig(path string, getenv func(string) string) (*Config, error) {
-	cfg := DefaultConfig()
-	if path != "" {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
-		}
-		if err := cfg.parse(b); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
-	}
-	if err := cfg.readSecrets(getenv); err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
-		if path != "" {
-			return nil, fmt.Errorf("config %s: %w", path, err)
-		}
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	return &cfg, nil
-}
-
-func (c *Config) parse(b []byte) error {
-	defAgencies := c.Agencies
-	c.Agencies = nil
-	md, err := toml.Decode(string(b), c)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			if pe.LastKey != "" {
-				return Errorf(EINVALID, "%s (line %d): %s", pe.LastKey, pe.Position.Line, pe.Message)
-			}
-			return Errorf(EINVALID, "line %d: %s", pe.Position.Line, pe.Message)
-		}
-		return Errorf(EINVALID, "%s", strings.TrimPrefix(err.Error(), "toml: "))
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		return Errorf(EINVALID, "%s: unknown key", und[0].String())
-	}
-	if !md.IsDefined("agency") {
-		c.Agencies = defAgencies
-	}
-	return nil
-}
-
-func (c *Config) readSecrets(getenv func(string) string) error {
-	for _, s := range []struct {
-		env string
-		dst *string
-	}{
-		{"TRIGGER_SLACK_BOT_TOKEN", &c.Secrets.SlackBotToken},
-		{"TRIGGER_SLACK_APP_TOKEN", &c.Secrets.SlackAppToken},
-		{"TRIGGER_SLACK_SIGNING_SECRET", &c.Secrets.SlackSigningSecret},
-		{"TRIGGER_IMAP_PASSWORD", &c.Secrets.IMAPPassword},
-		{"TRIGGER_SMTP_PASSWORD", &c.Secrets.SMTPPassword},
-	} {
-		if v := getenv(s.env); v != "" {
-			*s.dst = v
-			continue
-		}
-		if f := getenv(s.env + "_FILE"); f != "" {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return fmt.Errorf("%s_FILE: cannot read the secret file: %w", s.env, err)
-			}
-			*s.dst = strings.TrimSpace(string(b))
-		}
-	}
-	return nil
 }
 
 var (

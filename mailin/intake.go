@@ -12,18 +12,29 @@ import (
 	"github.com/csp/trigger/casefile"
 )
 
+// Store is the part of the case file mail intake uses.
+type Store interface {
+	Now() time.Time
+	Ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestResult, error)
+	IngestBatch(ctx context.Context, ins []casefile.Inbound) (results []casefile.IngestResult, errs []error, err error)
+	Quarantine(ctx context.Context, messageID string, raw []byte, cause error) (casefile.IngestResult, error)
+	QuarantineItem(ctx context.Context, id int64) (*casefile.QuarantineRecord, error)
+	ResolveQuarantine(ctx context.Context, id int64) error
+}
+
 // Intake files raw messages in the case file: each is parsed and ingested,
 // or quarantined with its error when it cannot be read.
 type Intake struct {
-	Store  *casefile.Store
-	Config *casefile.Config // nil means the store's
+	Store  Store
+	Config *casefile.Config // nil means the defaults
 	Limits Limits           // zero fields take the defaults (MaxSize: imap.max_message_size)
 }
 
 func (in *Intake) options(received time.Time) Options {
 	cfg := in.Config
 	if cfg == nil {
-		cfg = in.Store.Config
+		def := casefile.DefaultConfig()
+		cfg = &def
 	}
 	lim := in.Limits
 	if lim.MaxSize == 0 && cfg != nil && cfg.IMAP.MaxMessageSize > 0 {

@@ -10,18 +10,19 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/mailin"
 )
 
 // MustOpenStore opens a store on a real SQLite file with its clock set.
-func MustOpenStore(tb testing.TB, now time.Time) *casefile.Store {
+func MustOpenStore(tb testing.TB, now time.Time) *sqlite.Store {
 	tb.Helper()
-	s, err := casefile.Open(filepath.Join(tb.TempDir(), "t.db"), nil)
+	s, err := sqlite.Open(filepath.Join(tb.TempDir(), "t.db"), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
-	s.Now = func() time.Time { return now }
+	s.Clock = func() time.Time { return now }
 	return s
 }
 
@@ -51,7 +52,7 @@ func ref(r casefile.IngestResult) string {
 }
 
 // jobs returns the outbox jobs of kind for a case ("" for all cases).
-func jobs(tb testing.TB, s *casefile.Store, caseRef, kind string) []casefile.JobInfo {
+func jobs(tb testing.TB, s *sqlite.Store, caseRef, kind string) []casefile.JobInfo {
 	tb.Helper()
 	all, err := s.Jobs(context.Background(), caseRef)
 	if err != nil {
@@ -68,7 +69,7 @@ func jobs(tb testing.TB, s *casefile.Store, caseRef, kind string) []casefile.Job
 
 // sendAck plays the mail dispatcher: it completes the case's ack job as
 // sent with our Message-ID, so that replies can thread by it.
-func sendAck(tb testing.TB, s *casefile.Store, caseRef string) string {
+func sendAck(tb testing.TB, s *sqlite.Store, caseRef string) string {
 	tb.Helper()
 	ctx := context.Background()
 	js, err := s.ClaimJobs(ctx, casefile.JobEmailAck, 10, time.Minute)

@@ -46,8 +46,8 @@ func (s *Sender) handleAgency(ctx context.Context, j casefile.Job) (casefile.Job
 	due := casefile.Date{}
 	if d, ok := c.Deadlines[casefile.DeadlineAgencyReplies]; ok {
 		due = d.Due
-	} else if s.Store != nil && s.Store.Cal != nil {
-		due = s.Store.Cal.AddWorkingDays(casefile.DateOf(s.now()), s.timescales().AgencyReplies)
+	} else {
+		due = s.service().WorkingCalendar().AddWorkingDays(casefile.DateOf(s.now()), s.timescales().AgencyReplies)
 	}
 	m := Message{
 		To:            []string{ag.Email},

@@ -27,13 +27,26 @@ import (
 	"github.com/csp/trigger/casefile"
 )
 
+// Store is the part of the case file outgoing mail uses.
+type Store interface {
+	Now() time.Time
+	Case(ctx context.Context, ref string) (*casefile.Case, error)
+	Letter(ctx context.Context, id int64) (*casefile.Letter, error)
+	Undeliverable(ctx context.Context, addr string) (bool, error)
+	HandOver(ctx context.Context, j casefile.Job) error
+	ClearHandOver(ctx context.Context, j casefile.Job) error
+}
+
 // Sender sends outbox email. Store must be set; the rest comes from the
 // configuration.
 type Sender struct {
 	Config      casefile.SMTPConfig
 	Password    string
-	Store       *casefile.Store
+	Store       Store
 	Partnership casefile.PartnershipConfig
+	// Service is the whole configuration, for the agencies, the timescales
+	// and the working-day calendar; nil means the defaults.
+	Service *casefile.Config
 	// TLSConfig replaces the default TLS settings (tests use it to trust a
 	// self-signed certificate).
 	TLSConfig *tls.Config
@@ -135,7 +148,7 @@ func (s *Sender) domain() string {
 }
 
 func (s *Sender) now() time.Time {
-	if s.Store != nil && s.Store.Now != nil {
+	if s.Store != nil {
 		return s.Store.Now()
 	}
 	return time.Now()
@@ -155,19 +168,17 @@ func (s *Sender) log() *slog.Logger {
 	return slog.Default()
 }
 
-func (s *Sender) agencies() []casefile.Agency {
-	if s.Store != nil && s.Store.Config != nil {
-		return s.Store.Config.Agencies
+func (s *Sender) service() *casefile.Config {
+	if s.Service != nil {
+		return s.Service
 	}
-	return nil
+	def := casefile.DefaultConfig()
+	return &def
 }
 
-func (s *Sender) timescales() casefile.Timescales {
-	if s.Store != nil && s.Store.Config != nil {
-		return s.Store.Config.Timescales
-	}
-	return casefile.DefaultConfig().Timescales
-}
+func (s *Sender) agencies() []casefile.Agency { return s.service().Agencies }
+
+func (s *Sender) timescales() casefile.Timescales { return s.service().Timescales }
 
 func parseAddress(s string) (*mail.Address, error) {
 	a, err := mail.ParseAddress(s)

@@ -19,6 +19,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/outbox"
+	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/internal/testcert"
 	"github.com/csp/trigger/mailout"
 	"github.com/csp/trigger/mailout/mailsink"
@@ -46,11 +48,11 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is a case file, a mail sink, and a Sender between them.
 type env struct {
-	Store  *casefile.Store
+	Store  *sqlite.Store
 	Clock  *clock
 	Sink   *sink
 	Sender *mailout.Sender
-	Disp   *casefile.Dispatcher
+	Disp   *outbox.Dispatcher
 }
 
 // Monday 2 March 2026, 10:00 in London.
@@ -65,21 +67,21 @@ func newEnv(tb testing.TB, sk *sink) *env {
 	cfg.Partnership.Name = "Exampleton Community Safety Partnership"
 	cfg.Partnership.ContactEmail = "communitysafety@example-council.gov.uk"
 	cfg.Partnership.ContactPhone = "01234 567890"
-	s, err := casefile.Open(filepath.Join(tb.TempDir(), "trigger.db"), &cfg)
+	s, err := sqlite.Open(filepath.Join(tb.TempDir(), "trigger.db"), &cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
 	clk := &clock{t: start}
-	s.Now = clk.Now
+	s.Clock = clk.Now
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	snd := &mailout.Sender{Config: cfg.SMTP, Store: s, Partnership: cfg.Partnership, Logger: log, Timeout: 10 * time.Second}
+	snd := &mailout.Sender{Config: cfg.SMTP, Store: s, Partnership: cfg.Partnership, Service: s.Config, Logger: log, Timeout: 10 * time.Second}
 	return &env{
 		Store: s, Clock: clk, Sink: sk, Sender: snd,
-		Disp: &casefile.Dispatcher{Store: s, Prefix: "email.", Handler: snd, Poll: 10 * time.Millisecond, Logger: log},
+		Disp: &outbox.Dispatcher{Store: s, Prefix: "email.", Handler: snd, Poll: 10 * time.Millisecond, Logger: log},
 	}
 }
 

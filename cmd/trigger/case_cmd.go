@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 func init() {
@@ -55,7 +56,7 @@ func runCaseAdd(ctx context.Context, m *Main, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		c, err := s.CreateCase(ctx, casefile.NewCase{Application: app, ReceivedAt: receivedAt, Source: "staff", Actor: *by})
 		if err != nil {
 			return domainError(err)
@@ -146,7 +147,7 @@ func runCaseList(ctx context.Context, m *Main, g *globals, args []string) error 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		cases, err := s.Cases(ctx, casefile.Status(*status))
 		if err != nil {
 			return domainError(err)
@@ -178,7 +179,7 @@ func runCaseShow(ctx context.Context, m *Main, g *globals, args []string) error 
 	if err != nil {
 		return err
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		c, err := s.Case(ctx, ref)
 		if err != nil {
 			return domainError(err)
@@ -364,7 +365,7 @@ func runCaseDecide(ctx context.Context, m *Main, g *globals, args []string) erro
 	if *by == "" {
 		return usagef("case decide: --by NAME is required: the audit trail records who decided")
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		changed, err := s.Decide(ctx, ref, outcome, *reason, *by)
 		if err != nil {
 			return domainError(err)
@@ -393,7 +394,7 @@ func runCaseWithdraw(ctx context.Context, m *Main, g *globals, args []string) er
 	if *by == "" {
 		return usagef("case withdraw: --by NAME is required: the audit trail records who")
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		changed, err := s.Withdraw(ctx, ref, *reason, *by)
 		if err != nil {
 			return domainError(err)
@@ -414,7 +415,7 @@ func runCaseEvents(ctx context.Context, m *Main, g *globals, args []string) erro
 	if err != nil {
 		return err
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		evs, err := s.Events(ctx, ref)
 		if err != nil {
 			return domainError(err)
@@ -442,7 +443,7 @@ func runMigrate(ctx context.Context, m *Main, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := casefile.Open(cfg.Database.Path, cfg)
+	s, err := sqlite.Open(cfg.Database.Path, cfg)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/csp/trigger/bot"
 	"github.com/csp/trigger/bot/slackemu"
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/mailin/memimap"
 	"github.com/csp/trigger/mailout/mailsink"
 )
@@ -72,7 +73,7 @@ type demo struct {
 	ref   string
 
 	emu   *slackemu.Emulator
-	store *casefile.Store
+	store *sqlite.Store
 	sink  *mailsink.Sink
 
 	coord, chair, police, council, housing string
@@ -151,7 +152,7 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 		return err
 	}
 
-	d.store, err = casefile.Open(dbPath, &cfg)
+	d.store, err = sqlite.Open(dbPath, &cfg)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // TestDemoEndToEnd runs `trigger demo --keep` — the real serve wiring
@@ -50,7 +51,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 
 	// The kept database: what `trigger case show` reads.
-	s, err := casefile.Open(filepath.Join(dir, "trigger-demo.db"), nil)
+	s, err := sqlite.Open(filepath.Join(dir, "trigger-demo.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/csp/trigger/bot"
 	"github.com/csp/trigger/bot/slackemu"
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // TestEdgeBadMail delivers, between good applications, mail the service
@@ -33,7 +34,7 @@ func TestEdgeBadMail(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	cfg := w.config()
 	cfg.IMAP.MaxMessageSize = 256 << 10
-	store, err := casefile.Open(w.db, &cfg)
+	store, err := sqlite.Open(w.db, &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestEdgeBadMail(t *testing.T) {
 func TestEdgeSlackHTTP(t *testing.T) {
 	w := newWorld(t, worldOptions{mode: "http"})
 	cfg := w.config()
-	store, err := casefile.Open(w.db, &cfg)
+	store, err := sqlite.Open(w.db, &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +299,7 @@ func signedPost(t *testing.T, u, ctype string, body []byte, secret string, at ti
 
 // snapshot sums up what a request could change: the case, its audit
 // trail, its outbox, the channel, and the forms open on people's screens.
-func snapshot(t *testing.T, store *casefile.Store, w *world, ref, channel string) string {
+func snapshot(t *testing.T, store *sqlite.Store, w *world, ref, channel string) string {
 	t.Helper()
 	ctx := context.Background()
 	c, err := store.Case(ctx, ref)

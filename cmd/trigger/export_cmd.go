@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 func init() {
@@ -22,7 +22,7 @@ func runCaseExport(ctx context.Context, m *Main, g *globals, args []string) erro
 	if *out == "" {
 		return usagef("case export: --out DIR is required")
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		idx, err := s.Export(ctx, ref, *out, *by)
 		if err != nil {
 			return domainError(err)

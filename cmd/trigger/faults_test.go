@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/csp/trigger/bot/slackemu"
-	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // TestFaults runs the real serve wiring in process while everything around
@@ -54,13 +54,13 @@ func TestFaults(t *testing.T) {
 	const timeScale = 10
 	w := newWorld(t, worldOptions{timeScale: timeScale})
 	cfg := w.config()
-	store, err := casefile.Open(w.db, &cfg)
+	store, err := sqlite.Open(w.db, &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
 	clock := newTestClock()
-	store.Now = clock.Now
+	store.Clock = clock.Now
 
 	// A Slack call that gets no answer within a second is given up (30s in
 	// production).

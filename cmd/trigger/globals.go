@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/config"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // globals are the flags every subcommand understands, wherever they stand
@@ -67,7 +69,7 @@ func (g *globals) config(m *Main) (*casefile.Config, error) {
 	if g.cfg != nil {
 		return g.cfg, nil
 	}
-	cfg, err := casefile.LoadConfig(g.configPath, m.Getenv)
+	cfg, err := config.Load(g.configPath, m.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +81,12 @@ func (g *globals) config(m *Main) (*casefile.Config, error) {
 }
 
 // openStore opens the database the flags, environment or config name.
-func (g *globals) openStore(m *Main) (*casefile.Store, error) {
+func (g *globals) openStore(m *Main) (*sqlite.Store, error) {
 	cfg, err := g.config(m)
 	if err != nil {
 		return nil, err
 	}
-	s, err := casefile.Open(cfg.Database.Path, cfg)
+	s, err := sqlite.Open(cfg.Database.Path, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", cfg.Database.Path, err)
 	}
@@ -92,7 +94,7 @@ func (g *globals) openStore(m *Main) (*casefile.Store, error) {
 }
 
 // withStore runs fn with the store open and closes it after.
-func (g *globals) withStore(m *Main, fn func(s *casefile.Store) error) error {
+func (g *globals) withStore(m *Main, fn func(s *sqlite.Store) error) error {
 	s, err := g.openStore(m)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/mailin"
 )
 
@@ -28,8 +29,8 @@ func runIngest(ctx context.Context, m *Main, g *globals, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
-		in := &mailin.Intake{Store: s}
+	return g.withStore(m, func(s *sqlite.Store) error {
+		in := &mailin.Intake{Store: s, Config: s.Config}
 		out := newIngestPrinter(m.Stdout, *asJSON)
 		failed := 0
 		handle := func(raw []byte) error {
@@ -202,7 +203,7 @@ func runQuarantineList(ctx context.Context, m *Main, g *globals, args []string) 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		recs, err := s.QuarantineList(ctx, *all)
 		if err != nil {
 			return err
@@ -242,8 +243,8 @@ func runQuarantineRetry(ctx context.Context, m *Main, g *globals, args []string)
 	if _, err := fmt.Sscan(fs.Arg(0), &id); err != nil {
 		return usagef("quarantine retry: %q is not a quarantine ID", fs.Arg(0))
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
-		res, err := (&mailin.Intake{Store: s}).Retry(ctx, id)
+	return g.withStore(m, func(s *sqlite.Store) error {
+		res, err := (&mailin.Intake{Store: s, Config: s.Config}).Retry(ctx, id)
 		if err != nil {
 			return domainError(err)
 		}

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/mailin"
 	"github.com/csp/trigger/mailin/imapwatch"
 )
@@ -31,7 +31,7 @@ func runMailFetch(ctx context.Context, m *Main, g *globals, args []string) error
 	if cfg.Secrets.IMAPPassword == "" {
 		return fmt.Errorf("TRIGGER_IMAP_PASSWORD: not set (or TRIGGER_IMAP_PASSWORD_FILE)")
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		intake := &mailin.Intake{Store: s, Config: cfg}
 		w := &imapwatch.Watcher{Config: cfg.IMAP, Password: cfg.Secrets.IMAPPassword, Store: s,
 			Logger: newLogger(m.Stderr, cfg.Log), Ingest: intake.IngestRaw, IngestBatch: intake.IngestBatch}

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // metrics is a small Prometheus text-format registry: counters with label
@@ -113,7 +114,7 @@ func (m *metrics) write(ctx context.Context, w io.Writer, gauges []gauge) {
 }
 
 // storeGauges are the outbox and deadline figures.
-func storeGauges(s *casefile.Store) []gauge {
+func storeGauges(s *sqlite.Store) []gauge {
 	stats := func(ctx context.Context) (casefile.OutboxStats, error) { return s.OutboxStats(ctx) }
 	return []gauge{
 		{"trigger_outbox_pending", "Outbox jobs waiting to be done.", func(ctx context.Context) (float64, error) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 func init() {
@@ -35,7 +36,7 @@ func runReport(ctx context.Context, m *Main, g *globals, args []string) error {
 	if *asCSV && *asHTML {
 		return usagef("report: choose one of --csv and --html")
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		r, err := s.YearReport(ctx, *year)
 		if err != nil {
 			return domainError(err)

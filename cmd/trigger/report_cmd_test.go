@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // seeded are the cases seedReportDB builds, in 2019 so that the closed ones
@@ -50,13 +51,13 @@ func seedApplication() casefile.Application {
 func seedReportDB(t *testing.T, dir string) seeded {
 	t.Helper()
 	ctx := context.Background()
-	s, err := casefile.Open(filepath.Join(dir, "trigger.db"), nil)
+	s, err := sqlite.Open(filepath.Join(dir, "trigger.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	var now time.Time
-	s.Now = func() time.Time { return now }
+	s.Clock = func() time.Time { return now }
 	at := func(v string) {
 		var err error
 		if now, err = time.ParseInLocation("2006-01-02 15:04", v, casefile.London); err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 func init() {
@@ -22,7 +23,7 @@ func runRetention(ctx context.Context, m *Main, g *globals, args []string) error
 	if fs.NArg() > 0 {
 		return usagef("retention run: unexpected %q", fs.Arg(0))
 	}
-	return g.withStore(m, func(s *casefile.Store) error {
+	return g.withStore(m, func(s *sqlite.Store) error {
 		var (
 			ps    []casefile.Purge
 			loose casefile.LooseMail
@@ -59,7 +60,7 @@ func runRetention(ctx context.Context, m *Main, g *globals, args []string) error
 	})
 }
 
-func printRetention(w io.Writer, s *casefile.Store, ps []casefile.Purge, dry bool) {
+func printRetention(w io.Writer, s *sqlite.Store, ps []casefile.Purge, dry bool) {
 	fmt.Fprintf(w, "Retention: personal data is removed %d years after a case is closed or withdrawn: here, cases closed before %s (Europe/London).\n",
 		s.Config.Retention.Years, s.RetentionCutoff().Format("2 January 2006 15:04"))
 	for _, p := range ps {

@@ -18,6 +18,9 @@ import (
 
 	"github.com/csp/trigger/bot"
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/outbox"
+	"github.com/csp/trigger/casefile/schedule"
+	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/mailin"
 	"github.com/csp/trigger/mailin/imapwatch"
 	"github.com/csp/trigger/mailout"
@@ -36,7 +39,7 @@ func runServe(ctx context.Context, m *Main, g *globals, args []string) error {
 		return err
 	}
 	logger := newLogger(m.Stderr, cfg.Log)
-	store, err := casefile.Open(cfg.Database.Path, cfg)
+	store, err := sqlite.Open(cfg.Database.Path, cfg)
 	if err != nil {
 		return fmt.Errorf("database %s: %w", cfg.Database.Path, err)
 	}
@@ -79,7 +82,7 @@ var slackCallTimeout = 30 * time.Second
 // demo and the end-to-end tests run this same wiring.
 type server struct {
 	cfg     *casefile.Config
-	store   *casefile.Store
+	store   *sqlite.Store
 	logger  *slog.Logger
 	metrics *metrics
 
@@ -87,8 +90,8 @@ type server struct {
 	watcher   *imapwatch.Watcher
 	bot       *bot.Bot
 	slackHTTP *bot.HTTPHandler
-	mailOut   *casefile.Dispatcher
-	slackOut  *casefile.Dispatcher
+	mailOut   *outbox.Dispatcher
+	slackOut  *outbox.Dispatcher
 
 	addrMu   sync.Mutex
 	httpAddr string
@@ -96,7 +99,7 @@ type server struct {
 
 // newServer checks that every part that is configured has what it needs
 // and builds it. A missing setting fails here, naming it.
-func newServer(cfg *casefile.Config, store *casefile.Store, logger *slog.Logger) (*server, error) {
+func newServer(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logger) (*server, error) {
 	s := &server{cfg: cfg, store: store, logger: logger, metrics: newMetrics()}
 	sec := cfg.Secrets
 	s.intake = &mailin.Intake{Store: store, Config: cfg}
@@ -123,8 +126,8 @@ func newServer(cfg *casefile.Config, store *casefile.Store, logger *slog.Logger)
 		if cfg.SMTP.Username != "" && sec.SMTPPassword == "" {
 			return nil, errors.New("TRIGGER_SMTP_PASSWORD: not set, but smtp.username is: set the password (or TRIGGER_SMTP_PASSWORD_FILE)")
 		}
-		sender := &mailout.Sender{Config: cfg.SMTP, Password: sec.SMTPPassword, Store: store, Partnership: cfg.Partnership, Logger: logger.With("part", "smtp")}
-		s.mailOut = &casefile.Dispatcher{Store: store, Prefix: "email.", Handler: sender, Logger: logger.With("part", "outbox"),
+		sender := &mailout.Sender{Config: cfg.SMTP, Password: sec.SMTPPassword, Store: store, Partnership: cfg.Partnership, Service: cfg, Logger: logger.With("part", "smtp")}
+		s.mailOut = &outbox.Dispatcher{Store: store, Prefix: "email.", Handler: sender, Logger: logger.With("part", "outbox"),
 			OnError: func(kind string, permanent bool) {
 				s.metrics.inc("trigger_smtp_errors_total", "Failed email attempts, by job kind and whether permanent.", "kind", kind, "permanent", fmt.Sprint(permanent))
 			}}
@@ -158,7 +161,7 @@ func newServer(cfg *casefile.Config, store *casefile.Store, logger *slog.Logger)
 		s.bot.OnSlackError = func(method, code string) {
 			s.metrics.inc("trigger_slack_errors_total", "Failed Slack calls, by method and error code.", "method", method, "code", errorCodeLabel(code))
 		}
-		s.slackOut = &casefile.Dispatcher{Store: store, Prefix: "slack.", Handler: s.bot, Workers: 4, Logger: logger.With("part", "outbox")}
+		s.slackOut = &outbox.Dispatcher{Store: store, Prefix: "slack.", Handler: s.bot, Workers: 4, Logger: logger.With("part", "outbox")}
 		if cfg.Slack.Mode == "http" {
 			s.slackHTTP = &bot.HTTPHandler{Bot: s.bot, SigningSecret: sec.SlackSigningSecret}
 		}
@@ -276,7 +279,7 @@ func (s *server) run(parent context.Context, started chan<- struct{}) error {
 	if s.bot != nil && s.slackHTTP == nil {
 		goPart("slack socket", s.bot.RunSocketMode)
 	}
-	goPart("reminders", (&casefile.ReminderScheduler{Store: s.store, Logger: s.logger.With("part", "reminders")}).Run)
+	goPart("reminders", (&schedule.ReminderScheduler{Store: s.store, Logger: s.logger.With("part", "reminders")}).Run)
 
 	var runErr error
 	select {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/csp/trigger/bot/slackemu"
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/mailin/memimap"
 	"github.com/csp/trigger/mailout/mailsink"
 )
@@ -211,7 +212,7 @@ func (w *world) env() []string {
 // serveInProcess runs the real serve wiring on store in a goroutine and
 // returns the server and a stop function that cancels it and returns what
 // run returned.
-func (w *world) serveInProcess(cfg *casefile.Config, store *casefile.Store, logw io.Writer) (*server, func() error) {
+func (w *world) serveInProcess(cfg *casefile.Config, store *sqlite.Store, logw io.Writer) (*server, func() error) {
 	w.t.Helper()
 	srv, err := newServer(cfg, store, slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {

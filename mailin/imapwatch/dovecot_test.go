@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/internal/dovecot"
 	"github.com/csp/trigger/mailin/imapwatch"
 )
@@ -79,7 +80,7 @@ func (d *dovecotServer) count(tb testing.TB, c *imapclient.Client, mailbox strin
 	return int(*st.NumMessages)
 }
 
-func dovecotWatcher(tb testing.TB, d *dovecotServer, s *casefile.Store, o *outcomes) *imapwatch.Watcher {
+func dovecotWatcher(tb testing.TB, d *dovecotServer, s *sqlite.Store, o *outcomes) *imapwatch.Watcher {
 	return newWatcher(tb, d.Addr, s, StoreIngest(s), o)
 }
 

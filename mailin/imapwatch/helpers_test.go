@@ -15,13 +15,14 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/mailin/imapwatch"
 )
 
 // MustOpenStore opens a case file on a temporary file.
-func MustOpenStore(tb testing.TB) *casefile.Store {
+func MustOpenStore(tb testing.TB) *sqlite.Store {
 	tb.Helper()
-	s, err := casefile.Open(filepath.Join(tb.TempDir(), "trigger.db"), nil)
+	s, err := sqlite.Open(filepath.Join(tb.TempDir(), "trigger.db"), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func MustOpenStore(tb testing.TB) *casefile.Store {
 
 // StoreIngest is a small stand-in for mail intake's parser: it reads the
 // Message-ID and files the message, quarantining what it cannot parse.
-func StoreIngest(s *casefile.Store) imapwatch.IngestFunc {
+func StoreIngest(s *sqlite.Store) imapwatch.IngestFunc {
 	return func(ctx context.Context, raw []byte, date time.Time) (casefile.IngestResult, error) {
 		m, err := mail.ReadMessage(bytes.NewReader(raw))
 		if err != nil {
@@ -93,7 +94,7 @@ func (o *outcomes) waitFor(tb testing.TB, n int) []string {
 }
 
 // storeCount counts rows in a table of the case file.
-func storeCount(tb testing.TB, s *casefile.Store, query string, args ...any) int {
+func storeCount(tb testing.TB, s *sqlite.Store, query string, args ...any) int {
 	tb.Helper()
 	db, err := sql.Open("sqlite", "file:"+s.Path()+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -107,7 +108,7 @@ func storeCount(tb testing.TB, s *casefile.Store, query string, args ...any) int
 	return n
 }
 
-func messagesStored(tb testing.TB, s *casefile.Store) int {
+func messagesStored(tb testing.TB, s *sqlite.Store) int {
 	tb.Helper()
 	return storeCount(tb, s, `SELECT count(*) FROM messages`)
 }

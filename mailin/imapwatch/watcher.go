@@ -31,12 +31,20 @@ type IngestFunc func(ctx context.Context, raw []byte, internalDate time.Time) (c
 // the order of raws (mailin.Intake.IngestBatch is one).
 type BatchFunc func(ctx context.Context, raws [][]byte, internalDates []time.Time) ([]casefile.IngestResult, []error)
 
+// Store is the part of the case file the watcher uses: its checkpoint and
+// the quarantine.
+type Store interface {
+	IMAPCheckpoint(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error)
+	SetIMAPCheckpoint(ctx context.Context, mailbox string, uidValidity, lastUID uint32) error
+	Quarantine(ctx context.Context, messageID string, raw []byte, cause error) (casefile.IngestResult, error)
+}
+
 // Watcher fetches mail from one IMAP mailbox into the case file. Run keeps
 // it connected for the daemon; FetchOnce drains the mailbox once.
 type Watcher struct {
 	Config   casefile.IMAPConfig
 	Password string
-	Store    *casefile.Store // the checkpoint and the quarantine
+	Store    Store
 	Ingest   IngestFunc
 	// IngestBatch, if set, is used instead of Ingest: the messages of one
 	// download unit are filed together.

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/internal/testcert"
 	"github.com/csp/trigger/mailin/imapwatch"
 	"github.com/csp/trigger/mailin/memimap"
@@ -67,7 +68,7 @@ func (ms *memServer) count(tb testing.TB, mailbox string) int {
 	return int(*st.NumMessages)
 }
 
-func newWatcher(tb testing.TB, addr string, s *casefile.Store, ingest imapwatch.IngestFunc, o *outcomes) *imapwatch.Watcher {
+func newWatcher(tb testing.TB, addr string, s *sqlite.Store, ingest imapwatch.IngestFunc, o *outcomes) *imapwatch.Watcher {
 	cfg := casefile.DefaultConfig().IMAP
 	cfg.Address = addr
 	cfg.TLS = "none"

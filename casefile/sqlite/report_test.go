@@ -1,4 +1,4 @@
-package casefile_test
+package sqlite_test
 
 import (
 	"context"
@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // reportCases are the known cases of the report and retention tests, built
 // through the store's own commands on a controlled clock.
 type reportCases struct {
-	s   *casefile.Store
+	s   *sqlite.Store
 	clk *Clock
 	// A: reviewed with two recommendations, further review upheld, closed.
 	// B: threshold not met, further review declined, closed.
@@ -25,7 +26,7 @@ type reportCases struct {
 // bytes that no text handling may change.
 var reportAttachment = []byte("%PDF-1.4\x00\x01\x02\xff\xfe binary \r\n\x00 diary of incidents\n")
 
-func buildReportCases(t *testing.T, s *casefile.Store, clk *Clock) *reportCases {
+func buildReportCases(t *testing.T, s *sqlite.Store, clk *Clock) *reportCases {
 	t.Helper()
 	ctx := context.Background()
 	rc := &reportCases{s: s, clk: clk}

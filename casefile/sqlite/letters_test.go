@@ -1,4 +1,4 @@
-package casefile_test
+package sqlite_test
 
 import (
 	"context"
@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // reviewedCase takes a case through the review to its draft letter.
-func reviewedCase(t *testing.T, s *casefile.Store, clk *Clock, app casefile.Application) string {
+func reviewedCase(t *testing.T, s *sqlite.Store, clk *Clock, app casefile.Application) string {
 	t.Helper()
 	ctx := context.Background()
 	c := mustCreate(t, s, app)
@@ -43,7 +44,7 @@ func must(t *testing.T) func(bool, error) {
 	}
 }
 
-func latest(t *testing.T, s *casefile.Store, ref string) casefile.Letter {
+func latest(t *testing.T, s *sqlite.Store, ref string) casefile.Letter {
 	t.Helper()
 	ls, err := s.Letters(context.Background(), ref)
 	if err != nil || len(ls) == 0 {
@@ -201,7 +202,7 @@ func TestLetterTemplateOverride(t *testing.T) {
 	writeFile(t, dir+"/not_met.txt.tmpl", "Dear {{.Applicant.Name}}, our own wording for {{.Ref}}: {{.DecisionReason}}\n")
 	cfg := casefile.DefaultConfig()
 	cfg.Letters.Dir = dir
-	s, err := casefile.Open(t.TempDir()+"/t.db", &cfg)
+	s, err := sqlite.Open(t.TempDir()+"/t.db", &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

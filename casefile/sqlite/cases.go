@@ -1,4 +1,4 @@
-package casefile
+package sqlite
 
 import (
 	"context"
@@ -6,30 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/csp/trigger/casefile"
 )
-
-// RefRE matches a case reference.
-var RefRE = regexp.MustCompile(`\bCT-(\d{4})-(\d{4,})\b`)
-
-// NewCase is an application to open a case for.
-type NewCase struct {
-	Application Application
-	ReceivedAt  time.Time // zero means now
-	Source      string    // email, staff
-	Actor       string    // who or what opened it: "intake", or the staff member
-}
 
 // CreateCase opens a case: it allocates the next reference of the year,
 // assesses the threshold, sets the first deadlines, records the audit event
 // and enqueues the channel and the acknowledgement.
-func (s *Store) CreateCase(ctx context.Context, nc NewCase) (*Case, error) {
+func (s *Store) CreateCase(ctx context.Context, nc casefile.NewCase) (*casefile.Case, error) {
 	if err := nc.Application.Validate(s.Config.Agencies); err != nil {
 		return nil, err
 	}
-	var c *Case
+	var c *casefile.Case
 	err := s.update(ctx, func(tx *Tx) error {
 		var err error
 		c, err = tx.createCase(ctx, nc)
@@ -39,9 +29,9 @@ func (s *Store) CreateCase(ctx context.Context, nc NewCase) (*Case, error) {
 }
 
 // createCase inserts the case and returns it as written.
-func (tx *Tx) createCase(ctx context.Context, nc NewCase) (*Case, error) {
+func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase) (*casefile.Case, error) {
 	app := nc.Application
-	app.normalise()
+	app.Normalise()
 	if nc.ReceivedAt.IsZero() || nc.ReceivedAt.After(tx.now) {
 		nc.ReceivedAt = tx.now
 	}
@@ -49,14 +39,14 @@ func (tx *Tx) createCase(ctx context.Context, nc NewCase) (*Case, error) {
 	if nc.Source == "" {
 		nc.Source = "staff"
 	}
-	year := DateOf(tx.now).Year
+	year := casefile.DateOf(tx.now).Year
 	var seq int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE year = ?`, year).Scan(&seq); err != nil {
 		return nil, fmt.Errorf("allocate reference: %w", err)
 	}
 	ref := fmt.Sprintf("CT-%04d-%04d", year, seq)
-	received := DateOf(nc.ReceivedAt)
-	th := Assess(app, received, tx.s.Config.Threshold)
+	received := casefile.DateOf(nc.ReceivedAt)
+	th := casefile.Assess(app, received, tx.s.Config.Threshold)
 	appJSON, err := json.Marshal(app)
 	if err != nil {
 		return nil, err
@@ -64,20 +54,20 @@ func (tx *Tx) createCase(ctx context.Context, nc NewCase) (*Case, error) {
 	reasons, _ := json.Marshal(th.Reasons)
 	res, err := tx.ExecContext(ctx, `INSERT INTO cases (ref, year, seq, status, route, source, received_at, application,
 		assessment, qualifying, reasons, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ref, year, seq, StatusReceived, app.Route, nc.Source, ms(nc.ReceivedAt), string(appJSON),
+		ref, year, seq, casefile.StatusReceived, app.Route, nc.Source, ms(nc.ReceivedAt), string(appJSON),
 		th.Assessment, th.QualifyingComplaints, string(reasons), ms(tx.now), ms(tx.now))
 	if err != nil {
 		return nil, fmt.Errorf("insert case %s: %w", ref, err)
 	}
 	id, _ := res.LastInsertId()
 	ts := tx.s.Config.Timescales
-	deadlines := map[string]Deadline{
-		DeadlineAcknowledge:       {Due: tx.s.Cal.AddWorkingDays(received, ts.Acknowledge)},
-		DeadlineThresholdDecision: {Due: tx.s.Cal.AddWorkingDays(received, ts.ThresholdDecision)},
+	deadlines := map[string]casefile.Deadline{
+		casefile.DeadlineAcknowledge:       {Due: tx.s.Cal.AddWorkingDays(received, ts.Acknowledge)},
+		casefile.DeadlineThresholdDecision: {Due: tx.s.Cal.AddWorkingDays(received, ts.ThresholdDecision)},
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO deadlines (case_id, name, due_on, set_at) VALUES (?, ?, ?, ?), (?, ?, ?, ?)`,
-		id, DeadlineAcknowledge, deadlines[DeadlineAcknowledge].Due.String(), ms(tx.now),
-		id, DeadlineThresholdDecision, deadlines[DeadlineThresholdDecision].Due.String(), ms(tx.now)); err != nil {
+		id, casefile.DeadlineAcknowledge, deadlines[casefile.DeadlineAcknowledge].Due.String(), ms(tx.now),
+		id, casefile.DeadlineThresholdDecision, deadlines[casefile.DeadlineThresholdDecision].Due.String(), ms(tx.now)); err != nil {
 		return nil, fmt.Errorf("set deadlines: %w", err)
 	}
 	ev, err := tx.event(ctx, id, nc.Actor, "case.created", map[string]any{
@@ -87,40 +77,34 @@ func (tx *Tx) createCase(ctx context.Context, nc NewCase) (*Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.enqueue(ctx, id, ev, JobSlackCreateChannel, "channel:"+ref, map[string]any{"case": ref}); err != nil {
+	if _, err := tx.enqueue(ctx, id, ev, casefile.JobSlackCreateChannel, "channel:"+ref, map[string]any{"case": ref}); err != nil {
 		return nil, err
 	}
 	if err := tx.enqueueAck(ctx, id, ev, ref, app); err != nil {
 		return nil, err
 	}
-	return &Case{
-		ID: id, Ref: ref, Status: StatusReceived, ReceivedAt: nc.ReceivedAt.In(London), Source: nc.Source, Application: app,
-		Threshold: Threshold{Assessment: th.Assessment, QualifyingComplaints: th.QualifyingComplaints, Reasons: th.Reasons},
-		Deadlines: deadlines, Messages: []MessageSummary{}, Attachments: []AttachmentSummary{}, UpdatedAt: tx.now,
+	return &casefile.Case{
+		ID: id, Ref: ref, Status: casefile.StatusReceived, ReceivedAt: nc.ReceivedAt.In(casefile.London), Source: nc.Source, Application: app,
+		Threshold: casefile.Threshold{Assessment: th.Assessment, QualifyingComplaints: th.QualifyingComplaints, Reasons: th.Reasons},
+		Deadlines: deadlines, Messages: []casefile.MessageSummary{}, Attachments: []casefile.AttachmentSummary{}, UpdatedAt: tx.now,
 	}, nil
 }
-
-var noReplyRE = regexp.MustCompile(`(?i)^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster|bounces?|notifications?)([+.\-_].*)?@`)
-
-// IsNoReply reports whether an address is one nobody reads: a form system's
-// no-reply sender, a mailer daemon.
-func IsNoReply(addr string) bool { return noReplyRE.MatchString(strings.TrimSpace(addr)) }
 
 // enqueueAck queues the acknowledgement to the applicant, unless there is no
 // address to write to, it is a no-reply one, or the same address was sent
 // one in the past hour (a resident applying twice in a row gets one email).
-func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app Application) error {
+func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app casefile.Application) error {
 	to := strings.TrimSpace(app.Applicant.Email)
 	reason := ""
 	switch {
 	case to == "":
 		reason = "no email address"
-	case IsNoReply(to):
+	case casefile.IsNoReply(to):
 		reason = "no-reply address"
 	default:
 		var n int
 		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE recipient = ? AND recipient != '' AND kind = ? AND created_at > ?`,
-			strings.ToLower(to), JobEmailAck, ms(tx.now.Add(-time.Hour))).Scan(&n)
+			strings.ToLower(to), casefile.JobEmailAck, ms(tx.now.Add(-time.Hour))).Scan(&n)
 		if err != nil {
 			return fmt.Errorf("ack rate: %w", err)
 		}
@@ -135,17 +119,17 @@ func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app 
 		}
 		// The acknowledgement is still owed: the coordinator is asked to
 		// give it another way (post, phone) and to record that they did.
-		_, err = tx.enqueue(ctx, caseID, ev, JobSlackNotify, "ack-skipped:"+ref, map[string]any{
+		_, err = tx.enqueue(ctx, caseID, ev, casefile.JobSlackNotify, "ack-skipped:"+ref, map[string]any{
 			"case": ref, "event": ev, "coordinator": true, "prompt": "acknowledged",
 			"text": "No acknowledgement was emailed for this application (" + reason + "). Please acknowledge it another way — by post or phone — and then press *Acknowledged*.",
 		})
 		return err
 	}
-	_, err := tx.enqueueTo(ctx, caseID, ev, JobEmailAck, "ack:"+ref, map[string]any{"case": ref, "to": to}, tx.now, to)
+	_, err := tx.enqueueTo(ctx, caseID, ev, casefile.JobEmailAck, "ack:"+ref, map[string]any{"case": ref, "to": to}, tx.now, to)
 	return err
 }
 
-func (tx *Tx) setDeadline(ctx context.Context, caseID int64, name string, due Date) error {
+func (tx *Tx) setDeadline(ctx context.Context, caseID int64, name string, due casefile.Date) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO deadlines (case_id, name, due_on, set_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (case_id, name) DO UPDATE SET due_on = excluded.due_on, set_at = excluded.set_at, done_at = NULL`,
 		caseID, name, due.String(), ms(tx.now))
@@ -168,8 +152,8 @@ func (tx *Tx) closeDeadline(ctx context.Context, caseID int64, name string) erro
 type caseRow struct {
 	id     int64
 	ref    string
-	status Status
-	app    Application
+	status casefile.Status
+	app    casefile.Application
 	dec    sql.NullString
 }
 
@@ -179,7 +163,7 @@ func (tx *Tx) loadCase(ctx context.Context, ref string) (*caseRow, error) {
 	err := tx.QueryRowContext(ctx, `SELECT id, ref, status, application, decision FROM cases WHERE ref = ?`, ref).
 		Scan(&c.id, &c.ref, &c.status, &app, &c.dec)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, Errorf(ENOTFOUND, "no case %s", ref)
+		return nil, casefile.Errorf(casefile.ENOTFOUND, "no case %s", ref)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load case %s: %w", ref, err)
@@ -193,9 +177,9 @@ func (tx *Tx) loadCase(ctx context.Context, ref string) (*caseRow, error) {
 // transition moves a case from one status to another with a conditional
 // update, so that of two commands racing only one moves it. It returns
 // ECONFLICT when the case is not in from any more.
-func (tx *Tx) transition(ctx context.Context, c *caseRow, to Status, set string, args ...any) error {
-	if err := CanTransition(c.status, to); err != nil {
-		return Errorf(ECONFLICT, "%s is %s: it cannot become %s", c.ref, c.status, to)
+func (tx *Tx) transition(ctx context.Context, c *caseRow, to casefile.Status, set string, args ...any) error {
+	if err := casefile.CanTransition(c.status, to); err != nil {
+		return casefile.Errorf(casefile.ECONFLICT, "%s is %s: it cannot become %s", c.ref, c.status, to)
 	}
 	q := `UPDATE cases SET status = ?, updated_at = ?`
 	if set != "" {
@@ -209,49 +193,45 @@ func (tx *Tx) transition(ctx context.Context, c *caseRow, to Status, set string,
 		return fmt.Errorf("%s: %s → %s: %w", c.ref, c.status, to, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return Errorf(ECONFLICT, "%s changed while this was being done: try again", c.ref)
+		return casefile.Errorf(casefile.ECONFLICT, "%s changed while this was being done: try again", c.ref)
 	}
 	c.status = to
 	return nil
 }
-
-// Changed tells a caller whether a command changed anything, or found it
-// already done (a second click, a retry).
-type Changed = bool
 
 // Decide records the coordinator's threshold decision. Accepting moves the
 // case on and asks every agency named in the application for details; not
 // met moves it to threshold_not_met, whose letter is drafted next. Deciding
 // again the same way changes nothing and reports so; deciding the other way
 // once decided is a conflict.
-func (s *Store) Decide(ctx context.Context, ref string, outcome Assessment, reason, by string) (Changed, error) {
+func (s *Store) Decide(ctx context.Context, ref string, outcome casefile.Assessment, reason, by string) (casefile.Changed, error) {
 	reason = strings.TrimSpace(reason)
 	switch {
-	case outcome != Met && outcome != NotMet:
-		return false, Errorf(EINVALID, "decision: %q is neither met nor not_met", outcome)
+	case outcome != casefile.Met && outcome != casefile.NotMet:
+		return false, casefile.Errorf(casefile.EINVALID, "decision: %q is neither met nor not_met", outcome)
 	case by == "":
-		return false, Errorf(EINVALID, "by: who decided must be recorded")
-	case outcome == NotMet && reason == "":
-		return false, Errorf(EINVALID, "reason: a decision that the threshold is not met needs its reason")
+		return false, casefile.Errorf(casefile.EINVALID, "by: who decided must be recorded")
+	case outcome == casefile.NotMet && reason == "":
+		return false, casefile.Errorf(casefile.EINVALID, "reason: a decision that the threshold is not met needs its reason")
 	}
-	changed := Changed(false)
+	changed := casefile.Changed(false)
 	err := s.update(ctx, func(tx *Tx) error {
 		c, err := tx.loadCase(ctx, ref)
 		if err != nil {
 			return err
 		}
 		if c.dec.Valid {
-			if Assessment(c.dec.String) == outcome {
+			if casefile.Assessment(c.dec.String) == outcome {
 				return nil
 			}
-			return Errorf(ECONFLICT, "%s was already decided: %s", ref, c.dec.String)
+			return casefile.Errorf(casefile.ECONFLICT, "%s was already decided: %s", ref, c.dec.String)
 		}
-		to := StatusAccepted
-		if outcome == NotMet {
-			to = StatusThresholdNotMet
+		to := casefile.StatusAccepted
+		if outcome == casefile.NotMet {
+			to = casefile.StatusThresholdNotMet
 		}
 		acceptedAt := any(nil)
-		if outcome == Met {
+		if outcome == casefile.Met {
 			acceptedAt = ms(tx.now)
 		}
 		if err := tx.transition(ctx, c, to, `decision = ?, decision_reason = ?, decision_by = ?, decided_at = ?, accepted_at = ?`,
@@ -262,26 +242,26 @@ func (s *Store) Decide(ctx context.Context, ref string, outcome Assessment, reas
 		if err != nil {
 			return err
 		}
-		if err := tx.closeDeadline(ctx, c.id, DeadlineThresholdDecision); err != nil {
+		if err := tx.closeDeadline(ctx, c.id, casefile.DeadlineThresholdDecision); err != nil {
 			return err
 		}
-		today := DateOf(tx.now)
+		today := casefile.DateOf(tx.now)
 		ts := s.Config.Timescales
-		if outcome == Met {
-			if err := tx.setDeadline(ctx, c.id, DeadlineReviewMeeting, s.Cal.AddWorkingDays(today, ts.ReviewMeeting)); err != nil {
+		if outcome == casefile.Met {
+			if err := tx.setDeadline(ctx, c.id, casefile.DeadlineReviewMeeting, s.Cal.AddWorkingDays(today, ts.ReviewMeeting)); err != nil {
 				return err
 			}
 			if err := tx.askAgencies(ctx, c, by, ev); err != nil {
 				return err
 			}
 		} else {
-			if err := tx.setDeadline(ctx, c.id, DeadlineResponse, s.Cal.AddWorkingDays(today, ts.Response)); err != nil {
+			if err := tx.setDeadline(ctx, c.id, casefile.DeadlineResponse, s.Cal.AddWorkingDays(today, ts.Response)); err != nil {
 				return err
 			}
-			if _, err := tx.draftLetter(ctx, c, LetterNotMet, "system"); err != nil {
+			if _, err := tx.draftLetter(ctx, c, casefile.LetterNotMet, "system"); err != nil {
 				return err
 			}
-			if err := tx.transition(ctx, c, StatusAwaitingApproval, ""); err != nil {
+			if err := tx.transition(ctx, c, casefile.StatusAwaitingApproval, ""); err != nil {
 				return err
 			}
 			if err := tx.cardChanged(ctx, c, ev); err != nil {
@@ -296,13 +276,13 @@ func (s *Store) Decide(ctx context.Context, ref string, outcome Assessment, reas
 
 // cardChanged queues the update of the case card after an event.
 func (tx *Tx) cardChanged(ctx context.Context, c *caseRow, ev int64) error {
-	_, err := tx.enqueue(ctx, c.id, ev, JobSlackUpdateCard, fmt.Sprintf("card:%s:%d", c.ref, ev), map[string]any{"case": c.ref})
+	_, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackUpdateCard, fmt.Sprintf("card:%s:%d", c.ref, ev), map[string]any{"case": c.ref})
 	return err
 }
 
 // RecordAcknowledgement records that the applicant was acknowledged some
 // other way than the automatic email (post, phone, in person).
-func (s *Store) RecordAcknowledgement(ctx context.Context, ref, how, by string) (Changed, error) {
+func (s *Store) RecordAcknowledgement(ctx context.Context, ref, how, by string) (casefile.Changed, error) {
 	changed := false
 	err := s.update(ctx, func(tx *Tx) error {
 		c, err := tx.loadCase(ctx, ref)
@@ -310,7 +290,7 @@ func (s *Store) RecordAcknowledgement(ctx context.Context, ref, how, by string) 
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE deadlines SET done_at = ? WHERE case_id = ? AND name = ? AND done_at IS NULL`,
-			ms(tx.now), c.id, DeadlineAcknowledge)
+			ms(tx.now), c.id, casefile.DeadlineAcknowledge)
 		if err != nil {
 			return err
 		}
@@ -328,17 +308,17 @@ func (s *Store) RecordAcknowledgement(ctx context.Context, ref, how, by string) 
 }
 
 // Withdraw records that the applicant withdrew; the case stops.
-func (s *Store) Withdraw(ctx context.Context, ref, reason, by string) (Changed, error) {
-	changed := Changed(false)
+func (s *Store) Withdraw(ctx context.Context, ref, reason, by string) (casefile.Changed, error) {
+	changed := casefile.Changed(false)
 	err := s.update(ctx, func(tx *Tx) error {
 		c, err := tx.loadCase(ctx, ref)
 		if err != nil {
 			return err
 		}
-		if c.status == StatusWithdrawn {
+		if c.status == casefile.StatusWithdrawn {
 			return nil
 		}
-		if err := tx.transition(ctx, c, StatusWithdrawn, `closed_at = ?`, ms(tx.now)); err != nil {
+		if err := tx.transition(ctx, c, casefile.StatusWithdrawn, `closed_at = ?`, ms(tx.now)); err != nil {
 			return err
 		}
 		ev, err := tx.event(ctx, c.id, by, "case.withdrawn", map[string]any{"reason": reason})

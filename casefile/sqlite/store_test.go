@@ -1,4 +1,4 @@
-package casefile_test
+package sqlite_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 func TestCreateCase(t *testing.T) {
@@ -357,13 +358,13 @@ func TestMain(m *testing.M) {
 }
 
 func helperProcess(path string) int {
-	s, err := casefile.Open(path, nil)
+	s, err := sqlite.Open(path, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer s.Close()
-	s.Now = func() time.Time { return time.Date(2026, 10, 12, 10, 0, 0, 0, casefile.London) }
+	s.Clock = func() time.Time { return time.Date(2026, 10, 12, 10, 0, 0, 0, casefile.London) }
 	n, _ := strconv.Atoi(os.Getenv("TRIGGER_TEST_HELPER_N"))
 	for i := 0; i < n || n == 0; i++ { // n == 0: until killed
 		c, err := s.CreateCase(context.Background(), casefile.NewCase{Application: sampleApplication(), Actor: "helper"})

@@ -1,4 +1,4 @@
-package casefile_test
+package sqlite_test
 
 import (
 	"context"
@@ -9,25 +9,26 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // MustOpenStore opens a store on a real database file in a temporary
 // directory, with a clock the test controls.
-func MustOpenStore(tb testing.TB) (*casefile.Store, *Clock) {
+func MustOpenStore(tb testing.TB) (*sqlite.Store, *Clock) {
 	tb.Helper()
 	return MustOpenStoreAt(tb, filepath.Join(tb.TempDir(), "trigger.db"))
 }
 
 // MustOpenStoreAt opens a store on the given file.
-func MustOpenStoreAt(tb testing.TB, path string) (*casefile.Store, *Clock) {
+func MustOpenStoreAt(tb testing.TB, path string) (*sqlite.Store, *Clock) {
 	tb.Helper()
-	s, err := casefile.Open(path, nil)
+	s, err := sqlite.Open(path, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
 	clk := &Clock{t: time.Date(2026, 10, 12, 10, 0, 0, 0, casefile.London)}
-	s.Now = clk.Now
+	s.Clock = clk.Now
 	return s, clk
 }
 
@@ -73,7 +74,7 @@ func sampleApplication() casefile.Application {
 	}
 }
 
-func mustCreate(tb testing.TB, s *casefile.Store, app casefile.Application) *casefile.Case {
+func mustCreate(tb testing.TB, s *sqlite.Store, app casefile.Application) *casefile.Case {
 	tb.Helper()
 	c, err := s.CreateCase(context.Background(), casefile.NewCase{Application: app, Source: "staff", Actor: "test"})
 	if err != nil {

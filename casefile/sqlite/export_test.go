@@ -1,4 +1,4 @@
-package casefile_test
+package sqlite_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // TestExport: a subject access export holds every attachment byte for
@@ -29,7 +30,7 @@ func TestExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var onDisk casefile.ExportIndex
+	var onDisk sqlite.ExportIndex
 	b, err := os.ReadFile(filepath.Join(dir, "index.json"))
 	if err != nil || json.Unmarshal(b, &onDisk) != nil || len(onDisk.Files) != len(idx.Files) {
 		t.Fatalf("index.json: %v\n%s", err, b)
@@ -110,7 +111,7 @@ func TestSafeFilename(t *testing.T) {
 		"Привет мир.pdf":                  "Привет_мир.pdf",
 		strings.Repeat("x", 300) + ".pdf": strings.Repeat("x", 96) + ".pdf",
 	} {
-		if got := casefile.SafeFilename(in); got != want {
+		if got := sqlite.SafeFilename(in); got != want {
 			t.Errorf("SafeFilename(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package casefile_test
+package sqlite_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 func london(s string) time.Time {
@@ -50,7 +51,7 @@ func TestWorkingHours(t *testing.T) {
 // remCompleteEmail marks every email job done, as the mail dispatcher would:
 // the acknowledgement closes its deadline, so only the agencies' deadlines
 // are left to remind about.
-func remCompleteEmail(t *testing.T, s *casefile.Store) {
+func remCompleteEmail(t *testing.T, s *sqlite.Store) {
 	t.Helper()
 	ctx := context.Background()
 	jobs, err := s.ClaimJobs(ctx, "email.", 100, time.Minute)

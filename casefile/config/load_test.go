@@ -1,4 +1,4 @@
-package casefile_test
+package config_test
 
 import (
 	"os"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/config"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -21,7 +22,7 @@ func writeConfig(t *testing.T, body string) string {
 func noEnv(string) string { return "" }
 
 func TestConfigDefaults(t *testing.T) {
-	cfg, err := casefile.LoadConfig("", noEnv)
+	cfg, err := config.Load("", noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ extra_holidays = ["2026-12-24"]
 [imap]
 poll_interval = "30s"
 `)
-	cfg, err := casefile.LoadConfig(p, noEnv)
+	cfg, err := config.Load(p, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"[slack]\nchannel_prefix = \"CT \"\n", "slack.channel_prefix"},
 		{"[smtp\n", "line 2"},
 	} {
-		_, err := casefile.LoadConfig(writeConfig(t, tc.body), noEnv)
+		_, err := config.Load(writeConfig(t, tc.body), noEnv)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("config %q: error %v, want it to say %q", tc.body, err, tc.want)
 		}
@@ -89,7 +90,7 @@ func TestConfigSecrets(t *testing.T) {
 	secretFile := filepath.Join(t.TempDir(), "imap")
 	os.WriteFile(secretFile, []byte("hunter2\n"), 0o600)
 	env := map[string]string{"TRIGGER_SLACK_BOT_TOKEN": "xoxb-1", "TRIGGER_IMAP_PASSWORD_FILE": secretFile}
-	cfg, err := casefile.LoadConfig("", func(k string) string { return env[k] })
+	cfg, err := config.Load("", func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestConfigSecrets(t *testing.T) {
 		t.Errorf("secrets %+v", cfg.Secrets)
 	}
 	env["TRIGGER_SMTP_PASSWORD_FILE"] = "/nonexistent/secret"
-	if _, err := casefile.LoadConfig("", func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "TRIGGER_SMTP_PASSWORD_FILE") {
+	if _, err := config.Load("", func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "TRIGGER_SMTP_PASSWORD_FILE") {
 		t.Errorf("unreadable secret file: %v", err)
 	}
 }

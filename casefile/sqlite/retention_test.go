@@ -1,4 +1,4 @@
-package casefile_test
+package sqlite_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
 )
 
 // personalData are the things the known cases say about the applicant and
@@ -110,7 +111,7 @@ func TestRetention(t *testing.T) {
 // caseHeld is everything the store gives out about a case, as text: the
 // record, requests, meeting, letters, further reviews, the audit trail, and
 // the export with every file's bytes.
-func caseHeld(t *testing.T, s *casefile.Store, ref string) string {
+func caseHeld(t *testing.T, s *sqlite.Store, ref string) string {
 	t.Helper()
 	ctx := context.Background()
 	var all []any

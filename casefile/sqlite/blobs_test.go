@@ -1,4 +1,4 @@
-package casefile_test
+package sqlite_test
 
 import (
 	"bytes"

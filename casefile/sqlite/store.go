@@ -1,4 +1,4 @@
-package casefile
+package sqlite
 
 import (
 	"context"
@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/csp/trigger/casefile"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
 
@@ -30,14 +32,17 @@ type Store struct {
 	rdb   *sql.DB    // reads: deferred transactions that never block a writer
 	path  string
 
-	// Now is the clock; tests replace it.
-	Now func() time.Time
+	// Clock is the time now; tests replace it.
+	Clock func() time.Time
 	// OnEnqueue, if set, is called after a commit that queued outbox jobs,
 	// so that dispatchers start on them at once instead of at their next
 	// poll.
 	OnEnqueue func()
-	Config    *Config
-	Cal       *Calendar
+	Config    *casefile.Config
+	Cal       *casefile.Calendar
+	// LetterTemplates holds the partnership's own letter templates, each
+	// replacing the built-in one of the same name; nil for none.
+	LetterTemplates fs.FS
 }
 
 // dsn sets the pragmas on every pooled connection.
@@ -53,9 +58,9 @@ func dsn(path, txlock string) string {
 
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date. cfg may be nil for the defaults.
-func Open(path string, cfg *Config) (*Store, error) {
+func Open(path string, cfg *casefile.Config) (*Store, error) {
 	if cfg == nil {
-		c := DefaultConfig()
+		c := casefile.DefaultConfig()
 		cfg = &c
 	}
 	db, err := sql.Open("sqlite", dsn(path, "immediate"))
@@ -67,7 +72,10 @@ func Open(path string, cfg *Config) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	s := &Store{db: db, rdb: rdb, path: path, Now: time.Now, Config: cfg, Cal: cfg.WorkingCalendar()}
+	s := &Store{db: db, rdb: rdb, path: path, Clock: time.Now, Config: cfg, Cal: cfg.WorkingCalendar()}
+	if cfg.Letters.Dir != "" {
+		s.LetterTemplates = os.DirFS(cfg.Letters.Dir)
+	}
 	if err := s.migrate(context.Background()); err != nil {
 		s.Close()
 		return nil, err
@@ -83,6 +91,9 @@ func (s *Store) Close() error {
 	})
 	return errors.Join(s.db.Close(), s.rdb.Close())
 }
+
+// Now is the store's time now.
+func (s *Store) Now() time.Time { return s.Clock() }
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
@@ -154,7 +165,7 @@ func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 func (s *Store) OverdueDeadlines(ctx context.Context) (int, error) {
 	var n int
 	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM deadlines d JOIN cases c ON c.id = d.case_id
-		WHERE d.done_at IS NULL AND d.due_on < ? AND c.status NOT IN ('closed', 'withdrawn')`, DateOf(s.Now()).String()).Scan(&n)
+		WHERE d.done_at IS NULL AND d.due_on < ? AND c.status NOT IN ('closed', 'withdrawn')`, casefile.DateOf(s.Now()).String()).Scan(&n)
 	return n, err
 }
 
@@ -310,7 +321,7 @@ func nullID(id int64) any {
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
-func fromMS(v int64) time.Time { return time.UnixMilli(v).In(London) }
+func fromMS(v int64) time.Time { return time.UnixMilli(v).In(casefile.London) }
 
 func nullTime(v sql.NullInt64) *time.Time {
 	if !v.Valid {

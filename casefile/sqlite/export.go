@@ -1,4 +1,4 @@
-package casefile
+package sqlite
 
 import (
 	"bytes"
@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/csp/trigger/casefile"
 )
 
 // ExportIndex is index.json of a case export: every file written, with its
@@ -64,7 +66,7 @@ type storedAttachment struct {
 // The export is recorded in the audit trail.
 func (s *Store) Export(ctx context.Context, ref, dir, by string) (*ExportIndex, error) {
 	if by == "" {
-		return nil, Errorf(EINVALID, "by: who exported the case must be recorded")
+		return nil, casefile.Errorf(casefile.EINVALID, "by: who exported the case must be recorded")
 	}
 	c, err := s.Case(ctx, ref)
 	if err != nil {
@@ -98,7 +100,7 @@ func (s *Store) Export(ctx context.Context, ref, dir, by string) (*ExportIndex, 
 		return nil, err
 	}
 
-	x := &exporter{dir: dir, idx: &ExportIndex{Case: ref, ExportedAt: s.Now().In(London), Purged: c.Purged, Files: []ExportFile{}}}
+	x := &exporter{dir: dir, idx: &ExportIndex{Case: ref, ExportedAt: s.Now().In(casefile.London), Purged: c.Purged, Files: []ExportFile{}}}
 	caseJSON, _ := json.MarshalIndent(c, "", "  ")
 	x.write("case.json", append(caseJSON, '\n'), "the case record, as `trigger case show --json` prints it")
 	x.write("application.md", []byte(applicationMarkdown(c, s.Config)), "the application and the threshold decision, readable")
@@ -160,7 +162,7 @@ func (s *Store) Export(ctx context.Context, ref, dir, by string) (*ExportIndex, 
 // with other files.
 func emptyDir(dir string) error {
 	if dir == "" {
-		return Errorf(EINVALID, "out: a directory to write to is required")
+		return casefile.Errorf(casefile.EINVALID, "out: a directory to write to is required")
 	}
 	entries, err := os.ReadDir(dir)
 	switch {
@@ -169,7 +171,7 @@ func emptyDir(dir string) error {
 	case err != nil:
 		return fmt.Errorf("out: %w", err)
 	case len(entries) > 0:
-		return Errorf(EINVALID, "out: %s is not empty: export into a new directory", dir)
+		return casefile.Errorf(casefile.EINVALID, "out: %s is not empty: export into a new directory", dir)
 	}
 	return nil
 }
@@ -328,7 +330,7 @@ func yesNoUnknown(p *bool) string {
 	}
 }
 
-func personMarkdown(b *bytes.Buffer, title string, p Person) {
+func personMarkdown(b *bytes.Buffer, title string, p casefile.Person) {
 	fmt.Fprintf(b, "\n## %s\n\n", title)
 	if p.IsZero() {
 		b.WriteString("Nothing held.\n")
@@ -341,7 +343,7 @@ func personMarkdown(b *bytes.Buffer, title string, p Person) {
 	mdLine(b, "Postcode", p.Postcode)
 }
 
-func applicationMarkdown(c *Case, cfg *Config) string {
+func applicationMarkdown(c *casefile.Case, cfg *casefile.Config) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Case %s: the application\n\n", c.Ref)
 	if c.Purged {
@@ -370,7 +372,7 @@ func applicationMarkdown(c *Case, cfg *Config) string {
 		b.WriteString("\n## Complaints\n\n| # | Behaviour on | Reported on | To | Reference | Description |\n|---|---|---|---|---|---|\n")
 		for i, in := range c.Incidents {
 			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", i+1, orNotKnown(in.OccurredOn), orNotKnown(in.ReportedOn),
-				agencyName(cfg, in.Agency), mdCell(in.Reference), mdCell(in.Description))
+				casefile.AgencyName(cfg, in.Agency), mdCell(in.Reference), mdCell(in.Description))
 		}
 	}
 	b.WriteString("\n## Threshold\n\n")
@@ -387,7 +389,7 @@ func applicationMarkdown(c *Case, cfg *Config) string {
 	}
 	if len(c.Deadlines) > 0 {
 		b.WriteString("\n## Deadlines (working days)\n\n| Deadline | Due | Met |\n|---|---|---|\n")
-		for _, n := range []string{DeadlineAcknowledge, DeadlineThresholdDecision, DeadlineAgencyReplies, DeadlineReviewMeeting, DeadlineResponse, DeadlineFurtherReview} {
+		for _, n := range []string{casefile.DeadlineAcknowledge, casefile.DeadlineThresholdDecision, casefile.DeadlineAgencyReplies, casefile.DeadlineReviewMeeting, casefile.DeadlineResponse, casefile.DeadlineFurtherReview} {
 			dl, ok := c.Deadlines[n]
 			if !ok {
 				continue
@@ -396,13 +398,13 @@ func applicationMarkdown(c *Case, cfg *Config) string {
 			if dl.DoneAt != nil {
 				met = dl.DoneAt.Format("2 January 2006")
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", deadlineWords[n], dl.Due.Human(), met)
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", casefile.DeadlineWords[n], dl.Due.Human(), met)
 		}
 	}
 	return b.String()
 }
 
-func orNotKnown(d Date) string { return d.Human() }
+func orNotKnown(d casefile.Date) string { return d.Human() }
 
 // mdCell keeps free text inside one Markdown table cell.
 func mdCell(s string) string {
@@ -442,11 +444,11 @@ func messagesMarkdown(msgs []storedMessage) string {
 	return b.String()
 }
 
-func repliesMarkdown(reqs []InfoRequest, cfg *Config) string {
+func repliesMarkdown(reqs []casefile.InfoRequest, cfg *casefile.Config) string {
 	var b bytes.Buffer
 	b.WriteString("# Requests to the agencies and their replies\n")
 	for _, r := range reqs {
-		fmt.Fprintf(&b, "\n## %s\n\n", agencyName(cfg, r.Agency))
+		fmt.Fprintf(&b, "\n## %s\n\n", casefile.AgencyName(cfg, r.Agency))
 		mdLine(&b, "Asked", r.RequestedAt)
 		mdLine(&b, "Due", r.Due.Human())
 		if r.ByEmail {
@@ -474,7 +476,7 @@ func repliesMarkdown(reqs []InfoRequest, cfg *Config) string {
 	return b.String()
 }
 
-func meetingMarkdown(m *Meeting, cfg *Config) string {
+func meetingMarkdown(m *casefile.Meeting, cfg *casefile.Config) string {
 	var b bytes.Buffer
 	b.WriteString("# The case review meeting\n\n")
 	if m.ScheduledFor != nil {
@@ -487,7 +489,7 @@ func meetingMarkdown(m *Meeting, cfg *Config) string {
 		mdLine(&b, "Recorded by", m.RecordedBy)
 		var names []string
 		for _, a := range m.Attendance {
-			names = append(names, agencyName(cfg, a))
+			names = append(names, casefile.AgencyName(cfg, a))
 		}
 		mdLine(&b, "Agencies present", strings.Join(names, ", "))
 		mdLine(&b, "Response adequate", yesNoUnknown(m.Adequate))
@@ -499,13 +501,13 @@ func meetingMarkdown(m *Meeting, cfg *Config) string {
 	if len(m.Recommendations) > 0 {
 		b.WriteString("\n## Recommendations\n\n| # | Recommendation | Owner | Due |\n|---|---|---|---|\n")
 		for i, r := range m.Recommendations {
-			fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", i+1, mdCell(r.Text), agencyName(cfg, r.Owner), r.Due.Human())
+			fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", i+1, mdCell(r.Text), casefile.AgencyName(cfg, r.Owner), r.Due.Human())
 		}
 	}
 	return b.String()
 }
 
-func escalationsMarkdown(escs []Escalation) string {
+func escalationsMarkdown(escs []casefile.Escalation) string {
 	var b bytes.Buffer
 	b.WriteString("# Further reviews\n")
 	for i, e := range escs {
@@ -531,7 +533,7 @@ func escalationsMarkdown(escs []Escalation) string {
 	return b.String()
 }
 
-func chronologyMarkdown(ref string, events []Event) string {
+func chronologyMarkdown(ref string, events []casefile.Event) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Chronology of %s\n\nFrom the audit trail, oldest first. Times are London time.\n\n| # | When | Who | What | Details |\n|---|---|---|---|---|\n", ref)
 	for _, e := range events {
@@ -545,7 +547,7 @@ func chronologyMarkdown(ref string, events []Event) string {
 	return b.String()
 }
 
-func readme(c *Case, idx *ExportIndex) string {
+func readme(c *casefile.Case, idx *ExportIndex) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Everything held about case %s\n\nExported %s. `index.json` lists every file with its size and sha256.\n\n",
 		c.Ref, idx.ExportedAt.Format("Monday 2 January 2006 15:04 (MST)"))

@@ -1,4 +1,4 @@
-package casefile
+package sqlite
 
 import (
 	"context"
@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/csp/trigger/casefile"
 )
 
 // Case returns the whole case record as `trigger case show` prints it.
-func (s *Store) Case(ctx context.Context, ref string) (*Case, error) {
-	var c *Case
+func (s *Store) Case(ctx context.Context, ref string) (*casefile.Case, error) {
+	var c *casefile.Case
 	err := s.view(ctx, func(tx *Tx) error {
 		var err error
 		c, err = tx.readCase(ctx, ref)
@@ -19,9 +21,9 @@ func (s *Store) Case(ctx context.Context, ref string) (*Case, error) {
 	return c, err
 }
 
-func (tx *Tx) readCase(ctx context.Context, ref string) (*Case, error) {
+func (tx *Tx) readCase(ctx context.Context, ref string) (*casefile.Case, error) {
 	var (
-		c                     Case
+		c                     casefile.Case
 		app, reasons          string
 		received, updated     int64
 		dec, decReason, decBy sql.NullString
@@ -34,7 +36,7 @@ func (tx *Tx) readCase(ctx context.Context, ref string) (*Case, error) {
 		Scan(&c.ID, &c.Ref, &c.Status, &c.Source, &received, &app, &c.Threshold.Assessment,
 			&c.Threshold.QualifyingComplaints, &reasons, &dec, &decReason, &decBy, &decidedAt, &purgedAt, &updated, &channel)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, Errorf(ENOTFOUND, "no case %s", ref)
+		return nil, casefile.Errorf(casefile.ENOTFOUND, "no case %s", ref)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read case %s: %w", ref, err)
@@ -50,7 +52,7 @@ func (tx *Tx) readCase(ctx context.Context, ref string) (*Case, error) {
 	c.Purged = purgedAt.Valid
 	c.Channel = channel.String
 	if dec.Valid {
-		c.Threshold.Decision = &Decision{Outcome: Assessment(dec.String), Reason: decReason.String, By: decBy.String, At: fromMS(decidedAt.Int64)}
+		c.Threshold.Decision = &casefile.Decision{Outcome: casefile.Assessment(dec.String), Reason: decReason.String, By: decBy.String, At: fromMS(decidedAt.Int64)}
 	}
 	if c.Deadlines, err = tx.deadlines(ctx, c.ID); err != nil {
 		return nil, err
@@ -64,37 +66,37 @@ func (tx *Tx) readCase(ctx context.Context, ref string) (*Case, error) {
 	return &c, nil
 }
 
-func (tx *Tx) deadlines(ctx context.Context, caseID int64) (map[string]Deadline, error) {
+func (tx *Tx) deadlines(ctx context.Context, caseID int64) (map[string]casefile.Deadline, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT name, due_on, done_at FROM deadlines WHERE case_id = ?`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("deadlines: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]Deadline{}
+	out := map[string]casefile.Deadline{}
 	for rows.Next() {
 		var name, due string
 		var done sql.NullInt64
 		if err := rows.Scan(&name, &due, &done); err != nil {
 			return nil, err
 		}
-		d, err := ParseDate(due)
+		d, err := casefile.ParseDate(due)
 		if err != nil {
 			return nil, fmt.Errorf("deadline %s: %w", name, err)
 		}
-		out[name] = Deadline{Due: d, DoneAt: nullTime(done)}
+		out[name] = casefile.Deadline{Due: d, DoneAt: nullTime(done)}
 	}
 	return out, rows.Err()
 }
 
-func (tx *Tx) messageSummaries(ctx context.Context, caseID int64) ([]MessageSummary, error) {
+func (tx *Tx) messageSummaries(ctx context.Context, caseID int64) ([]casefile.MessageSummary, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT message_id, direction, kind, subject, at FROM messages WHERE case_id = ? ORDER BY at, id`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("messages: %w", err)
 	}
 	defer rows.Close()
-	out := []MessageSummary{}
+	out := []casefile.MessageSummary{}
 	for rows.Next() {
-		var m MessageSummary
+		var m casefile.MessageSummary
 		var at int64
 		if err := rows.Scan(&m.MessageID, &m.Direction, &m.Kind, &m.Subject, &at); err != nil {
 			return nil, err
@@ -105,15 +107,15 @@ func (tx *Tx) messageSummaries(ctx context.Context, caseID int64) ([]MessageSumm
 	return out, rows.Err()
 }
 
-func (tx *Tx) attachmentSummaries(ctx context.Context, caseID int64) ([]AttachmentSummary, error) {
+func (tx *Tx) attachmentSummaries(ctx context.Context, caseID int64) ([]casefile.AttachmentSummary, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT filename, content_type, size, sha256 FROM attachments WHERE case_id = ? ORDER BY id`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("attachments: %w", err)
 	}
 	defer rows.Close()
-	out := []AttachmentSummary{}
+	out := []casefile.AttachmentSummary{}
 	for rows.Next() {
-		var a AttachmentSummary
+		var a casefile.AttachmentSummary
 		if err := rows.Scan(&a.Filename, &a.ContentType, &a.Size, &a.SHA256); err != nil {
 			return nil, err
 		}
@@ -122,21 +124,10 @@ func (tx *Tx) attachmentSummaries(ctx context.Context, caseID int64) ([]Attachme
 	return out, rows.Err()
 }
 
-// CaseSummary is a line of `trigger case list`.
-type CaseSummary struct {
-	Ref          string     `json:"ref"`
-	Status       Status     `json:"status"`
-	Route        Route      `json:"route"`
-	ReceivedAt   string     `json:"received_at"`
-	Assessment   Assessment `json:"assessment"`
-	NextDeadline string     `json:"next_deadline"`
-	NextDue      Date       `json:"next_due"`
-}
-
 // Cases lists cases, newest first; status "" lists all.
-func (s *Store) Cases(ctx context.Context, status Status) ([]CaseSummary, error) {
-	if status != "" && !ValidStatus(status) {
-		return nil, Errorf(EINVALID, "status: %q is not a case status", status)
+func (s *Store) Cases(ctx context.Context, status casefile.Status) ([]casefile.CaseSummary, error) {
+	if status != "" && !casefile.ValidStatus(status) {
+		return nil, casefile.Errorf(casefile.EINVALID, "status: %q is not a case status", status)
 	}
 	q := `SELECT c.ref, c.status, c.route, c.received_at, c.assessment,
 		(SELECT name || ' ' || due_on FROM deadlines d WHERE d.case_id = c.id AND d.done_at IS NULL ORDER BY due_on, name LIMIT 1)
@@ -152,9 +143,9 @@ func (s *Store) Cases(ctx context.Context, status Status) ([]CaseSummary, error)
 		return nil, fmt.Errorf("list cases: %w", err)
 	}
 	defer rows.Close()
-	out := []CaseSummary{}
+	out := []casefile.CaseSummary{}
 	for rows.Next() {
-		var c CaseSummary
+		var c casefile.CaseSummary
 		var received int64
 		var next sql.NullString
 		if err := rows.Scan(&c.Ref, &c.Status, &c.Route, &received, &c.Assessment, &next); err != nil {
@@ -165,7 +156,7 @@ func (s *Store) Cases(ctx context.Context, status Status) ([]CaseSummary, error)
 			var name, due string
 			fmt.Sscan(next.String, &name, &due)
 			c.NextDeadline = name
-			c.NextDue, _ = ParseDate(due)
+			c.NextDue, _ = casefile.ParseDate(due)
 		}
 		out = append(out, c)
 	}
@@ -173,13 +164,13 @@ func (s *Store) Cases(ctx context.Context, status Status) ([]CaseSummary, error)
 }
 
 // Events returns a case's audit trail, oldest first.
-func (s *Store) Events(ctx context.Context, ref string) ([]Event, error) {
-	var out []Event
+func (s *Store) Events(ctx context.Context, ref string) ([]casefile.Event, error) {
+	var out []casefile.Event
 	err := s.view(ctx, func(tx *Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE ref = ?`, ref).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
-			return Errorf(ENOTFOUND, "no case %s", ref)
+			return casefile.Errorf(casefile.ENOTFOUND, "no case %s", ref)
 		}
 		if err != nil {
 			return err
@@ -190,7 +181,7 @@ func (s *Store) Events(ctx context.Context, ref string) ([]Event, error) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			e := Event{CaseRef: ref}
+			e := casefile.Event{CaseRef: ref}
 			var at int64
 			var details string
 			if err := rows.Scan(&e.ID, &e.Seq, &at, &e.Actor, &e.Kind, &details); err != nil {

@@ -1,0 +1,45 @@
+package bot
+
+import (
+	"context"
+	"time"
+
+	"github.com/csp/trigger/casefile"
+)
+
+// Store is the part of the case file the bot uses: the commands people give
+// in Slack, and the records the bot keeps of what it posted.
+type Store interface {
+	Now() time.Time
+
+	Case(ctx context.Context, ref string) (*casefile.Case, error)
+	CaseByChannel(ctx context.Context, channelID string) (string, error)
+	Channel(ctx context.Context, ref string) (casefile.SlackChannel, error)
+	Requests(ctx context.Context, ref string) ([]casefile.InfoRequest, error)
+	RequestByMessage(ctx context.Context, channelID, ts string) (ref, agency string, err error)
+	Letter(ctx context.Context, id int64) (*casefile.Letter, error)
+	MeetingReadiness(ctx context.Context, ref string) (ready bool, why string, err error)
+	ReminderByKey(ctx context.Context, key string) (casefile.Reminder, error)
+
+	Decide(ctx context.Context, ref string, outcome casefile.Assessment, reason, by string) (casefile.Changed, error)
+	RecordAcknowledgement(ctx context.Context, ref, how, by string) (casefile.Changed, error)
+	RecordReply(ctx context.Context, in casefile.ReplyInput) (casefile.Changed, error)
+	AskByEmail(ctx context.Context, ref, agency string) error
+	ScheduleMeeting(ctx context.Context, ref string, p casefile.MeetingPlan) (casefile.Changed, error)
+	RecordOutcome(ctx context.Context, ref string, o casefile.MeetingOutcome) (casefile.Changed, error)
+	EditLetter(ctx context.Context, ref, text, by string) (*casefile.Letter, error)
+	RequestChanges(ctx context.Context, ref, comment, by string) (casefile.Changed, error)
+	ApproveLetter(ctx context.Context, ref string, letterID int64, hash, by string) (casefile.Changed, error)
+	RequestFurtherReview(ctx context.Context, ref, by string) (casefile.Changed, error)
+	DecideFurtherReview(ctx context.Context, ref string, accept bool, reason, by string) (casefile.Changed, error)
+	RecordFurtherReviewOutcome(ctx context.Context, ref, outcome string, upheld bool, by string) (casefile.Changed, error)
+	SnoozeReminder(ctx context.Context, key, by string) (until casefile.Date, changed casefile.Changed, err error)
+
+	SetChannel(ctx context.Context, ref, channelID, name string) error
+	SetCardTS(ctx context.Context, ref, ts string) error
+	SetRequestMessage(ctx context.Context, ref, agency, ts string, byEmail bool) error
+	Notice(ctx context.Context, ref, key, text string, coordinator bool) error
+	Audit(ctx context.Context, ref, actor, kind string, details map[string]any) error
+	FirstSeen(ctx context.Context, key string) (bool, error)
+	Seen(ctx context.Context, key string) (bool, error)
+}

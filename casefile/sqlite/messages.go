@@ -1,0 +1,673 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/csp/trigger/casefile"
+)
+
+func result(outcome, ref, msgID, reason string) casefile.IngestResult {
+	r := casefile.IngestResult{Outcome: outcome, MessageID: msgID, Reason: reason}
+	if ref != "" {
+		r.Case = &ref
+	}
+	return r
+}
+
+// Ingest stores an email and files it: a new case, a follow-up or an
+// escalation on an existing one, or machine mail kept without a reply. It is
+// idempotent: the same message again is a duplicate and changes nothing.
+func (s *Store) Ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestResult, error) {
+	in.MessageID = casefile.MessageKey(in.MessageID, in.Raw)
+	if in.ReceivedAt.IsZero() || in.ReceivedAt.After(s.Now()) {
+		in.ReceivedAt = s.Now()
+	}
+	var res casefile.IngestResult
+	err := s.update(ctx, func(tx *Tx) error {
+		var err error
+		res, err = tx.ingest(ctx, in)
+		return err
+	})
+	return res, err
+}
+
+// IngestBatch files several messages in one transaction, each under a
+// savepoint of its own: one durable commit for the lot (the disk's flush is
+// most of the cost of filing a message), and a message that fails is rolled
+// back alone — its error is in errs, the others are filed. err is for the
+// transaction as a whole; then nothing was filed.
+func (s *Store) IngestBatch(ctx context.Context, ins []casefile.Inbound) (results []casefile.IngestResult, errs []error, err error) {
+	now := s.Now()
+	for i := range ins {
+		ins[i].MessageID = casefile.MessageKey(ins[i].MessageID, ins[i].Raw)
+		if ins[i].ReceivedAt.IsZero() || ins[i].ReceivedAt.After(now) {
+			ins[i].ReceivedAt = now
+		}
+	}
+	err = s.update(ctx, func(tx *Tx) error {
+		results, errs = make([]casefile.IngestResult, len(ins)), make([]error, len(ins))
+		for i, in := range ins {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT ingest`); err != nil {
+				return err
+			}
+			res, ierr := tx.ingest(ctx, in)
+			if ierr != nil {
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO ingest`); err != nil {
+					return err
+				}
+				errs[i] = fmt.Errorf("ingest %s: %w", in.MessageID, ierr)
+			}
+			results[i] = res
+			if _, err := tx.ExecContext(ctx, `RELEASE ingest`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return results, errs, err
+}
+
+func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestResult, error) {
+	var caseID sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT case_id FROM messages WHERE message_id = ?`, in.MessageID).Scan(&caseID)
+	switch {
+	case err == nil:
+		return result(casefile.OutcomeDuplicate, tx.refOf(ctx, caseID), in.MessageID, "this Message-ID was ingested before"), nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return casefile.IngestResult{}, fmt.Errorf("dedupe: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE quarantine SET resolved_at = ? WHERE message_key = ? AND resolved_at IS NULL`,
+		ms(tx.now), in.MessageID); err != nil {
+		return casefile.IngestResult{}, err
+	}
+
+	c, how, err := tx.thread(ctx, in)
+	if err != nil {
+		return casefile.IngestResult{}, err
+	}
+	switch in.Machine {
+	case casefile.MachineBounce:
+		return tx.ingestBounce(ctx, in, c)
+	case casefile.MachineAutoReply:
+		var id int64
+		ref := ""
+		if c != nil {
+			id, ref = c.id, c.ref
+		}
+		if _, err := tx.storeMessage(ctx, id, in, "auto_reply"); err != nil {
+			return casefile.IngestResult{}, err
+		}
+		if _, err := tx.event(ctx, id, "intake", "mail.auto_reply", map[string]any{"message_id": in.MessageID}); err != nil {
+			return casefile.IngestResult{}, err
+		}
+		return result(casefile.OutcomeAutoReply, ref, in.MessageID, "automatic reply: stored, not acknowledged"), nil
+	}
+	if c == nil {
+		if err := in.Application.Validate(tx.s.Config.Agencies); err != nil {
+			return casefile.IngestResult{}, err
+		}
+		nc, err := tx.createCase(ctx, casefile.NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: "intake"})
+		if err != nil {
+			return casefile.IngestResult{}, err
+		}
+		if _, err := tx.storeMessage(ctx, nc.ID, in, "application"); err != nil {
+			return casefile.IngestResult{}, err
+		}
+		return result(casefile.OutcomeCreated, nc.Ref, in.MessageID, how), nil
+	}
+	if in.WantsFurtherReview {
+		reviewed, err := tx.hadFurtherReview(ctx, c.id)
+		if err != nil {
+			return casefile.IngestResult{}, err
+		}
+		if c.status == casefile.StatusResponded || (c.status == casefile.StatusClosed && !reviewed) {
+			return tx.ingestEscalation(ctx, in, c, how)
+		}
+	}
+	if _, err := tx.storeMessage(ctx, c.id, in, "followup"); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	ev, err := tx.event(ctx, c.id, "intake", "mail.followup", map[string]any{"message_id": in.MessageID, "threaded_by": how})
+	if err != nil {
+		return casefile.IngestResult{}, err
+	}
+	if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", c.ref, ev),
+		map[string]any{"case": c.ref, "event": ev, "text": "A follow-up email arrived on this case. Read it with View details or `trigger case show`."}); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	return result(casefile.OutcomeFollowup, c.ref, in.MessageID, how), nil
+}
+
+func (tx *Tx) refOf(ctx context.Context, id sql.NullInt64) string {
+	if !id.Valid {
+		return ""
+	}
+	var ref string
+	tx.QueryRowContext(ctx, `SELECT ref FROM cases WHERE id = ?`, id.Int64).Scan(&ref)
+	return ref
+}
+
+// thread finds the case a message belongs to: a reply to one of our own
+// messages, or our reference in the subject from a party to that case. A
+// stranger quoting a reference does not join the case.
+func (tx *Tx) thread(ctx context.Context, in casefile.Inbound) (*caseRow, string, error) {
+	ids := append([]string(nil), in.ReplyTo...)
+	if in.Bounce != nil && in.Bounce.OriginalMessageID != "" {
+		ids = append(ids, in.Bounce.OriginalMessageID)
+	}
+	for _, mid := range ids {
+		mid = strings.Trim(strings.TrimSpace(mid), "<>")
+		if mid == "" {
+			continue
+		}
+		var ref string
+		err := tx.QueryRowContext(ctx, `SELECT c.ref FROM messages m JOIN cases c ON c.id = m.case_id
+			WHERE m.message_id = ? AND m.direction = 'out'`, mid).Scan(&ref)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		c, err := tx.loadCase(ctx, ref)
+		return c, "reply to our message", err
+	}
+	for _, ref := range in.SubjectRefs {
+		c, err := tx.loadCase(ctx, ref)
+		if casefile.ErrorCode(err) == casefile.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if in.Machine == casefile.MachineBounce || tx.isParty(ctx, c, in.From) {
+			return c, "case reference in the subject from a party to the case", nil
+		}
+	}
+	if len(in.SubjectRefs) > 0 {
+		return nil, "case reference in the subject, but the sender is not a party to that case: treated as a new application", nil
+	}
+	return nil, "new application", nil
+}
+
+// isParty reports whether addr belongs to the applicant, the victim, a
+// co-applicant or an agency of the case, or has written on it before.
+func (tx *Tx) isParty(ctx context.Context, c *caseRow, addr string) bool {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	if addr == "" {
+		return false
+	}
+	is := func(a string) bool { return strings.EqualFold(strings.TrimSpace(a), addr) }
+	if is(c.app.Applicant.Email) || (c.app.OnBehalfOf != nil && is(c.app.OnBehalfOf.Email)) {
+		return true
+	}
+	for _, p := range c.app.CoApplicants {
+		if is(p.Email) {
+			return true
+		}
+	}
+	for _, a := range tx.s.Config.Agencies {
+		if is(a.Email) {
+			return true
+		}
+	}
+	var n int
+	tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE case_id = ? AND direction = 'in' AND from_addr = ?`, c.id, addr).Scan(&n)
+	return n > 0
+}
+
+func (tx *Tx) storeMessage(ctx context.Context, caseID int64, in casefile.Inbound, kind string) (int64, error) {
+	sum := sha256.Sum256(in.Raw)
+	res, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, direction, kind, subject, from_addr, at, raw, raw_chunks, sha256,
+		body_text, body_html, created_at) VALUES (?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nullID(caseID), in.MessageID, kind, in.Subject, strings.ToLower(in.From), ms(in.ReceivedAt), inline(in.Raw), chunkCount(in.Raw),
+		hex.EncodeToString(sum[:]), in.Text, in.HTML, ms(tx.now))
+	if err != nil {
+		if isConstraint(err) {
+			return 0, casefile.Errorf(casefile.ECONFLICT, "message %s is stored already", in.MessageID)
+		}
+		return 0, fmt.Errorf("store message: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	if err := tx.writeChunks(ctx, messageOwner(id), in.Raw); err != nil {
+		return 0, err
+	}
+	for _, a := range in.Attachments {
+		if a.SHA256 == "" {
+			s := sha256.Sum256(a.Data)
+			a.SHA256 = hex.EncodeToString(s[:])
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, case_id, filename, content_type, size, sha256, data, data_chunks)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, nullID(caseID), a.Filename, a.ContentType, len(a.Data), a.SHA256, inline(a.Data), chunkCount(a.Data))
+		if err != nil {
+			return 0, fmt.Errorf("store attachment: %w", err)
+		}
+		aid, _ := res.LastInsertId()
+		if err := tx.writeChunks(ctx, attachmentOwner(aid), a.Data); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+func (tx *Tx) ingestBounce(ctx context.Context, in casefile.Inbound, c *caseRow) (casefile.IngestResult, error) {
+	var id int64
+	ref := ""
+	if c != nil {
+		id, ref = c.id, c.ref
+	}
+	if _, err := tx.storeMessage(ctx, id, in, "bounce"); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	details := map[string]any{"message_id": in.MessageID}
+	if in.Bounce != nil && in.Bounce.Recipient != "" {
+		details["status"] = in.Bounce.Status
+		if _, err := tx.ExecContext(ctx, `INSERT INTO undeliverable (address, case_id, reason, at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (address) DO UPDATE SET case_id = excluded.case_id, reason = excluded.reason, at = excluded.at`,
+			strings.ToLower(in.Bounce.Recipient), nullID(id), in.Bounce.Status, ms(tx.now)); err != nil {
+			return casefile.IngestResult{}, fmt.Errorf("mark undeliverable: %w", err)
+		}
+	}
+	ev, err := tx.event(ctx, id, "intake", "mail.bounce", details)
+	if err != nil {
+		return casefile.IngestResult{}, err
+	}
+	if c != nil {
+		if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", c.ref, ev), map[string]any{
+			"case": c.ref, "event": ev, "coordinator": true,
+			"text": "An email we sent on this case could not be delivered (bounce " + bounceStatus(in) + "). Please contact the resident another way.",
+		}); err != nil {
+			return casefile.IngestResult{}, err
+		}
+	}
+	return result(casefile.OutcomeBounce, ref, in.MessageID, "delivery failure: recipient marked undeliverable"), nil
+}
+
+func bounceStatus(in casefile.Inbound) string {
+	if in.Bounce == nil || in.Bounce.Status == "" {
+		return "status unknown"
+	}
+	return in.Bounce.Status
+}
+
+// Undeliverable reports whether mail to addr bounced before.
+func (s *Store) Undeliverable(ctx context.Context, addr string) (bool, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM undeliverable WHERE address = ?`, strings.ToLower(addr)).Scan(&n)
+	return n > 0, err
+}
+
+func (tx *Tx) ingestEscalation(ctx context.Context, in casefile.Inbound, c *caseRow, how string) (casefile.IngestResult, error) {
+	if _, err := tx.storeMessage(ctx, c.id, in, "escalation"); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	if err := tx.requestFurtherReview(ctx, c, "applicant", "email"); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	return result(casefile.OutcomeEscalation, c.ref, in.MessageID, how+": asks for a further review"), nil
+}
+
+// requestFurtherReview records a request for a further review. A request
+// after the deadline is recorded as late, never dropped.
+func (tx *Tx) requestFurtherReview(ctx context.Context, c *caseRow, actor, source string) error {
+	late := false
+	var due sql.NullString
+	tx.QueryRowContext(ctx, `SELECT due_on FROM deadlines WHERE case_id = ? AND name = ?`, c.id, casefile.DeadlineFurtherReview).Scan(&due)
+	if due.Valid {
+		if d, err := casefile.ParseDate(due.String); err == nil && casefile.DateOf(tx.now).After(d) {
+			late = true
+		}
+	}
+	if c.status == casefile.StatusResponded || c.status == casefile.StatusClosed {
+		if err := tx.transition(ctx, c, casefile.StatusEscalated, ""); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO escalations (case_id, requested_at, source, late) VALUES (?, ?, ?, ?)`,
+		c.id, ms(tx.now), source, late); err != nil {
+		return fmt.Errorf("escalation: %w", err)
+	}
+	if err := tx.closeDeadline(ctx, c.id, casefile.DeadlineFurtherReview); err != nil {
+		return err
+	}
+	ev, err := tx.event(ctx, c.id, actor, "escalation.requested", map[string]any{"source": source, "late": late})
+	if err != nil {
+		return err
+	}
+	text := "A further review has been requested (by " + map[string]string{"email": "the applicant, by email", "slack": "the coordinator, recorded in Slack"}[source] + ")."
+	if late {
+		text += fmt.Sprintf(" *Late:* it arrived after the deadline of %s. It is shown here, not dropped: the Chair decides.", d(due.String).Human())
+	}
+	if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", c.ref, ev), map[string]any{
+		"case": c.ref, "event": ev, "chair": true, "prompt": "further_review", "text": text,
+	}); err != nil {
+		return err
+	}
+	return tx.cardChanged(ctx, c, ev)
+}
+
+// d parses a stored date, zero when there is none.
+func d(s string) casefile.Date {
+	v, _ := casefile.ParseDate(s)
+	return v
+}
+
+// hadFurtherReview reports whether the case has had a request for a
+// further review already: the further review is the last stage.
+func (tx *Tx) hadFurtherReview(ctx context.Context, caseID int64) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM escalations WHERE case_id = ?`, caseID).Scan(&n)
+	return n > 0, err
+}
+
+// CloseAfterFurtherReviewWindow closes the answered cases whose window for
+// asking a further review has ended. A request that comes later still
+// reopens the case, marked late.
+func (s *Store) CloseAfterFurtherReviewWindow(ctx context.Context) (int, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT c.ref FROM cases c JOIN deadlines d ON d.case_id = c.id
+		WHERE c.status = 'responded' AND d.name = ? AND d.done_at IS NULL AND d.due_on < ?`, casefile.DeadlineFurtherReview, casefile.DateOf(s.Now()).String())
+	if err != nil {
+		return 0, err
+	}
+	var refs []string
+	for rows.Next() {
+		var ref string
+		rows.Scan(&ref)
+		refs = append(refs, ref)
+	}
+	rows.Close()
+	closed := 0
+	for _, ref := range refs {
+		err := s.update(ctx, func(tx *Tx) error {
+			c, err := tx.loadCase(ctx, ref)
+			if err != nil || c.status != casefile.StatusResponded {
+				return err
+			}
+			if err := tx.transition(ctx, c, casefile.StatusClosed, `closed_at = ?`, ms(tx.now)); err != nil {
+				return err
+			}
+			ev, err := tx.event(ctx, c.id, "system", "case.closed", map[string]any{"reason": "the window for asking a further review ended"})
+			if err != nil {
+				return err
+			}
+			closed++
+			return tx.cardChanged(ctx, c, ev)
+		})
+		if err != nil {
+			return closed, fmt.Errorf("close %s: %w", ref, err)
+		}
+	}
+	return closed, nil
+}
+
+// RequestFurtherReview records the coordinator's note that the applicant
+// asked for a further review (by phone, letter or in person).
+func (s *Store) RequestFurtherReview(ctx context.Context, ref, by string) (casefile.Changed, error) {
+	changed := false
+	err := s.update(ctx, func(tx *Tx) error {
+		c, err := tx.loadCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		reviewed, err := tx.hadFurtherReview(ctx, c.id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case c.status == casefile.StatusEscalated || c.status == casefile.StatusEscalationReview:
+			return nil
+		case c.status == casefile.StatusResponded, c.status == casefile.StatusClosed && !reviewed:
+		case c.status == casefile.StatusClosed:
+			return casefile.Errorf(casefile.ECONFLICT, "%s had its further review already: it is the last stage", ref)
+		default:
+			return casefile.Errorf(casefile.ECONFLICT, "%s is %s: a further review can be asked for once the response is sent", ref, c.status)
+		}
+		changed = true
+		return tx.requestFurtherReview(ctx, c, by, "slack")
+	})
+	return changed, err
+}
+
+// DecideFurtherReview records the Chair's decision on a request for a
+// further review: accepted, the review goes ahead; declined (with a
+// reason), a letter giving the reason is drafted for the Chair's approval,
+// and sending it closes the case.
+func (s *Store) DecideFurtherReview(ctx context.Context, ref string, accept bool, reason, by string) (casefile.Changed, error) {
+	reason = strings.TrimSpace(reason)
+	if !accept && reason == "" {
+		return false, casefile.Errorf(casefile.EINVALID, "reason: declining a further review needs a reason")
+	}
+	changed := false
+	err := s.update(ctx, func(tx *Tx) error {
+		c, err := tx.loadCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		var escID int64
+		var decision sql.NullString
+		err = tx.QueryRowContext(ctx, `SELECT id, decision FROM escalations WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&escID, &decision)
+		if errors.Is(err, sql.ErrNoRows) {
+			return casefile.Errorf(casefile.ECONFLICT, "%s has no request for a further review", ref)
+		}
+		if err != nil {
+			return err
+		}
+		want := map[bool]string{true: "accepted", false: "declined"}[accept]
+		if decision.Valid {
+			if decision.String == want {
+				return nil
+			}
+			return casefile.Errorf(casefile.ECONFLICT, "the further review of %s was already %s", ref, decision.String)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE escalations SET decision = ?, reason = ?, decided_by = ?, decided_at = ? WHERE id = ?`,
+			want, reason, by, ms(tx.now), escID); err != nil {
+			return err
+		}
+		var text, prompt string
+		if err := tx.transition(ctx, c, casefile.StatusEscalationReview, ""); err != nil {
+			return err
+		}
+		if accept {
+			text, prompt = "The Chair accepted the request for a further review. When it is done, the Chair records the outcome; the letter is drafted from it.", "further_outcome"
+		} else {
+			// The applicant is told why, by a letter the Chair approves;
+			// sending it closes the case.
+			if _, err := tx.draftLetter(ctx, c, casefile.LetterFurtherReview, "system"); err != nil {
+				return err
+			}
+			if err := tx.transition(ctx, c, casefile.StatusAwaitingApproval, ""); err != nil {
+				return err
+			}
+			text = "The Chair declined the request for a further review: " + reason + "\nA letter telling the applicant why is drafted below for the Chair's approval; sending it closes the case."
+		}
+		ev, err := tx.event(ctx, c.id, by, "escalation.decided", map[string]any{"decision": want, "reason": reason})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", ref, ev), map[string]any{
+			"case": ref, "event": ev, "text": text, "prompt": prompt, "chair": accept, "coordinator": !accept,
+		}); err != nil {
+			return err
+		}
+		changed = true
+		return tx.cardChanged(ctx, c, ev)
+	})
+	return changed, err
+}
+
+// RecordFurtherReviewOutcome records what the further review found and
+// drafts its letter, which the Chair approves.
+func (s *Store) RecordFurtherReviewOutcome(ctx context.Context, ref, outcome string, upheld bool, by string) (casefile.Changed, error) {
+	if strings.TrimSpace(outcome) == "" {
+		return false, casefile.Errorf(casefile.EINVALID, "outcome: the further review's findings are needed for the letter")
+	}
+	changed := false
+	err := s.update(ctx, func(tx *Tx) error {
+		c, err := tx.loadCase(ctx, ref)
+		if err != nil {
+			return err
+		}
+		if c.status != casefile.StatusEscalationReview {
+			var o string
+			tx.QueryRowContext(ctx, `SELECT outcome FROM escalations WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&o)
+			if o != "" {
+				return nil
+			}
+			return casefile.Errorf(casefile.ECONFLICT, "%s is %s: no further review is under way", ref, c.status)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE escalations SET outcome = ?, upheld = ? WHERE id = (SELECT MAX(id) FROM escalations WHERE case_id = ?)`,
+			outcome, upheld, c.id); err != nil {
+			return err
+		}
+		ev, err := tx.event(ctx, c.id, by, "escalation.outcome", map[string]any{"upheld": upheld})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.draftLetter(ctx, c, casefile.LetterFurtherReview, "system"); err != nil {
+			return err
+		}
+		if err := tx.transition(ctx, c, casefile.StatusAwaitingApproval, ""); err != nil {
+			return err
+		}
+		changed = true
+		return tx.cardChanged(ctx, c, ev)
+	})
+	return changed, err
+}
+
+// Escalations lists a case's requests for a further review.
+func (s *Store) Escalations(ctx context.Context, ref string) ([]casefile.Escalation, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT e.requested_at, e.source, e.late, COALESCE(e.decision, ''), e.reason, e.decided_by, e.outcome, e.upheld
+		FROM escalations e JOIN cases c ON c.id = e.case_id WHERE c.ref = ? ORDER BY e.id`, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []casefile.Escalation
+	for rows.Next() {
+		var e casefile.Escalation
+		var at int64
+		var upheld sql.NullBool
+		if err := rows.Scan(&at, &e.Source, &e.Late, &e.Decision, &e.Reason, &e.DecidedBy, &e.Outcome, &upheld); err != nil {
+			return nil, err
+		}
+		e.RequestedAt = fromMS(at)
+		if upheld.Valid {
+			e.Upheld = &upheld.Bool
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Quarantine keeps a message that could not be parsed, with its raw bytes
+// and the error, so that it blocks nothing and can be retried after a fix.
+// The same message again counts another attempt.
+func (s *Store) Quarantine(ctx context.Context, messageID string, raw []byte, cause error) (casefile.IngestResult, error) {
+	key := casefile.MessageKey(messageID, raw)
+	msg := cause.Error()
+	err := s.update(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE message_id = ?`, key).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil // it was read once already; nothing to keep
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (message_key, raw, error, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (message_key) DO UPDATE SET attempts = attempts + 1, error = excluded.error, resolved_at = NULL`,
+			key, raw, msg, ms(tx.now)); err != nil {
+			return fmt.Errorf("quarantine: %w", err)
+		}
+		_, err := tx.event(ctx, 0, "intake", "mail.quarantined", map[string]any{"message_key": key, "error": msg, "size": len(raw)})
+		return err
+	})
+	return result(casefile.OutcomeQuarantined, "", key, msg), err
+}
+
+// QuarantineList lists quarantined mail, unresolved first.
+func (s *Store) QuarantineList(ctx context.Context, all bool) ([]casefile.QuarantineRecord, error) {
+	q := `SELECT id, message_key, error, attempts, length(raw), created_at, resolved_at FROM quarantine`
+	if !all {
+		q += ` WHERE resolved_at IS NULL`
+	}
+	q += ` ORDER BY resolved_at IS NOT NULL, id`
+	rows, err := s.rdb.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine list: %w", err)
+	}
+	defer rows.Close()
+	var out []casefile.QuarantineRecord
+	for rows.Next() {
+		var r casefile.QuarantineRecord
+		var created int64
+		var resolved sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.MessageKey, &r.Error, &r.Attempts, &r.Size, &created, &resolved); err != nil {
+			return nil, err
+		}
+		r.CreatedAt, r.ResolvedAt = fromMS(created), nullTime(resolved)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// QuarantineItem returns one quarantined message with its raw bytes.
+func (s *Store) QuarantineItem(ctx context.Context, id int64) (*casefile.QuarantineRecord, error) {
+	var r casefile.QuarantineRecord
+	var created int64
+	var resolved sql.NullInt64
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, message_key, error, attempts, raw, created_at, resolved_at FROM quarantine WHERE id = ?`, id).
+		Scan(&r.ID, &r.MessageKey, &r.Error, &r.Attempts, &r.Raw, &created, &resolved)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, casefile.Errorf(casefile.ENOTFOUND, "no quarantined message %d", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Size = len(r.Raw)
+	r.CreatedAt, r.ResolvedAt = fromMS(created), nullTime(resolved)
+	return &r, nil
+}
+
+// ResolveQuarantine marks a quarantined message as dealt with.
+func (s *Store) ResolveQuarantine(ctx context.Context, id int64) error {
+	return s.update(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE quarantine SET resolved_at = ? WHERE id = ? AND resolved_at IS NULL`, ms(tx.now), id)
+		return err
+	})
+}
+
+// IMAPCheckpoint returns the UIDVALIDITY and last UID seen in a mailbox.
+func (s *Store) IMAPCheckpoint(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error) {
+	err = s.rdb.QueryRowContext(ctx, `SELECT uidvalidity, last_uid FROM imap_state WHERE mailbox = ?`, mailbox).Scan(&uidValidity, &lastUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	return uidValidity, lastUID, err
+}
+
+// SetIMAPCheckpoint records the UIDVALIDITY and last UID seen.
+func (s *Store) SetIMAPCheckpoint(ctx context.Context, mailbox string, uidValidity, lastUID uint32) error {
+	return s.update(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO imap_state (mailbox, uidvalidity, last_uid) VALUES (?, ?, ?)
+			ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid`,
+			mailbox, uidValidity, lastUID)
+		return err
+	})
+}
+
+// HasMessage reports whether a message with this key is stored (or
+// quarantined, unresolved): the IMAP watcher uses it after a crash between
+// commit and move.
+func (s *Store) HasMessage(ctx context.Context, key string) (bool, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM messages WHERE message_id = ?) +
+		(SELECT count(*) FROM quarantine WHERE message_key = ? AND resolved_at IS NULL)`, key, key).Scan(&n)
+	return n > 0, err
+}
