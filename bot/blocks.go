@@ -37,8 +37,8 @@ var statusText = map[casefile.Status]string{
 	casefile.StatusDrafting:         "Drafting the response",
 	casefile.StatusAwaitingApproval: "Response awaiting approval",
 	casefile.StatusResponded:        "Response sent",
-	casefile.StatusEscalated:        "Further review requested",
-	casefile.StatusEscalationReview: "Further review under way",
+	casefile.StatusFurtherReviewRequested:        "Further review requested",
+	casefile.StatusFurtherReview: "Further review under way",
 	casefile.StatusClosed:           "Closed",
 	casefile.StatusWithdrawn:        "Withdrawn",
 }

@@ -17,45 +17,49 @@ import (
 // step is recorded or checked so that a retry after a crash or an outage
 // repeats nothing that Slack already did.
 func (b *Bot) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, error) {
-	var p struct {
-		Case        string `json:"case"`
-		Agency      string `json:"agency"`
-		Text        string `json:"text"`
-		Coordinator bool   `json:"coordinator"`
-		Chair       bool   `json:"chair"`
-		Letter      int64  `json:"letter"`
-		Prompt      string `json:"prompt"`
-		Event       int64  `json:"event"`
-		Key         string `json:"key"`
-	}
-	if err := j.Decode(&p); err != nil {
-		return casefile.JobDone{}, casefile.Permanent(err)
-	}
 	var err error
 	switch j.Kind {
 	case casefile.JobSlackCreateChannel:
-		err = b.createChannel(ctx, p.Case, j.Attempts > 1)
+		var p casefile.CreateChannelJob
+		if p, err = casefile.PayloadOf[casefile.CreateChannelJob](j); err == nil {
+			err = b.createChannel(ctx, p.Case, j.Attempts > 1)
+		}
 	case casefile.JobSlackUpdateCard:
-		err = b.updateCard(ctx, p.Case)
+		var p casefile.UpdateCardJob
+		if p, err = casefile.PayloadOf[casefile.UpdateCardJob](j); err == nil {
+			err = b.updateCard(ctx, p.Case)
+		}
 	case casefile.JobSlackPostRequest:
-		err = b.postRequest(ctx, p.Case, p.Agency, j.Attempts > 1)
+		var p casefile.PostRequestJob
+		if p, err = casefile.PayloadOf[casefile.PostRequestJob](j); err == nil {
+			err = b.postRequest(ctx, p.Case, p.Agency, j.Attempts > 1)
+		}
 	case casefile.JobSlackUpdateRequest:
-		err = b.updateRequest(ctx, p.Case, p.Agency)
+		var p casefile.UpdateRequestJob
+		if p, err = casefile.PayloadOf[casefile.UpdateRequestJob](j); err == nil {
+			err = b.updateRequest(ctx, p.Case, p.Agency)
+		}
 	case casefile.JobSlackNotify:
-		key := p.Key
-		if key == "" {
-			key = fmt.Sprint(j.ID)
+		var p casefile.NotifyJob
+		if p, err = casefile.PayloadOf[casefile.NotifyJob](j); err == nil {
+			key := p.Key
+			if key == "" {
+				key = fmt.Sprint(j.ID)
+			}
+			var to []string
+			if p.Coordinator {
+				to = append(to, b.Config.Roles.Coordinator...)
+			}
+			if p.Chair {
+				to = append(to, b.Config.Roles.Chair...)
+			}
+			err = b.notify(ctx, p.Case, key, p.Text, to, p.Prompt, j.Attempts > 1)
 		}
-		var to []string
-		if p.Coordinator {
-			to = append(to, b.Config.Roles.Coordinator...)
-		}
-		if p.Chair {
-			to = append(to, b.Config.Roles.Chair...)
-		}
-		err = b.notify(ctx, p.Case, key, p.Text, to, p.Prompt, j.Attempts > 1)
 	case casefile.JobSlackPostDraft:
-		err = b.postDraft(ctx, p.Case, p.Letter, j.Attempts > 1)
+		var p casefile.PostDraftJob
+		if p, err = casefile.PayloadOf[casefile.PostDraftJob](j); err == nil {
+			err = b.postDraft(ctx, p.Case, p.Letter, j.Attempts > 1)
+		}
 	case casefile.JobSlackReminder:
 		err = b.postReminder(ctx, j)
 	default:

@@ -115,7 +115,7 @@ func TestApprovalAndFurtherReview(t *testing.T) {
 		h.click(u, ch.ID, prompt.TS, bot.ActionAcceptFurther, c.Ref)
 		h.ephemeral(u, "only the Chair decides")
 	}
-	if s := h.status(c.Ref); s != casefile.StatusEscalated {
+	if s := h.status(c.Ref); s != casefile.StatusFurtherReviewRequested {
 		t.Fatalf("status %s after refused clicks", s)
 	}
 	h.click(h.chair, ch.ID, prompt.TS, bot.ActionAcceptFurther, c.Ref)

@@ -80,10 +80,11 @@ func SnoozedBlocks(orig []slack.Block, user string, until casefile.Date) []slack
 // next working morning), and posts nothing when the agency has replied
 // since it was queued.
 func (b *Bot) postReminder(ctx context.Context, j casefile.Job) error {
-	var r casefile.Reminder
-	if err := j.Decode(&r); err != nil {
-		return casefile.Permanent(err)
+	p, err := casefile.PayloadOf[casefile.ReminderJob](j)
+	if err != nil {
+		return err
 	}
+	r := p.Reminder
 	now := b.Store.Now()
 	if cal := b.Cal; !cal.InWorkingHours(now) {
 		return &casefile.RetryAfterError{Err: fmt.Errorf("reminder %s: outside working hours", r.Key), After: cal.NextWorkingHours(now).Sub(now)}

@@ -15,18 +15,18 @@ import (
 type Status string
 
 const (
-	StatusReceived         Status = "received"
-	StatusAccepted         Status = "accepted"
-	StatusThresholdNotMet  Status = "threshold_not_met"
-	StatusGathering        Status = "gathering"
-	StatusMeeting          Status = "meeting"
-	StatusDrafting         Status = "drafting"
-	StatusAwaitingApproval Status = "awaiting_approval"
-	StatusResponded        Status = "responded"
-	StatusEscalated        Status = "escalated"
-	StatusEscalationReview Status = "escalation_review"
-	StatusClosed           Status = "closed"
-	StatusWithdrawn        Status = "withdrawn"
+	StatusReceived               Status = "received"
+	StatusAccepted               Status = "accepted"
+	StatusThresholdNotMet        Status = "threshold_not_met"
+	StatusGathering              Status = "gathering"
+	StatusMeeting                Status = "meeting"
+	StatusDrafting               Status = "drafting"
+	StatusAwaitingApproval       Status = "awaiting_approval"
+	StatusResponded              Status = "responded"
+	StatusFurtherReviewRequested Status = "escalated"
+	StatusFurtherReview          Status = "escalation_review"
+	StatusClosed                 Status = "closed"
+	StatusWithdrawn              Status = "withdrawn"
 )
 
 // Route is how the application reaches the threshold.

@@ -58,25 +58,25 @@ func LetterSubject(ref, kind string) string {
 // LetterData is what the templates see: the case record, never typed from
 // scratch.
 type LetterData struct {
-	Ref               string
-	Kind              string
-	Today             Date
-	ReceivedOn        Date
-	Applicant         Person
-	OnBehalfOf        *Person
-	DecisionReason    string
-	Reasons           []string
-	Agencies          []AgencyActions
-	Meeting           Meeting
-	MeetingDate       Date
-	Adequate          bool // the review found the partnership's response adequate
-	Recommendations   []RecommendationView
-	FurtherReviewBy   Date
-	Partnership       PartnershipConfig
-	EscalationOutcome string
-	Upheld            bool
-	Declined          bool // the Chair declined to hold a further review
-	DeclineReason     string
+	Ref                  string
+	Kind                 string
+	Today                Date
+	ReceivedOn           Date
+	Applicant            Person
+	OnBehalfOf           *Person
+	DecisionReason       string
+	Reasons              []string
+	Agencies             []AgencyActions
+	Meeting              Meeting
+	MeetingDate          Date
+	Adequate             bool // the review found the partnership's response adequate
+	Recommendations      []RecommendationView
+	FurtherReviewBy      Date
+	Partnership          PartnershipConfig
+	FurtherReviewOutcome string
+	Upheld               bool
+	Declined             bool // the Chair declined to hold a further review
+	DeclineReason        string
 	// Config names the agencies; templates use AgencyName.
 	Config *Config
 }
@@ -94,6 +94,11 @@ type RecommendationView struct {
 	Owner string
 	Due   Date
 }
+
+// EscalationOutcome is FurtherReviewOutcome under its old name, so that a
+// partnership's own further_review template written before the rename
+// still works.
+func (d LetterData) EscalationOutcome() string { return d.FurtherReviewOutcome }
 
 // AgencyName is an agency's name, for templates.
 func (d LetterData) AgencyName(id string) string {

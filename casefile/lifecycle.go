@@ -3,25 +3,25 @@ package casefile
 // transitions lists, for each status, the statuses a case may move to next.
 // Everything not listed is refused with ECONFLICT.
 var transitions = map[Status][]Status{
-	StatusReceived:         {StatusAccepted, StatusThresholdNotMet, StatusWithdrawn},
-	StatusAccepted:         {StatusGathering, StatusWithdrawn},
-	StatusThresholdNotMet:  {StatusAwaitingApproval, StatusWithdrawn},
-	StatusGathering:        {StatusMeeting, StatusWithdrawn},
-	StatusMeeting:          {StatusDrafting, StatusWithdrawn},
-	StatusDrafting:         {StatusAwaitingApproval, StatusWithdrawn},
-	StatusAwaitingApproval: {StatusResponded, StatusDrafting, StatusWithdrawn},
-	StatusResponded:        {StatusEscalated, StatusClosed},
-	StatusEscalated:        {StatusEscalationReview, StatusResponded, StatusClosed},
-	StatusEscalationReview: {StatusAwaitingApproval, StatusResponded},
-	StatusClosed:           {StatusEscalated}, // a late request for a further review, never dropped
-	StatusWithdrawn:        {},
+	StatusReceived:               {StatusAccepted, StatusThresholdNotMet, StatusWithdrawn},
+	StatusAccepted:               {StatusGathering, StatusWithdrawn},
+	StatusThresholdNotMet:        {StatusAwaitingApproval, StatusWithdrawn},
+	StatusGathering:              {StatusMeeting, StatusWithdrawn},
+	StatusMeeting:                {StatusDrafting, StatusWithdrawn},
+	StatusDrafting:               {StatusAwaitingApproval, StatusWithdrawn},
+	StatusAwaitingApproval:       {StatusResponded, StatusDrafting, StatusWithdrawn},
+	StatusResponded:              {StatusFurtherReviewRequested, StatusClosed},
+	StatusFurtherReviewRequested: {StatusFurtherReview, StatusResponded, StatusClosed},
+	StatusFurtherReview:          {StatusAwaitingApproval, StatusResponded},
+	StatusClosed:                 {StatusFurtherReviewRequested}, // a late request for a further review, never dropped
+	StatusWithdrawn:              {},
 }
 
 // Statuses lists every status in lifecycle order.
 var Statuses = []Status{
 	StatusReceived, StatusAccepted, StatusThresholdNotMet, StatusGathering, StatusMeeting,
-	StatusDrafting, StatusAwaitingApproval, StatusResponded, StatusEscalated,
-	StatusEscalationReview, StatusClosed, StatusWithdrawn,
+	StatusDrafting, StatusAwaitingApproval, StatusResponded, StatusFurtherReviewRequested,
+	StatusFurtherReview, StatusClosed, StatusWithdrawn,
 }
 
 // ValidStatus reports whether s is a status of the lifecycle.

@@ -9,13 +9,13 @@ import (
 
 // Ingest outcomes, as `trigger ingest --json` prints them.
 const (
-	OutcomeCreated     = "created"
-	OutcomeFollowup    = "followup"
-	OutcomeEscalation  = "escalation"
-	OutcomeDuplicate   = "duplicate"
-	OutcomeAutoReply   = "auto_reply"
-	OutcomeBounce      = "bounce"
-	OutcomeQuarantined = "quarantined"
+	OutcomeCreated       = "created"
+	OutcomeFollowup      = "followup"
+	OutcomeFurtherReview = "escalation"
+	OutcomeDuplicate     = "duplicate"
+	OutcomeAutoReply     = "auto_reply"
+	OutcomeBounce        = "bounce"
+	OutcomeQuarantined   = "quarantined"
 )
 
 // Machine-mail kinds that mail intake sets on Inbound.Machine.
@@ -80,8 +80,8 @@ func MessageKey(messageID string, raw []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// Escalation is a request for a further review and what became of it.
-type Escalation struct {
+// FurtherReview is a request for a further review and what became of it.
+type FurtherReview struct {
 	RequestedAt time.Time `json:"requested_at"`
 	Source      string    `json:"source"`
 	Late        bool      `json:"late"`

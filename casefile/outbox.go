@@ -23,6 +23,110 @@ const (
 	JobEmailLetter        = "email.letter"         // send an approved letter
 )
 
+// Payload is what an outbox job carries: one type per kind, so that what a
+// command queues and what an adapter reads are the same Go type.
+type Payload interface {
+	JobKind() string
+}
+
+// CreateChannelJob creates a case's channel, invites its people and posts
+// the card.
+type CreateChannelJob struct {
+	Case string `json:"case"`
+}
+
+// UpdateCardJob updates the case card and channel topic after a change.
+type UpdateCardJob struct {
+	Case string `json:"case"`
+}
+
+// PostRequestJob asks one agency for details in the case channel.
+type PostRequestJob struct {
+	Case   string `json:"case"`
+	Agency string `json:"agency"`
+}
+
+// UpdateRequestJob shows an agency's reply on its request.
+type UpdateRequestJob struct {
+	Case   string `json:"case"`
+	Agency string `json:"agency"`
+}
+
+// NotifyJob posts a message in the case channel, naming the coordinator or
+// the Chair when they must act, with the buttons of Prompt.
+type NotifyJob struct {
+	Case        string `json:"case"`
+	Event       int64  `json:"event"`
+	Text        string `json:"text"`
+	Coordinator bool   `json:"coordinator,omitempty"`
+	Chair       bool   `json:"chair,omitempty"`
+	// Prompt names the buttons that go with the message ("acknowledged",
+	// "schedule_meeting", "further_review", "further_outcome"); "" for none.
+	Prompt string `json:"prompt,omitempty"`
+	// Key identifies the message in the channel, so that a retry finds it
+	// instead of posting it twice; "" means the job's id.
+	Key string `json:"key,omitempty"`
+}
+
+// PostDraftJob posts a letter draft for approval.
+type PostDraftJob struct {
+	Case   string `json:"case"`
+	Letter int64  `json:"letter"`
+}
+
+// ReminderJob reminds an agency in its request's thread.
+type ReminderJob struct {
+	Reminder
+	Event int64 `json:"event"`
+}
+
+// AckJob emails the applicant the acknowledgement.
+type AckJob struct {
+	Case string `json:"case"`
+	To   string `json:"to"`
+}
+
+// AgencyEmailJob asks an agency by email (no officer of theirs in Slack),
+// or reminds it at Stage.
+type AgencyEmailJob struct {
+	Case   string `json:"case"`
+	Agency string `json:"agency"`
+	Stage  string `json:"stage,omitempty"`
+}
+
+// LetterJob emails an approved letter to one recipient.
+type LetterJob struct {
+	Case   string `json:"case"`
+	Letter int64  `json:"letter"`
+	To     string `json:"to"`
+	Role   string `json:"role"` // applicant, victim
+}
+
+func (CreateChannelJob) JobKind() string { return JobSlackCreateChannel }
+func (UpdateCardJob) JobKind() string    { return JobSlackUpdateCard }
+func (PostRequestJob) JobKind() string   { return JobSlackPostRequest }
+func (UpdateRequestJob) JobKind() string { return JobSlackUpdateRequest }
+func (NotifyJob) JobKind() string        { return JobSlackNotify }
+func (PostDraftJob) JobKind() string     { return JobSlackPostDraft }
+func (ReminderJob) JobKind() string      { return JobSlackReminder }
+func (AckJob) JobKind() string           { return JobEmailAck }
+func (AgencyEmailJob) JobKind() string   { return JobEmailAgency }
+func (LetterJob) JobKind() string        { return JobEmailLetter }
+
+// PayloadOf reads a job's payload as the type of its kind. A payload that
+// cannot be read, or a job of another kind, is a permanent error: retrying
+// cannot fix it.
+func PayloadOf[P Payload](j Job) (P, error) {
+	var p P
+	if j.Kind != p.JobKind() {
+		return p, Permanent(fmt.Errorf("job %d is %s, not %s", j.ID, j.Kind, p.JobKind()))
+	}
+	if err := json.Unmarshal(j.Payload, &p); err != nil {
+		return p, Permanent(fmt.Errorf("job %d (%s): payload: %w", j.ID, j.Kind, err))
+	}
+	return p, nil
+}
+
 // Job is an outbox job: one side effect to do, at least once, with a dedupe
 // key that makes doing it twice harmless.
 type Job struct {
@@ -38,14 +142,6 @@ type Job struct {
 	// the SMTP server and never recorded the outcome (a crash): the
 	// server may have it.
 	InDoubt bool
-}
-
-// Decode reads the job's payload into v.
-func (j Job) Decode(v any) error {
-	if err := json.Unmarshal(j.Payload, v); err != nil {
-		return fmt.Errorf("job %d (%s): payload: %w", j.ID, j.Kind, err)
-	}
-	return nil
 }
 
 // Outbound is an email we sent, kept on the case so that replies to it

@@ -11,7 +11,7 @@ import (
 // handleAck sends the acknowledgement of an application (payload
 // {"case": REF, "to": ADDRESS}).
 func (s *Sender) handleAck(ctx context.Context, j casefile.Job) (casefile.JobDone, error) {
-	p, err := decode(j)
+	p, err := casefile.PayloadOf[casefile.AckJob](j)
 	if err != nil {
 		return casefile.JobDone{}, err
 	}

@@ -19,7 +19,7 @@ import (
 // officer matches records with the coordinator, who can share details
 // through the partnership's secure route.
 func (s *Sender) handleAgency(ctx context.Context, j casefile.Job) (casefile.JobDone, error) {
-	p, err := decode(j)
+	p, err := casefile.PayloadOf[casefile.AgencyEmailJob](j)
 	if err != nil {
 		return casefile.JobDone{}, err
 	}

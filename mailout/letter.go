@@ -13,14 +13,9 @@ import (
 // HTML rendering casefile made of the same approved text. A letter is sent
 // only once approved, and only for its own case.
 func (s *Sender) handleLetter(ctx context.Context, j casefile.Job) (casefile.JobDone, error) {
-	var p struct {
-		Case   string `json:"case"`
-		Letter int64  `json:"letter"`
-		To     string `json:"to"`
-		Role   string `json:"role"`
-	}
-	if err := j.Decode(&p); err != nil {
-		return casefile.JobDone{}, casefile.Permanent(err)
+	p, err := casefile.PayloadOf[casefile.LetterJob](j)
+	if err != nil {
+		return casefile.JobDone{}, err
 	}
 	if strings.TrimSpace(p.To) == "" {
 		return casefile.JobDone{}, casefile.Permanent(fmt.Errorf("job %d: letter: %w", j.ID, errNoAddress))

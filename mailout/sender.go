@@ -188,20 +188,4 @@ func parseAddress(s string) (*mail.Address, error) {
 	return a, nil
 }
 
-// payload is what email.* jobs carry.
-type payload struct {
-	Case   string `json:"case"`
-	To     string `json:"to"`
-	Agency string `json:"agency"`
-	Stage  string `json:"stage"` // a reminder's stage (agency requests)
-}
-
-func decode(j casefile.Job) (payload, error) {
-	var p payload
-	if err := j.Decode(&p); err != nil {
-		return p, casefile.Permanent(err)
-	}
-	return p, nil
-}
-
 var errNoAddress = errors.New("no address to write to")

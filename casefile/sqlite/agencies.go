@@ -31,8 +31,8 @@ func (tx *Tx) askAgencies(ctx context.Context, c *caseRow, by string, cause int6
 		if err != nil {
 			return fmt.Errorf("request %s: %w", id, err)
 		}
-		if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackPostRequest, fmt.Sprintf("request:%s:%s", c.ref, id),
-			map[string]any{"case": c.ref, "agency": id}); err != nil {
+		if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("request:%s:%s", c.ref, id),
+			casefile.PostRequestJob{Case: c.ref, Agency: id}); err != nil {
 			return err
 		}
 	}

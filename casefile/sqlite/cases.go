@@ -77,7 +77,7 @@ func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase) (*casefile.Ca
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.enqueue(ctx, id, ev, casefile.JobSlackCreateChannel, "channel:"+ref, map[string]any{"case": ref}); err != nil {
+	if _, err := tx.enqueue(ctx, id, ev, "channel:"+ref, casefile.CreateChannelJob{Case: ref}); err != nil {
 		return nil, err
 	}
 	if err := tx.enqueueAck(ctx, id, ev, ref, app); err != nil {
@@ -119,13 +119,13 @@ func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app 
 		}
 		// The acknowledgement is still owed: the coordinator is asked to
 		// give it another way (post, phone) and to record that they did.
-		_, err = tx.enqueue(ctx, caseID, ev, casefile.JobSlackNotify, "ack-skipped:"+ref, map[string]any{
-			"case": ref, "event": ev, "coordinator": true, "prompt": "acknowledged",
-			"text": "No acknowledgement was emailed for this application (" + reason + "). Please acknowledge it another way — by post or phone — and then press *Acknowledged*.",
+		_, err = tx.enqueue(ctx, caseID, ev, "ack-skipped:"+ref, casefile.NotifyJob{
+			Case: ref, Event: ev, Coordinator: true, Prompt: "acknowledged",
+			Text: "No acknowledgement was emailed for this application (" + reason + "). Please acknowledge it another way — by post or phone — and then press *Acknowledged*.",
 		})
 		return err
 	}
-	_, err := tx.enqueueTo(ctx, caseID, ev, casefile.JobEmailAck, "ack:"+ref, map[string]any{"case": ref, "to": to}, tx.now, to)
+	_, err := tx.enqueueTo(ctx, caseID, ev, "ack:"+ref, casefile.AckJob{Case: ref, To: to}, to)
 	return err
 }
 
@@ -276,7 +276,7 @@ func (s *Store) Decide(ctx context.Context, ref string, outcome casefile.Assessm
 
 // cardChanged queues the update of the case card after an event.
 func (tx *Tx) cardChanged(ctx context.Context, c *caseRow, ev int64) error {
-	_, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackUpdateCard, fmt.Sprintf("card:%s:%d", c.ref, ev), map[string]any{"case": c.ref})
+	_, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("card:%s:%d", c.ref, ev), casefile.UpdateCardJob{Case: c.ref})
 	return err
 }
 

@@ -91,7 +91,7 @@ func (s *Store) Export(ctx context.Context, ref, dir, by string) (*ExportIndex, 
 	if err != nil {
 		return nil, err
 	}
-	escs, err := s.Escalations(ctx, ref)
+	escs, err := s.FurtherReviews(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (s *Store) Export(ctx context.Context, ref, dir, by string) (*ExportIndex, 
 		}
 	}
 	if len(escs) > 0 {
-		x.write("further-reviews.md", []byte(escalationsMarkdown(escs)), "requests for a further review and their outcomes")
+		x.write("further-reviews.md", []byte(furtherReviewsMarkdown(escs)), "requests for a further review and their outcomes")
 	}
 	evJSON, _ := json.MarshalIndent(events, "", "  ")
 	x.write("chronology.json", append(evJSON, '\n'), "the audit trail, oldest first, as data")
@@ -507,7 +507,7 @@ func meetingMarkdown(m *casefile.Meeting, cfg *casefile.Config) string {
 	return b.String()
 }
 
-func escalationsMarkdown(escs []casefile.Escalation) string {
+func furtherReviewsMarkdown(escs []casefile.FurtherReview) string {
 	var b bytes.Buffer
 	b.WriteString("# Further reviews\n")
 	for i, e := range escs {

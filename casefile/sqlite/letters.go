@@ -49,7 +49,7 @@ func (tx *Tx) storeLetter(ctx context.Context, c *caseRow, kind, text string, fu
 	if err != nil {
 		return nil, err
 	}
-	_, err = tx.enqueue(ctx, c.id, ev, casefile.JobSlackPostDraft, fmt.Sprintf("draft:%s:%d", c.ref, l.ID), map[string]any{"case": c.ref, "letter": l.ID})
+	_, err = tx.enqueue(ctx, c.id, ev, fmt.Sprintf("draft:%s:%d", c.ref, l.ID), casefile.PostDraftJob{Case: c.ref, Letter: l.ID})
 	return l, err
 }
 
@@ -92,9 +92,9 @@ func (tx *Tx) letterData(ctx context.Context, c *caseRow, kind string) (*casefil
 	d.Adequate = d.Meeting.Adequate == nil || *d.Meeting.Adequate
 	var outcome, decision, reason sql.NullString
 	var upheld sql.NullBool
-	tx.QueryRowContext(ctx, `SELECT outcome, upheld, decision, reason FROM escalations WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).
+	tx.QueryRowContext(ctx, `SELECT outcome, upheld, decision, reason FROM further_reviews WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).
 		Scan(&outcome, &upheld, &decision, &reason)
-	d.EscalationOutcome, d.Upheld = outcome.String, upheld.Bool
+	d.FurtherReviewOutcome, d.Upheld = outcome.String, upheld.Bool
 	d.Declined, d.DeclineReason = decision.String == "declined", reason.String
 	return d, nil
 }
@@ -215,9 +215,9 @@ func (s *Store) RequestChanges(ctx context.Context, ref, comment, by string) (ca
 		if err != nil {
 			return err
 		}
-		if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", ref, ev), map[string]any{
-			"case": ref, "event": ev, "coordinator": true,
-			"text": fmt.Sprintf("<@%s> asked for changes to the draft: %s\nUse *Edit* on the draft to make a new version.", by, comment),
+		if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", ref, ev), casefile.NotifyJob{
+			Case: ref, Event: ev, Coordinator: true,
+			Text: fmt.Sprintf("<@%s> asked for changes to the draft: %s\nUse *Edit* on the draft to make a new version.", by, comment),
 		}); err != nil {
 			return err
 		}
@@ -287,15 +287,15 @@ func (s *Store) ApproveLetter(ctx context.Context, ref string, letterID int64, h
 			}
 		}
 		for _, to := range casefile.LetterRecipients(c.app) {
-			if _, err := tx.enqueueTo(ctx, c.id, ev, casefile.JobEmailLetter, fmt.Sprintf("letter:%s:%d:%s", ref, id, to.Role),
-				map[string]any{"case": ref, "letter": id, "to": to.Addr, "role": to.Role}, tx.now, to.Addr); err != nil {
+			if _, err := tx.enqueueTo(ctx, c.id, ev, fmt.Sprintf("letter:%s:%d:%s", ref, id, to.Role),
+				casefile.LetterJob{Case: ref, Letter: id, To: to.Addr, Role: to.Role}, to.Addr); err != nil {
 				return err
 			}
 		}
 		if len(casefile.LetterRecipients(c.app)) == 0 {
-			if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", ref, ev), map[string]any{
-				"case": ref, "event": ev, "coordinator": true,
-				"text": "The letter is approved, but the applicant gave no email address: please send it by post and keep a copy.",
+			if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", ref, ev), casefile.NotifyJob{
+				Case: ref, Event: ev, Coordinator: true,
+				Text: "The letter is approved, but the applicant gave no email address: please send it by post and keep a copy.",
 			}); err != nil {
 				return err
 			}

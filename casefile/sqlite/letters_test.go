@@ -176,7 +176,7 @@ func TestFurtherReview(t *testing.T) {
 			clk.Add(60 * 24 * time.Hour)
 		}
 		must(t)(s.RequestFurtherReview(ctx, ref, "U-COORD"))
-		esc, _ := s.Escalations(ctx, ref)
+		esc, _ := s.FurtherReviews(ctx, ref)
 		if len(esc) != 1 || esc[0].Late != late {
 			t.Fatalf("late=%v: escalations %+v", late, esc)
 		}
@@ -236,9 +236,9 @@ func TestClosedAfterWindowThenLateRequest(t *testing.T) {
 		t.Fatalf("status %s", c.Status)
 	}
 	must(t)(s.RequestFurtherReview(ctx, ref, "U-COORD"))
-	esc, _ := s.Escalations(ctx, ref)
+	esc, _ := s.FurtherReviews(ctx, ref)
 	c, _ = s.Case(ctx, ref)
-	if c.Status != casefile.StatusEscalated || len(esc) != 1 || !esc[0].Late {
+	if c.Status != casefile.StatusFurtherReviewRequested || len(esc) != 1 || !esc[0].Late {
 		t.Fatalf("status %s escalations %+v", c.Status, esc)
 	}
 	must(t)(s.DecideFurtherReview(ctx, ref, false, "the patrol plan was followed", "U-CHAIR"))

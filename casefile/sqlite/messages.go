@@ -21,7 +21,7 @@ func result(outcome, ref, msgID, reason string) casefile.IngestResult {
 }
 
 // Ingest stores an email and files it: a new case, a follow-up or an
-// escalation on an existing one, or machine mail kept without a reply. It is
+// further review on an existing one, or machine mail kept without a reply. It is
 // idempotent: the same message again is a duplicate and changes nothing.
 func (s *Store) Ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestResult, error) {
 	in.MessageID = casefile.MessageKey(in.MessageID, in.Raw)
@@ -127,7 +127,7 @@ func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestR
 			return casefile.IngestResult{}, err
 		}
 		if c.status == casefile.StatusResponded || (c.status == casefile.StatusClosed && !reviewed) {
-			return tx.ingestEscalation(ctx, in, c, how)
+			return tx.ingestFurtherReview(ctx, in, c, how)
 		}
 	}
 	if _, err := tx.storeMessage(ctx, c.id, in, "followup"); err != nil {
@@ -137,8 +137,8 @@ func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestR
 	if err != nil {
 		return casefile.IngestResult{}, err
 	}
-	if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", c.ref, ev),
-		map[string]any{"case": c.ref, "event": ev, "text": "A follow-up email arrived on this case. Read it with View details or `trigger case show`."}); err != nil {
+	if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev),
+		casefile.NotifyJob{Case: c.ref, Event: ev, Text: "A follow-up email arrived on this case. Read it with View details or `trigger case show`."}); err != nil {
 		return casefile.IngestResult{}, err
 	}
 	return result(casefile.OutcomeFollowup, c.ref, in.MessageID, how), nil
@@ -279,9 +279,9 @@ func (tx *Tx) ingestBounce(ctx context.Context, in casefile.Inbound, c *caseRow)
 		return casefile.IngestResult{}, err
 	}
 	if c != nil {
-		if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", c.ref, ev), map[string]any{
-			"case": c.ref, "event": ev, "coordinator": true,
-			"text": "An email we sent on this case could not be delivered (bounce " + bounceStatus(in) + "). Please contact the resident another way.",
+		if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev), casefile.NotifyJob{
+			Case: c.ref, Event: ev, Coordinator: true,
+			Text: "An email we sent on this case could not be delivered (bounce " + bounceStatus(in) + "). Please contact the resident another way.",
 		}); err != nil {
 			return casefile.IngestResult{}, err
 		}
@@ -303,14 +303,14 @@ func (s *Store) Undeliverable(ctx context.Context, addr string) (bool, error) {
 	return n > 0, err
 }
 
-func (tx *Tx) ingestEscalation(ctx context.Context, in casefile.Inbound, c *caseRow, how string) (casefile.IngestResult, error) {
+func (tx *Tx) ingestFurtherReview(ctx context.Context, in casefile.Inbound, c *caseRow, how string) (casefile.IngestResult, error) {
 	if _, err := tx.storeMessage(ctx, c.id, in, "escalation"); err != nil {
 		return casefile.IngestResult{}, err
 	}
 	if err := tx.requestFurtherReview(ctx, c, "applicant", "email"); err != nil {
 		return casefile.IngestResult{}, err
 	}
-	return result(casefile.OutcomeEscalation, c.ref, in.MessageID, how+": asks for a further review"), nil
+	return result(casefile.OutcomeFurtherReview, c.ref, in.MessageID, how+": asks for a further review"), nil
 }
 
 // requestFurtherReview records a request for a further review. A request
@@ -325,18 +325,18 @@ func (tx *Tx) requestFurtherReview(ctx context.Context, c *caseRow, actor, sourc
 		}
 	}
 	if c.status == casefile.StatusResponded || c.status == casefile.StatusClosed {
-		if err := tx.transition(ctx, c, casefile.StatusEscalated, ""); err != nil {
+		if err := tx.transition(ctx, c, casefile.StatusFurtherReviewRequested, ""); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO escalations (case_id, requested_at, source, late) VALUES (?, ?, ?, ?)`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO further_reviews (case_id, requested_at, source, late) VALUES (?, ?, ?, ?)`,
 		c.id, ms(tx.now), source, late); err != nil {
-		return fmt.Errorf("escalation: %w", err)
+		return fmt.Errorf("further review: %w", err)
 	}
 	if err := tx.closeDeadline(ctx, c.id, casefile.DeadlineFurtherReview); err != nil {
 		return err
 	}
-	ev, err := tx.event(ctx, c.id, actor, "escalation.requested", map[string]any{"source": source, "late": late})
+	ev, err := tx.event(ctx, c.id, actor, "further_review.requested", map[string]any{"source": source, "late": late})
 	if err != nil {
 		return err
 	}
@@ -344,8 +344,8 @@ func (tx *Tx) requestFurtherReview(ctx context.Context, c *caseRow, actor, sourc
 	if late {
 		text += fmt.Sprintf(" *Late:* it arrived after the deadline of %s. It is shown here, not dropped: the Chair decides.", d(due.String).Human())
 	}
-	if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", c.ref, ev), map[string]any{
-		"case": c.ref, "event": ev, "chair": true, "prompt": "further_review", "text": text,
+	if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev), casefile.NotifyJob{
+		Case: c.ref, Event: ev, Chair: true, Prompt: "further_review", Text: text,
 	}); err != nil {
 		return err
 	}
@@ -362,7 +362,7 @@ func d(s string) casefile.Date {
 // further review already: the further review is the last stage.
 func (tx *Tx) hadFurtherReview(ctx context.Context, caseID int64) (bool, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM escalations WHERE case_id = ?`, caseID).Scan(&n)
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM further_reviews WHERE case_id = ?`, caseID).Scan(&n)
 	return n > 0, err
 }
 
@@ -420,7 +420,7 @@ func (s *Store) RequestFurtherReview(ctx context.Context, ref, by string) (casef
 			return err
 		}
 		switch {
-		case c.status == casefile.StatusEscalated || c.status == casefile.StatusEscalationReview:
+		case c.status == casefile.StatusFurtherReviewRequested || c.status == casefile.StatusFurtherReview:
 			return nil
 		case c.status == casefile.StatusResponded, c.status == casefile.StatusClosed && !reviewed:
 		case c.status == casefile.StatusClosed:
@@ -451,7 +451,7 @@ func (s *Store) DecideFurtherReview(ctx context.Context, ref string, accept bool
 		}
 		var escID int64
 		var decision sql.NullString
-		err = tx.QueryRowContext(ctx, `SELECT id, decision FROM escalations WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&escID, &decision)
+		err = tx.QueryRowContext(ctx, `SELECT id, decision FROM further_reviews WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&escID, &decision)
 		if errors.Is(err, sql.ErrNoRows) {
 			return casefile.Errorf(casefile.ECONFLICT, "%s has no request for a further review", ref)
 		}
@@ -465,12 +465,12 @@ func (s *Store) DecideFurtherReview(ctx context.Context, ref string, accept bool
 			}
 			return casefile.Errorf(casefile.ECONFLICT, "the further review of %s was already %s", ref, decision.String)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE escalations SET decision = ?, reason = ?, decided_by = ?, decided_at = ? WHERE id = ?`,
+		if _, err := tx.ExecContext(ctx, `UPDATE further_reviews SET decision = ?, reason = ?, decided_by = ?, decided_at = ? WHERE id = ?`,
 			want, reason, by, ms(tx.now), escID); err != nil {
 			return err
 		}
 		var text, prompt string
-		if err := tx.transition(ctx, c, casefile.StatusEscalationReview, ""); err != nil {
+		if err := tx.transition(ctx, c, casefile.StatusFurtherReview, ""); err != nil {
 			return err
 		}
 		if accept {
@@ -486,12 +486,12 @@ func (s *Store) DecideFurtherReview(ctx context.Context, ref string, accept bool
 			}
 			text = "The Chair declined the request for a further review: " + reason + "\nA letter telling the applicant why is drafted below for the Chair's approval; sending it closes the case."
 		}
-		ev, err := tx.event(ctx, c.id, by, "escalation.decided", map[string]any{"decision": want, "reason": reason})
+		ev, err := tx.event(ctx, c.id, by, "further_review.decided", map[string]any{"decision": want, "reason": reason})
 		if err != nil {
 			return err
 		}
-		if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", ref, ev), map[string]any{
-			"case": ref, "event": ev, "text": text, "prompt": prompt, "chair": accept, "coordinator": !accept,
+		if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", ref, ev), casefile.NotifyJob{
+			Case: ref, Event: ev, Text: text, Prompt: prompt, Chair: accept, Coordinator: !accept,
 		}); err != nil {
 			return err
 		}
@@ -513,19 +513,19 @@ func (s *Store) RecordFurtherReviewOutcome(ctx context.Context, ref, outcome str
 		if err != nil {
 			return err
 		}
-		if c.status != casefile.StatusEscalationReview {
+		if c.status != casefile.StatusFurtherReview {
 			var o string
-			tx.QueryRowContext(ctx, `SELECT outcome FROM escalations WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&o)
+			tx.QueryRowContext(ctx, `SELECT outcome FROM further_reviews WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&o)
 			if o != "" {
 				return nil
 			}
 			return casefile.Errorf(casefile.ECONFLICT, "%s is %s: no further review is under way", ref, c.status)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE escalations SET outcome = ?, upheld = ? WHERE id = (SELECT MAX(id) FROM escalations WHERE case_id = ?)`,
+		if _, err := tx.ExecContext(ctx, `UPDATE further_reviews SET outcome = ?, upheld = ? WHERE id = (SELECT MAX(id) FROM further_reviews WHERE case_id = ?)`,
 			outcome, upheld, c.id); err != nil {
 			return err
 		}
-		ev, err := tx.event(ctx, c.id, by, "escalation.outcome", map[string]any{"upheld": upheld})
+		ev, err := tx.event(ctx, c.id, by, "further_review.outcome", map[string]any{"upheld": upheld})
 		if err != nil {
 			return err
 		}
@@ -541,17 +541,17 @@ func (s *Store) RecordFurtherReviewOutcome(ctx context.Context, ref, outcome str
 	return changed, err
 }
 
-// Escalations lists a case's requests for a further review.
-func (s *Store) Escalations(ctx context.Context, ref string) ([]casefile.Escalation, error) {
+// FurtherReviews lists a case's requests for a further review.
+func (s *Store) FurtherReviews(ctx context.Context, ref string) ([]casefile.FurtherReview, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT e.requested_at, e.source, e.late, COALESCE(e.decision, ''), e.reason, e.decided_by, e.outcome, e.upheld
-		FROM escalations e JOIN cases c ON c.id = e.case_id WHERE c.ref = ? ORDER BY e.id`, ref)
+		FROM further_reviews e JOIN cases c ON c.id = e.case_id WHERE c.ref = ? ORDER BY e.id`, ref)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []casefile.Escalation
+	var out []casefile.FurtherReview
 	for rows.Next() {
-		var e casefile.Escalation
+		var e casefile.FurtherReview
 		var at int64
 		var upheld sql.NullBool
 		if err := rows.Scan(&at, &e.Source, &e.Late, &e.Decision, &e.Reason, &e.DecidedBy, &e.Outcome, &upheld); err != nil {

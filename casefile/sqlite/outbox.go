@@ -83,9 +83,9 @@ func (tx *Tx) inDoubt(ctx context.Context, j casefile.Job) error {
 	if what == "" {
 		what = "an email"
 	}
-	_, err = tx.enqueue(ctx, j.CaseID, ev, casefile.JobSlackNotify, fmt.Sprintf("in-doubt:%d", j.ID), map[string]any{
-		"case": j.CaseRef, "event": ev, "coordinator": true,
-		"text": "The service stopped while it was sending " + what + " for this case, so it may or may not have arrived. " +
+	_, err = tx.enqueue(ctx, j.CaseID, ev, fmt.Sprintf("in-doubt:%d", j.ID), casefile.NotifyJob{
+		Case: j.CaseRef, Event: ev, Coordinator: true,
+		Text: "The service stopped while it was sending " + what + " for this case, so it may or may not have arrived. " +
 			"It was not sent again, so that nobody gets it twice: please check with the recipient (or the mail server's log) and send it by hand if it did not arrive.",
 	})
 	return err
@@ -127,10 +127,7 @@ func (tx *Tx) completeJob(ctx context.Context, j casefile.Job, done casefile.Job
 				return err
 			}
 			if j.Kind == casefile.JobEmailLetter {
-				var p struct {
-					Letter int64 `json:"letter"`
-				}
-				if err := json.Unmarshal(j.Payload, &p); err == nil && p.Letter != 0 {
+				if p, err := casefile.PayloadOf[casefile.LetterJob](j); err == nil && p.Letter != 0 {
 					if err := tx.markLetterSent(ctx, p.Letter); err != nil {
 						return err
 					}

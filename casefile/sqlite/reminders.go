@@ -69,9 +69,9 @@ func (tx *Tx) queueReminder(ctx context.Context, r dueReminder) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		return tx.enqueue(ctx, r.caseID, ev, casefile.JobSlackNotify, r.Key, map[string]any{
-			"case": r.CaseRef, "event": ev, "coordinator": true, "key": "digest-" + casefile.DateOf(tx.now).String(),
-			"text": casefile.DigestText(r.CaseRef, casefile.DateOf(tx.now), r.Overdue, tx.s.Config),
+		return tx.enqueue(ctx, r.caseID, ev, r.Key, casefile.NotifyJob{
+			Case: r.CaseRef, Event: ev, Coordinator: true, Key: "digest-" + casefile.DateOf(tx.now).String(),
+			Text: casefile.DigestText(r.CaseRef, casefile.DateOf(tx.now), r.Overdue, tx.s.Config),
 		})
 	}
 	ev, err := tx.event(ctx, r.caseID, "reminders", "reminder.queued", map[string]any{
@@ -80,10 +80,7 @@ func (tx *Tx) queueReminder(ctx context.Context, r dueReminder) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	added, err := tx.enqueue(ctx, r.caseID, ev, casefile.JobSlackReminder, r.Key, map[string]any{
-		"case": r.CaseRef, "event": ev, "agency": r.Agency, "stage": r.Stage, "due": r.Due, "key": r.Key,
-		"coordinator": r.Coordinator, "snoozed": r.Snoozed,
-	})
+	added, err := tx.enqueue(ctx, r.caseID, ev, r.Key, casefile.ReminderJob{Reminder: r.Reminder, Event: ev})
 	if err != nil || !added {
 		return added, err
 	}
@@ -94,8 +91,8 @@ func (tx *Tx) queueReminder(ctx context.Context, r dueReminder) (bool, error) {
 		return false, fmt.Errorf("reminder: request: %w", err)
 	}
 	if a, ok := tx.s.Config.Agency(r.Agency); byEmail && ok && a.Email != "" {
-		if _, err := tx.enqueueTo(ctx, r.caseID, ev, casefile.JobEmailAgency, r.Key+":email",
-			map[string]any{"case": r.CaseRef, "agency": r.Agency, "stage": r.Stage}, tx.now, a.Email); err != nil {
+		if _, err := tx.enqueueTo(ctx, r.caseID, ev, r.Key+":email",
+			casefile.AgencyEmailJob{Case: r.CaseRef, Agency: r.Agency, Stage: r.Stage}, a.Email); err != nil {
 			return false, err
 		}
 	}
@@ -295,9 +292,11 @@ func (tx *Tx) reminderByKey(ctx context.Context, key string) (dueReminder, error
 	if err != nil {
 		return r, fmt.Errorf("reminder %s: %w", key, err)
 	}
-	if err := (casefile.Job{Payload: []byte(payload), Kind: casefile.JobSlackReminder}).Decode(&r.Reminder); err != nil {
+	p, err := casefile.PayloadOf[casefile.ReminderJob](casefile.Job{Payload: []byte(payload), Kind: casefile.JobSlackReminder})
+	if err != nil {
 		return r, err
 	}
+	r.Reminder = p.Reminder
 	r.CaseRef = strings.TrimSpace(r.CaseRef)
 	return r, nil
 }

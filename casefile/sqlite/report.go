@@ -33,8 +33,8 @@ func (tx *Tx) yearReport(ctx context.Context, r *casefile.Report, from, to int64
 	rows, err := tx.QueryContext(ctx, `SELECT c.received_at, c.status, c.decision, c.decided_at,
 		(SELECT count(*) FROM meetings m WHERE m.case_id = c.id AND m.held_at IS NOT NULL),
 		(SELECT count(*) FROM recommendations x WHERE x.case_id = c.id),
-		(SELECT count(*) FROM escalations e WHERE e.case_id = c.id),
-		(SELECT count(*) FROM escalations e WHERE e.case_id = c.id AND e.upheld = 1),
+		(SELECT count(*) FROM further_reviews e WHERE e.case_id = c.id),
+		(SELECT count(*) FROM further_reviews e WHERE e.case_id = c.id AND e.upheld = 1),
 		(SELECT MIN(l.approved_at) FROM letters l WHERE l.case_id = c.id AND l.kind IN (?, ?) AND l.approved_at IS NOT NULL)
 		FROM cases c WHERE c.received_at >= ? AND c.received_at < ? ORDER BY c.received_at, c.id`,
 		casefile.LetterNotMet, casefile.LetterOutcome, from, to)

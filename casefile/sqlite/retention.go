@@ -208,7 +208,7 @@ func (tx *Tx) purge(ctx context.Context, ref string) (casefile.Purge, bool, erro
 		{`UPDATE meetings SET summary = '', place = '', attendees = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE recommendations SET text = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE letters SET text = '', html = '' WHERE case_id = ?`, []any{id}},
-		{`UPDATE escalations SET reason = '', outcome = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE further_reviews SET reason = '', outcome = '' WHERE case_id = ?`, []any{id}},
 		// Jobs keep their kind and state; their payloads (addresses, texts)
 		// go. One still pending this long after closure is given up.
 		{`UPDATE outbox SET payload = json_object('case', ?), recipient = '', result = '{}',

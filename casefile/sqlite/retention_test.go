@@ -122,7 +122,7 @@ func caseHeld(t *testing.T, s *sqlite.Store, ref string) string {
 	reqs, _ := s.Requests(ctx, ref)
 	m, _ := s.MeetingOf(ctx, ref)
 	ls, _ := s.Letters(ctx, ref)
-	es, _ := s.Escalations(ctx, ref)
+	es, _ := s.FurtherReviews(ctx, ref)
 	evs, _ := s.Events(ctx, ref)
 	jobs, _ := s.Jobs(ctx, ref)
 	all = append(all, c, reqs, m, ls, es, evs, jobs)

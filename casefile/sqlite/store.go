@@ -286,24 +286,21 @@ func (tx *Tx) event(ctx context.Context, caseID int64, actor, kind string, detai
 
 // enqueue adds an outbox job unless one with the same dedupe key exists;
 // it reports whether it added one.
-func (tx *Tx) enqueue(ctx context.Context, caseID, eventID int64, kind, dedupe string, payload any) (bool, error) {
-	return tx.enqueueAt(ctx, caseID, eventID, kind, dedupe, payload, tx.now)
+func (tx *Tx) enqueue(ctx context.Context, caseID, eventID int64, dedupe string, p casefile.Payload) (bool, error) {
+	return tx.enqueueTo(ctx, caseID, eventID, dedupe, p, "")
 }
 
-func (tx *Tx) enqueueAt(ctx context.Context, caseID, eventID int64, kind, dedupe string, payload any, runAfter time.Time) (bool, error) {
-	return tx.enqueueTo(ctx, caseID, eventID, kind, dedupe, payload, runAfter, "")
-}
-
-// enqueueTo is enqueueAt for an email job, recording its recipient so that
+// enqueueTo is enqueue for an email job, recording its recipient so that
 // rate limits per address can be checked.
-func (tx *Tx) enqueueTo(ctx context.Context, caseID, eventID int64, kind, dedupe string, payload any, runAfter time.Time, recipient string) (bool, error) {
-	b, err := json.Marshal(payload)
+func (tx *Tx) enqueueTo(ctx context.Context, caseID, eventID int64, dedupe string, p casefile.Payload, recipient string) (bool, error) {
+	kind := p.JobKind()
+	b, err := json.Marshal(p)
 	if err != nil {
 		return false, err
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (case_id, event_id, kind, dedupe_key, payload, recipient, run_after, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
-		nullID(caseID), nullID(eventID), kind, dedupe, string(b), strings.ToLower(recipient), runAfter.UnixMilli(), tx.now.UnixMilli())
+		nullID(caseID), nullID(eventID), kind, dedupe, string(b), strings.ToLower(recipient), tx.now.UnixMilli(), tx.now.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("enqueue %s: %w", kind, err)
 	}

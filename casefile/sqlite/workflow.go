@@ -215,8 +215,8 @@ func (s *Store) RecordReply(ctx context.Context, in casefile.ReplyInput) (casefi
 		if err != nil {
 			return err
 		}
-		if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackUpdateRequest, fmt.Sprintf("request-update:%s:%s:%d", c.ref, in.Agency, replyID),
-			map[string]any{"case": c.ref, "agency": in.Agency}); err != nil {
+		if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("request-update:%s:%s:%d", c.ref, in.Agency, replyID),
+			casefile.UpdateRequestJob{Case: c.ref, Agency: in.Agency}); err != nil {
 			return err
 		}
 		var waiting int
@@ -231,9 +231,9 @@ func (s *Store) RecordReply(ctx context.Context, in casefile.ReplyInput) (casefi
 			if err != nil {
 				return err
 			}
-			if _, err := tx.enqueue(ctx, c.id, ev2, casefile.JobSlackNotify, "all-replied:"+c.ref, map[string]any{
-				"case": c.ref, "event": ev2, "coordinator": true, "prompt": "schedule_meeting",
-				"text": "Every agency has replied. The review meeting can be scheduled.",
+			if _, err := tx.enqueue(ctx, c.id, ev2, "all-replied:"+c.ref, casefile.NotifyJob{
+				Case: c.ref, Event: ev2, Coordinator: true, Prompt: "schedule_meeting",
+				Text: "Every agency has replied. The review meeting can be scheduled.",
 			}); err != nil {
 				return err
 			}
@@ -325,9 +325,9 @@ func (s *Store) ScheduleMeeting(ctx context.Context, ref string, p casefile.Meet
 		if err != nil {
 			return err
 		}
-		if _, err := tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, fmt.Sprintf("notify:%s:%d", c.ref, ev), map[string]any{
-			"case": c.ref, "event": ev,
-			"text": fmt.Sprintf("The case review meeting is scheduled for %s, %s.", p.When.In(casefile.London).Format("Monday 2 January 2006 at 15:04"), p.Place),
+		if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev), casefile.NotifyJob{
+			Case: c.ref, Event: ev,
+			Text: fmt.Sprintf("The case review meeting is scheduled for %s, %s.", p.When.In(casefile.London).Format("Monday 2 January 2006 at 15:04"), p.Place),
 		}); err != nil {
 			return err
 		}
@@ -498,8 +498,8 @@ func (s *Store) Notice(ctx context.Context, ref, key, text string, coordinator b
 		if err != nil {
 			return err
 		}
-		_, err = tx.enqueue(ctx, c.id, ev, casefile.JobSlackNotify, "notice:"+ref+":"+key,
-			map[string]any{"case": ref, "event": ev, "text": text, "coordinator": coordinator})
+		_, err = tx.enqueue(ctx, c.id, ev, "notice:"+ref+":"+key,
+			casefile.NotifyJob{Case: ref, Event: ev, Text: text, Coordinator: coordinator})
 		return err
 	})
 }
@@ -524,8 +524,8 @@ func (s *Store) AskByEmail(ctx context.Context, ref, agency string) error {
 			return err
 		}
 		a, _ := s.Config.Agency(agency)
-		_, err = tx.enqueueTo(ctx, c.id, ev, casefile.JobEmailAgency, "agency-email:"+ref+":"+agency,
-			map[string]any{"case": ref, "agency": agency}, tx.now, a.Email)
+		_, err = tx.enqueueTo(ctx, c.id, ev, "agency-email:"+ref+":"+agency,
+			casefile.AgencyEmailJob{Case: ref, Agency: agency}, a.Email)
 		return err
 	})
 }
