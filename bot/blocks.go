@@ -29,18 +29,18 @@ func button(actionID, value, text, style string) *slack.ButtonBlockElement {
 }
 
 var statusText = map[casefile.Status]string{
-	casefile.StatusReceived:         "Received: threshold decision needed",
-	casefile.StatusAccepted:         "Accepted for review",
-	casefile.StatusThresholdNotMet:  "Threshold not met: letter to send",
-	casefile.StatusGathering:        "Asking the agencies for details",
-	casefile.StatusMeeting:          "Review meeting scheduled",
-	casefile.StatusDrafting:         "Drafting the response",
-	casefile.StatusAwaitingApproval: "Response awaiting approval",
-	casefile.StatusResponded:        "Response sent",
-	casefile.StatusFurtherReviewRequested:        "Further review requested",
-	casefile.StatusFurtherReview: "Further review under way",
-	casefile.StatusClosed:           "Closed",
-	casefile.StatusWithdrawn:        "Withdrawn",
+	casefile.StatusReceived:               "Received: threshold decision needed",
+	casefile.StatusAccepted:               "Accepted for review",
+	casefile.StatusThresholdNotMet:        "Threshold not met: letter to send",
+	casefile.StatusGathering:              "Asking the agencies for details",
+	casefile.StatusMeeting:                "Review meeting scheduled",
+	casefile.StatusDrafting:               "Drafting the response",
+	casefile.StatusAwaitingApproval:       "Response awaiting approval",
+	casefile.StatusResponded:              "Response sent",
+	casefile.StatusFurtherReviewRequested: "Further review requested",
+	casefile.StatusFurtherReview:          "Further review under way",
+	casefile.StatusClosed:                 "Closed",
+	casefile.StatusWithdrawn:              "Withdrawn",
 }
 
 var deadlineText = map[string]string{
