@@ -142,7 +142,7 @@ func (w *goldenWorld) at(s string) {
 
 func (w *goldenWorld) create(app casefile.Application) string {
 	w.t.Helper()
-	c, err := w.store.CreateCase(w.ctx, casefile.NewCase{Application: app, Source: "email", Actor: "intake"})
+	c, err := w.store.CreateCase(w.ctx, casefile.NewCase{Application: app, Source: "email", Actor: who("intake")})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -245,8 +245,8 @@ func TestGolden(t *testing.T) {
 
 	// The coordinator decides: the first case accepted, the second not met.
 	w.at("2026-10-08 14:15")
-	w.must(w.store.Decide(w.ctx, ref, casefile.Met, "", goldenCoord))
-	w.must(w.store.Decide(w.ctx, obRef, casefile.NotMet, "One complaint in six months; the partnership's response was proportionate.", goldenCoord))
+	w.must(w.store.Decide(w.ctx, who(goldenCoord), ref, casefile.Met, ""))
+	w.must(w.store.Decide(w.ctx, who(goldenCoord), obRef, casefile.NotMet, "One complaint in six months; the partnership's response was proportionate."))
 
 	t.Run("CardNotMet", func(t *testing.T) {
 		// Not met: the letter is drafted at once, so the case waits for
@@ -306,12 +306,12 @@ func TestGolden(t *testing.T) {
 	// The police answer by the form and again in the thread; the housing
 	// provider, with nobody in Slack, by email: nothing held.
 	w.at("2026-10-12 10:05")
-	w.must(w.store.RecordReply(w.ctx, casefile.ReplyInput{Ref: ref, Agency: "police", Author: goldenPolice, Source: "form",
+	w.must(w.store.RecordReply(w.ctx, who(goldenPolice), casefile.ReplyInput{Ref: ref, Agency: "police", Author: goldenPolice, Source: "form",
 		Complaints: "0345 of 03/08/2026", Taken: "Patrols increased", DedupeKey: "view:V1:h1"}))
 	w.at("2026-10-13 16:40")
-	w.must(w.store.RecordReply(w.ctx, casefile.ReplyInput{Ref: ref, Agency: "police", Author: goldenPolice, Source: "thread",
+	w.must(w.store.RecordReply(w.ctx, who(goldenPolice), casefile.ReplyInput{Ref: ref, Agency: "police", Author: goldenPolice, Source: "thread",
 		Text: "Also a dispersal order on 2 October.", DedupeKey: "msg:C1:1760370000.000100"}))
-	w.must(w.store.RecordReply(w.ctx, casefile.ReplyInput{Ref: ref, Agency: "housing", Author: "tenancy@housing.example", Source: "email",
+	w.must(w.store.RecordReply(w.ctx, who("tenancy@housing.example"), casefile.ReplyInput{Ref: ref, Agency: "housing", Author: "tenancy@housing.example", Source: "email",
 		NoInfo: true, DedupeKey: "mail:<x1@housing.example>"}))
 
 	t.Run("RequestAfterReplies", func(t *testing.T) {
@@ -357,10 +357,10 @@ func TestGolden(t *testing.T) {
 	})
 
 	// The council answers; the meeting is scheduled.
-	w.must(w.store.RecordReply(w.ctx, casefile.ReplyInput{Ref: ref, Agency: "council", Author: goldenCouncil, Source: "thread",
+	w.must(w.store.RecordReply(w.ctx, who(goldenCouncil), casefile.ReplyInput{Ref: ref, Agency: "council", Author: goldenCouncil, Source: "thread",
 		Text: "CPW served 2 October.", DedupeKey: "msg:C1:1760370000.000200"}))
 	w.at("2026-10-14 09:00")
-	w.must(w.store.ScheduleMeeting(w.ctx, ref, casefile.MeetingPlan{When: time.Date(2026, 10, 28, 14, 0, 0, 0, casefile.London), Place: "Council offices, Room 2", By: goldenCoord}))
+	w.must(w.store.ScheduleMeeting(w.ctx, who(goldenCoord), ref, casefile.MeetingPlan{When: time.Date(2026, 10, 28, 14, 0, 0, 0, casefile.London), Place: "Council offices, Room 2", By: goldenCoord}))
 
 	t.Run("CardMeeting", func(t *testing.T) {
 		got := golden(t, "card_meeting", bot.CaseCard(w.load(ref), cfg, w.requests(ref), false))

@@ -56,14 +56,33 @@ func (b *Bot) ChannelName(ref string) string {
 
 // Roles.
 
-func (b *Bot) isCoordinator(user string) bool { return b.Config.Roles.Coordinator.Has(user) }
-func (b *Bot) isChair(user string) bool       { return b.Config.Roles.Chair.Has(user) }
-func (b *Bot) isApprover(user string) bool    { return b.Config.Roles.Approvers.Has(user) }
+// actor is the Slack user with the roles the configuration gives them,
+// including the agencies whose officers are named by email address and
+// looked up in Slack. The actor is returned even when a look-up failed, with
+// the roles known without it, and the error: a refusal then says "try again"
+// (see permit) rather than refusing a real officer because Slack hiccuped.
+func (b *Bot) actor(ctx context.Context, user string) (casefile.Actor, error) {
+	a := casefile.ActorFor(b.Config, user)
+	var lookupErr error
+	for _, ag := range b.Config.Agencies {
+		if slices.Contains(a.Agencies, ag.ID) || !slices.ContainsFunc(ag.SlackUsers, func(u string) bool { return strings.Contains(u, "@") }) {
+			continue
+		}
+		ids, _, err := b.resolveOfficers(ctx, ag)
+		if err != nil {
+			lookupErr = err
+			continue
+		}
+		if slices.Contains(ids, user) {
+			a = a.OfficerOf(ag.ID)
+		}
+	}
+	return a, lookupErr
+}
 
 // isOfficer reports whether user is a Slack officer of the agency, named by
 // user id or email address in the configuration. An error means Slack could
-// not be asked (an email address to look up): the caller says "try again"
-// rather than refusing a real officer.
+// not be asked (an email address to look up).
 func (b *Bot) isOfficer(ctx context.Context, user, agency string) (bool, error) {
 	a, ok := b.Config.Agency(agency)
 	if !ok {
@@ -76,42 +95,9 @@ func (b *Bot) isOfficer(ctx context.Context, user, agency string) (bool, error) 
 	return slices.Contains(ids, user), nil
 }
 
-// mayAnswer reports whether user may answer for the agency: one of its
-// officers, or the coordinator.
-func (b *Bot) mayAnswer(ctx context.Context, user, agency string) (bool, error) {
-	if b.isCoordinator(user) {
-		return true, nil
-	}
-	return b.isOfficer(ctx, user, agency)
-}
-
 // slackBusy is what a person is told when Slack could not be asked who
 // they are.
 const slackBusy = "Slack did not answer in time, so nothing was changed. Please try again in a minute."
-
-// officerAgency returns the agency user is an officer of, if any.
-func (b *Bot) officerAgency(ctx context.Context, user string) (string, error) {
-	for _, a := range b.Config.Agencies {
-		ok, err := b.isOfficer(ctx, user, a.ID)
-		if err != nil {
-			return "", err
-		}
-		if ok {
-			return a.ID, nil
-		}
-	}
-	return "", nil
-}
-
-// hasRole reports whether user has any role at all: the people who may see
-// personal details.
-func (b *Bot) hasRole(ctx context.Context, user string) (bool, error) {
-	if b.isCoordinator(user) || b.isChair(user) || b.isApprover(user) {
-		return true, nil
-	}
-	a, err := b.officerAgency(ctx, user)
-	return a != "", err
-}
 
 // resolveOfficers turns the configured officers (user ids, or email
 // addresses looked up in Slack) into user ids; missing are those Slack says

@@ -176,7 +176,7 @@ func (h *harness) waitStore(what string, cond func() bool) {
 
 func (h *harness) newCase() *casefile.Case {
 	h.t.Helper()
-	c, err := h.store.CreateCase(h.ctx, casefile.NewCase{Application: application(), Actor: "test"})
+	c, err := h.store.CreateCase(h.ctx, casefile.NewCase{Application: application(), Actor: who("test")})
 	if err != nil {
 		h.t.Fatal(err)
 	}

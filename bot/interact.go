@@ -44,19 +44,29 @@ func (b *Bot) HandleInteraction(ctx context.Context, cb *slack.InteractionCallba
 	}
 }
 
-// permitted answers a click whose role check did not pass — Slack could
-// not be asked who the person is (try again), or they lack the role (a
-// polite refusal) — and reports whether the click may go on.
-func (b *Bot) permitted(ctx context.Context, cb *slack.InteractionCallback, action string, ok bool, err error, refusal string) bool {
+// permit answers a click the domain does not allow (check is its refusal)
+// and reports whether the click may go on. When Slack could not be asked
+// who the person is (lookupErr), a refusal may be wrong: they are asked to
+// try again instead.
+func (b *Bot) permit(ctx context.Context, cb *slack.InteractionCallback, action string, lookupErr, check error) bool {
 	switch {
-	case err != nil:
+	case check == nil:
+		return true
+	case lookupErr != nil:
 		b.ephemeral(ctx, cb, slackBusy)
-		return false
-	case !ok:
-		b.refuse(ctx, cb, action, refusal)
-		return false
+	default:
+		b.refuse(ctx, cb, action, explain(check))
 	}
-	return true
+	return false
+}
+
+// refused answers a command the domain refused: a polite refusal, counted.
+func (b *Bot) refused(ctx context.Context, cb *slack.InteractionCallback, action string, err error) {
+	if casefile.ErrorCode(err) == casefile.EFORBIDDEN {
+		b.refuse(ctx, cb, action, explain(err))
+		return
+	}
+	b.ephemeral(ctx, cb, explain(err))
 }
 
 // refuse tells one person, privately, why nothing happened.
@@ -108,7 +118,6 @@ func explain(err error) string {
 }
 
 func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction) {
-	user := cb.User.ID
 	ref, agency, _ := strings.Cut(a.Value, "|")
 	ref = strings.TrimSpace(ref)
 	if !casefile.RefRE.MatchString(ref) {
@@ -116,31 +125,30 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		return
 	}
 	log := b.Logger.With("case", ref, "action", a.ActionID)
+	who, lookupErr := b.actor(ctx, cb.User.ID)
+	may := func(act casefile.Action) bool { return b.permit(ctx, cb, a.ActionID, lookupErr, who.Permit(act)) }
 	switch a.ActionID {
 	case ActionAccept:
-		if !b.isCoordinator(user) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator can decide the threshold. Nothing was changed.")
+		if !may(casefile.ActDecideThreshold) {
 			return
 		}
-		changed, err := b.Store.Decide(ctx, ref, casefile.Met, "", user)
+		changed, err := b.Store.Decide(ctx, who, ref, casefile.Met, "")
 		switch {
 		case err != nil:
 			log.Warn("accept refused", "code", casefile.ErrorCode(err))
-			b.ephemeral(ctx, cb, explain(err))
+			b.refused(ctx, cb, a.ActionID, err)
 		case !changed:
 			b.ephemeral(ctx, cb, ref+" was already accepted for review. Nothing was changed.")
 		default:
 			b.ephemeral(ctx, cb, ref+" is accepted for review. The agencies are being asked for details.")
 		}
 	case ActionNotMet:
-		if !b.isCoordinator(user) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator can decide the threshold. Nothing was changed.")
+		if !may(casefile.ActDecideThreshold) {
 			return
 		}
 		b.openModal(ctx, cb, NotMetModal(ref))
 	case ActionViewDetails:
-		if ok, err := b.hasRole(ctx, user); !b.permitted(ctx, cb, a.ActionID, ok, err,
-			"Sorry, the personal details are shown only to the coordinator, the Chair, approvers and agency officers.") {
+		if !may(casefile.ActViewDetails) {
 			return
 		}
 		c, err := b.Store.Case(ctx, ref)
@@ -148,15 +156,14 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 			b.ephemeral(ctx, cb, explain(err))
 			return
 		}
-		if err := b.Store.Audit(ctx, ref, user, "details.viewed", nil); err != nil {
+		if err := b.Store.Audit(ctx, ref, who.Audit(), "details.viewed", nil); err != nil {
 			log.Error("audit of details view failed", "err", err)
 			b.ephemeral(ctx, cb, explain(err))
 			return
 		}
 		b.openModal(ctx, cb, DetailsModal(c, b.Config))
 	case ActionProvideDetails:
-		if ok, err := b.mayAnswer(ctx, user, agency); !b.permitted(ctx, cb, a.ActionID, ok, err,
-			fmt.Sprintf("Sorry, only an officer of %s can answer this request. Nothing was changed.", agencyName(b.Config, agency))) {
+		if !b.permit(ctx, cb, a.ActionID, lookupErr, who.PermitAnswer(agency, agencyName(b.Config, agency))) {
 			return
 		}
 		ag, ok := b.Config.Agency(agency)
@@ -166,8 +173,7 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		}
 		b.openModal(ctx, cb, ProvideDetailsModal(ref, ag))
 	case ActionScheduleMeeting:
-		if !b.isCoordinator(user) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator can schedule the review meeting.")
+		if !may(casefile.ActScheduleMeeting) {
 			return
 		}
 		ready, why, err := b.Store.MeetingReadiness(ctx, ref)
@@ -181,8 +187,7 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		}
 		b.openModal(ctx, cb, ScheduleMeetingModal(ref))
 	case ActionRecordOutcome:
-		if !b.isCoordinator(user) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator can record the meeting's outcome.")
+		if !may(casefile.ActRecordOutcome) {
 			return
 		}
 		c, err := b.Store.Case(ctx, ref)
@@ -196,25 +201,24 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		}
 		b.openModal(ctx, cb, RecordOutcomeModal(ref, b.Config))
 	case ActionAcknowledged:
-		if !b.isCoordinator(user) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator records an acknowledgement.")
+		if !may(casefile.ActRecordAcknowledgement) {
 			return
 		}
-		changed, err := b.Store.RecordAcknowledgement(ctx, ref, "recorded in Slack", user)
+		changed, err := b.Store.RecordAcknowledgement(ctx, who, ref, "recorded in Slack")
 		switch {
 		case err != nil:
-			b.ephemeral(ctx, cb, explain(err))
+			b.refused(ctx, cb, a.ActionID, err)
 		case !changed:
 			b.ephemeral(ctx, cb, ref+" was already acknowledged.")
 		default:
 			b.ephemeral(ctx, cb, "Recorded: "+ref+" is acknowledged.")
 		}
 	case ActionReadLetter, ActionApprove, ActionEditDraft, ActionRequestChanges:
-		b.letterClick(ctx, cb, a, ref, agency)
+		b.letterClick(ctx, cb, a, who, lookupErr, ref, agency)
 	case ActionRecordFurther, ActionAcceptFurther, ActionDeclineFurther, ActionRecordFurtherOutcome:
-		b.furtherClick(ctx, cb, a, ref)
+		b.furtherClick(ctx, cb, a, who, lookupErr, ref)
 	case ActionSnoozeReminder:
-		b.snoozeClick(ctx, cb, a, ref, agency)
+		b.snoozeClick(ctx, cb, a, who, lookupErr, ref, agency)
 	default:
 		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
 	}
@@ -262,10 +266,9 @@ func (v values) options(block string) []string {
 }
 
 func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Response {
-	user := cb.User.ID
-	v := values(cb.View.State.Values)
-	if cb.View.State == nil {
-		v = values{}
+	v := values{}
+	if cb.View.State != nil {
+		v = values(cb.View.State.Values)
 	}
 	meta := cb.View.PrivateMetadata
 	ref, agency, _ := strings.Cut(meta, "|")
@@ -276,7 +279,25 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 		}
 		return Response{Ack: viewErrors(map[string]string{firstBlock: msg})}
 	}
+	who, lookupErr := b.actor(ctx, cb.User.ID)
+	// refusal is nil when the person may submit the form, else the
+	// answer that shows them why not.
+	refusal := func(check error) *Response {
+		switch {
+		case check == nil:
+			return nil
+		case lookupErr != nil:
+			r := deny("Slack did not answer in time: please press Send again.")
+			return &r
+		default:
+			r := deny(casefile.ErrorMessage(check))
+			return &r
+		}
+	}
 	fail := func(block string, err error) Response {
+		if casefile.ErrorCode(err) == casefile.EFORBIDDEN && b.OnRefusal != nil {
+			b.OnRefusal(cb.View.CallbackID)
+		}
 		if casefile.ErrorCode(err) == casefile.EINTERNAL {
 			b.Logger.Error("slack: submission failed", "callback", cb.View.CallbackID, "case", ref, "err", err)
 		}
@@ -287,25 +308,23 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 	}
 	switch cb.View.CallbackID {
 	case ViewNotMet:
-		if !b.isCoordinator(user) {
-			return deny("Only the coordinator can decide the threshold.")
+		if r := refusal(who.Permit(casefile.ActDecideThreshold)); r != nil {
+			return *r
 		}
 		reason := v.text(BlockReason)
 		if reason == "" {
 			return Response{Ack: viewErrors(map[string]string{BlockReason: "Please give the reason: it goes into the letter."})}
 		}
-		if _, err := b.Store.Decide(ctx, ref, casefile.NotMet, reason, user); err != nil {
+		if _, err := b.Store.Decide(ctx, who, ref, casefile.NotMet, reason); err != nil {
 			return fail(BlockReason, err)
 		}
 		return Response{}
 	case ViewProvideDetails:
-		if ok, err := b.mayAnswer(ctx, user, agency); err != nil {
-			return deny("Slack did not answer in time: please press Send again.")
-		} else if !ok {
-			return deny("Only an officer of " + agencyName(b.Config, agency) + " can answer this request.")
+		if r := refusal(who.PermitAnswer(agency, agencyName(b.Config, agency))); r != nil {
+			return *r
 		}
 		in := casefile.ReplyInput{
-			Ref: ref, Agency: agency, Author: user, Source: "form",
+			Ref: ref, Agency: agency, Author: who.ID, Source: "form",
 			Complaints: v.text(BlockComplaints), Considered: v.text(BlockConsidered), Taken: v.text(BlockTaken), Risk: v.text(BlockRisk),
 			NoInfo:    len(v.options(BlockNoInfo)) > 0,
 			DedupeKey: "view:" + cb.View.ID + ":" + cb.View.Hash,
@@ -313,27 +332,27 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 		if in.Complaints+in.Considered+in.Taken+in.Risk == "" && !in.NoInfo {
 			return Response{Ack: viewErrors(map[string]string{BlockComplaints: "Please give the details, or tick \"No information held\"."})}
 		}
-		if _, err := b.Store.RecordReply(ctx, in); err != nil {
+		if _, err := b.Store.RecordReply(ctx, who, in); err != nil {
 			return fail(BlockComplaints, err)
 		}
 		return Response{}
 	case ViewScheduleMeeting:
-		if !b.isCoordinator(user) {
-			return deny("Only the coordinator can schedule the review meeting.")
+		if r := refusal(who.Permit(casefile.ActScheduleMeeting)); r != nil {
+			return *r
 		}
 		when, err := time.ParseInLocation("2006-01-02 15:04", v.date(BlockDate)+" "+v.time(BlockTime), casefile.London)
 		if err != nil {
 			return Response{Ack: viewErrors(map[string]string{BlockDate: "Please choose a date and a time."})}
 		}
-		if _, err := b.Store.ScheduleMeeting(ctx, ref, casefile.MeetingPlan{When: when, Place: v.text(BlockPlace), Attendees: v.text(BlockAttendees), By: user}); err != nil {
+		if _, err := b.Store.ScheduleMeeting(ctx, who, ref, casefile.MeetingPlan{When: when, Place: v.text(BlockPlace), Attendees: v.text(BlockAttendees)}); err != nil {
 			return fail(BlockDate, err)
 		}
 		return Response{}
 	case ViewRecordOutcome:
-		if !b.isCoordinator(user) {
-			return deny("Only the coordinator can record the meeting's outcome.")
+		if r := refusal(who.Permit(casefile.ActRecordOutcome)); r != nil {
+			return *r
 		}
-		o := casefile.MeetingOutcome{Attendance: v.options(BlockAttendance), Summary: v.text(BlockSummary), By: user}
+		o := casefile.MeetingOutcome{Attendance: v.options(BlockAttendance), Summary: v.text(BlockSummary)}
 		switch v.option(BlockAdequate) {
 		case "yes":
 			t := true
@@ -367,12 +386,12 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 		if len(errs) > 0 {
 			return Response{Ack: viewErrors(errs)}
 		}
-		if _, err := b.Store.RecordOutcome(ctx, ref, o); err != nil {
+		if _, err := b.Store.RecordOutcome(ctx, who, ref, o); err != nil {
 			return fail(BlockSummary, err)
 		}
 		return Response{}
 	case ViewEditDraft, ViewRequestChanges, ViewDeclineFurther, ViewFurtherOutcome:
-		return b.letterSubmit(ctx, cb, v, meta, deny, fail)
+		return b.letterSubmit(ctx, cb, v, meta, who, deny, refusal, fail)
 	default:
 		return Response{}
 	}
@@ -433,7 +452,7 @@ func (b *Bot) HandleEvent(ctx context.Context, eventID string, ev slackevents.Ev
 	}
 	in := casefile.ReplyInput{Ref: ref, Agency: agency, Author: author, Source: "thread", Text: msg.Text,
 		DedupeKey: "msg:" + msg.Channel + ":" + msg.TimeStamp}
-	if _, err := b.Store.RecordReply(ctx, in); err != nil {
+	if _, err := b.Store.RecordReply(ctx, casefile.ActorFor(b.Config, author).OfficerOf(agency), in); err != nil {
 		b.Logger.Warn("slack: thread reply not recorded", "case", ref, "agency", agency, "code", casefile.ErrorCode(err), "event", eventID)
 		return casefile.ErrorCode(err) != casefile.EINTERNAL
 	}

@@ -58,17 +58,32 @@ func (b *Bot) letterOf(ctx context.Context, ref, rest string) (*casefile.Letter,
 	return l, hash, nil
 }
 
-// mayApprove: approvers approve letters; a further-review letter is the
-// Chair's alone.
-func (b *Bot) mayApprove(user string, l *casefile.Letter) bool {
-	if l.Kind == casefile.LetterFurtherReview {
-		return b.isChair(user)
+// permitLetter checks an action on a letter against the case's latest
+// letter, the one the action would change: a button on an older draft must
+// not allow what the latest letter does not (a further-review letter is the
+// Chair's alone), and a form opened on an older version is refused, saying
+// that a newer one exists.
+func (b *Bot) permitLetter(ctx context.Context, who casefile.Actor, act casefile.Action, l *casefile.Letter) error {
+	ls, err := b.Store.Letters(ctx, l.CaseRef)
+	if err != nil {
+		return err
 	}
-	return b.isApprover(user)
+	latest := l
+	for i := range ls {
+		if ls[i].ID > latest.ID {
+			latest = &ls[i]
+		}
+	}
+	if err := who.PermitLetter(act, latest.Kind); err != nil {
+		return err
+	}
+	if latest.ID != l.ID {
+		return casefile.Errorf(casefile.ECONFLICT, "A newer version of this letter exists (version %d): nothing was changed. Please use the buttons on that one.", latest.Version)
+	}
+	return nil
 }
 
-func (b *Bot) letterClick(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction, ref, rest string) {
-	user := cb.User.ID
+func (b *Bot) letterClick(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction, who casefile.Actor, lookupErr error, ref, rest string) {
 	l, hash, err := b.letterOf(ctx, ref, rest)
 	if err != nil {
 		b.refuse(ctx, cb, a.ActionID, explain(err))
@@ -76,38 +91,27 @@ func (b *Bot) letterClick(ctx context.Context, cb *slack.InteractionCallback, a 
 	}
 	switch a.ActionID {
 	case ActionReadLetter:
-		if ok, err := b.hasRole(ctx, user); !b.permitted(ctx, cb, a.ActionID, ok, err,
-			"Sorry, the letter is shown only to the coordinator, the Chair, approvers and agency officers.") {
+		if !b.permit(ctx, cb, a.ActionID, lookupErr, who.Permit(casefile.ActViewDetails)) {
 			return
 		}
 		b.openModal(ctx, cb, LetterModal(l))
 	case ActionApprove:
-		if !b.mayApprove(user, l) {
-			who := "an approver"
-			if l.Kind == casefile.LetterFurtherReview {
-				who = "the Chair"
-			}
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only "+who+" can approve this letter. Nothing was sent.")
-			return
-		}
-		changed, err := b.Store.ApproveLetter(ctx, ref, l.ID, hash, user)
+		changed, err := b.Store.ApproveLetter(ctx, who, ref, l.ID, hash)
 		switch {
 		case err != nil:
-			b.ephemeral(ctx, cb, explain(err))
+			b.refused(ctx, cb, a.ActionID, err)
 		case !changed:
 			b.ephemeral(ctx, cb, fmt.Sprintf("Version %d was already approved. Nothing more was sent.", l.Version))
 		default:
 			b.ephemeral(ctx, cb, fmt.Sprintf("You approved version %d (fingerprint %s). It is being sent to the applicant.", l.Version, l.ShortHash()))
 		}
 	case ActionEditDraft:
-		if !b.isCoordinator(user) && !b.mayApprove(user, l) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator or an approver can edit the letter.")
+		if !b.permit(ctx, cb, a.ActionID, lookupErr, b.permitLetter(ctx, who, casefile.ActEditLetter, l)) {
 			return
 		}
 		b.openModal(ctx, cb, EditLetterModal(l))
 	case ActionRequestChanges:
-		if !b.mayApprove(user, l) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only an approver can ask for changes.")
+		if !b.permit(ctx, cb, a.ActionID, lookupErr, b.permitLetter(ctx, who, casefile.ActRequestChanges, l)) {
 			return
 		}
 		b.openModal(ctx, cb, CommentModal(ViewRequestChanges, "Request changes", "Send to the coordinator",
@@ -115,53 +119,48 @@ func (b *Bot) letterClick(ctx context.Context, cb *slack.InteractionCallback, a 
 	}
 }
 
-func (b *Bot) furtherClick(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction, ref string) {
-	user := cb.User.ID
+func (b *Bot) furtherClick(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction, who casefile.Actor, lookupErr error, ref string) {
+	may := func(act casefile.Action) bool { return b.permit(ctx, cb, a.ActionID, lookupErr, who.Permit(act)) }
 	switch a.ActionID {
 	case ActionRecordFurther:
-		if !b.isCoordinator(user) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only the coordinator can record a request for a further review.")
+		if !may(casefile.ActRecordFurtherReview) {
 			return
 		}
-		changed, err := b.Store.RequestFurtherReview(ctx, ref, user)
+		changed, err := b.Store.RequestFurtherReview(ctx, who, ref)
 		switch {
 		case err != nil:
-			b.ephemeral(ctx, cb, explain(err))
+			b.refused(ctx, cb, a.ActionID, err)
 		case !changed:
 			b.ephemeral(ctx, cb, "A further review was already requested for "+ref+".")
 		default:
 			b.ephemeral(ctx, cb, "Recorded. The Chair is asked to decide.")
 		}
 	case ActionAcceptFurther:
-		if !b.isChair(user) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only the Chair decides on a further review. Nothing was changed.")
+		if !may(casefile.ActDecideFurtherReview) {
 			return
 		}
-		changed, err := b.Store.DecideFurtherReview(ctx, ref, true, "", user)
+		changed, err := b.Store.DecideFurtherReview(ctx, who, ref, true, "")
 		switch {
 		case err != nil:
-			b.ephemeral(ctx, cb, explain(err))
+			b.refused(ctx, cb, a.ActionID, err)
 		case !changed:
 			b.ephemeral(ctx, cb, "The further review was already accepted.")
 		}
 	case ActionDeclineFurther:
-		if !b.isChair(user) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only the Chair decides on a further review. Nothing was changed.")
+		if !may(casefile.ActDecideFurtherReview) {
 			return
 		}
 		b.openModal(ctx, cb, CommentModal(ViewDeclineFurther, "Decline further review", "Decline",
 			"The reason goes into a letter to the applicant, which you approve next; sending it closes the case.", "Reason", ref))
 	case ActionRecordFurtherOutcome:
-		if !b.isChair(user) {
-			b.refuse(ctx, cb, a.ActionID, "Sorry, only the Chair records the further review's outcome.")
+		if !may(casefile.ActFurtherReviewOutcome) {
 			return
 		}
 		b.openModal(ctx, cb, FurtherOutcomeModal(ref))
 	}
 }
 
-func (b *Bot) letterSubmit(ctx context.Context, cb *slack.InteractionCallback, v values, meta string, deny func(string) Response, fail func(string, error) Response) Response {
-	user := cb.User.ID
+func (b *Bot) letterSubmit(ctx context.Context, cb *slack.InteractionCallback, v values, meta string, who casefile.Actor, deny func(string) Response, refusal func(error) *Response, fail func(string, error) Response) Response {
 	parts := strings.Split(meta, "|")
 	ref := parts[0]
 	switch cb.View.CallbackID {
@@ -173,15 +172,15 @@ func (b *Bot) letterSubmit(ctx context.Context, cb *slack.InteractionCallback, v
 		if err != nil {
 			return fail("", err)
 		}
-		if !b.isCoordinator(user) && !b.mayApprove(user, l) {
-			return deny("Only the coordinator or an approver can edit the letter.")
+		if r := refusal(b.permitLetter(ctx, who, casefile.ActEditLetter, l)); r != nil {
+			return *r
 		}
 		n, _ := strconv.Atoi(parts[2])
 		var texts []string
 		for i := 1; i <= n; i++ {
 			texts = append(texts, v.text(letterPartBlock(i)))
 		}
-		if _, err := b.Store.EditLetter(ctx, ref, strings.Join(texts, "\n\n"), user); err != nil {
+		if _, err := b.Store.EditLetter(ctx, who, ref, l.ID, strings.Join(texts, "\n\n")); err != nil {
 			return fail(letterPartBlock(1), err)
 		}
 		return Response{}
@@ -190,30 +189,30 @@ func (b *Bot) letterSubmit(ctx context.Context, cb *slack.InteractionCallback, v
 		if err != nil {
 			return fail("", err)
 		}
-		if !b.mayApprove(user, l) {
-			return deny("Only an approver can ask for changes.")
+		if r := refusal(b.permitLetter(ctx, who, casefile.ActRequestChanges, l)); r != nil {
+			return *r
 		}
-		if _, err := b.Store.RequestChanges(ctx, ref, v.text(BlockComment), user); err != nil {
+		if _, err := b.Store.RequestChanges(ctx, who, ref, v.text(BlockComment)); err != nil {
 			return fail(BlockComment, err)
 		}
 		return Response{}
 	case ViewDeclineFurther:
-		if !b.isChair(user) {
-			return deny("Only the Chair decides on a further review.")
+		if r := refusal(who.Permit(casefile.ActDecideFurtherReview)); r != nil {
+			return *r
 		}
-		if _, err := b.Store.DecideFurtherReview(ctx, ref, false, v.text(BlockComment), user); err != nil {
+		if _, err := b.Store.DecideFurtherReview(ctx, who, ref, false, v.text(BlockComment)); err != nil {
 			return fail(BlockComment, err)
 		}
 		return Response{}
 	case ViewFurtherOutcome:
-		if !b.isChair(user) {
-			return deny("Only the Chair records the further review's outcome.")
+		if r := refusal(who.Permit(casefile.ActFurtherReviewOutcome)); r != nil {
+			return *r
 		}
 		upheld := v.option(BlockUpheld)
 		if upheld == "" {
 			return Response{Ack: viewErrors(map[string]string{BlockUpheld: "Please answer."})}
 		}
-		if _, err := b.Store.RecordFurtherReviewOutcome(ctx, ref, v.text(BlockSummary), upheld == "yes", user); err != nil {
+		if _, err := b.Store.RecordFurtherReviewOutcome(ctx, who, ref, v.text(BlockSummary), upheld == "yes"); err != nil {
 			return fail(BlockSummary, err)
 		}
 		return Response{}

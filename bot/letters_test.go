@@ -22,13 +22,13 @@ func (h *harness) toDraft() *casefile.Case {
 			h.t.Fatal(err)
 		}
 	}
-	ok(h.store.Decide(ctx, c.Ref, casefile.Met, "", h.coord))
+	ok(h.store.Decide(ctx, who(h.coord), c.Ref, casefile.Met, ""))
 	for i, a := range []string{"police", "council", "housing"} {
-		ok(h.store.RecordReply(ctx, casefile.ReplyInput{Ref: c.Ref, Agency: a, Author: "U-" + a, Source: "form", Taken: "Warnings given", DedupeKey: fmt.Sprint(i)}))
+		ok(h.store.RecordReply(ctx, who("U-"), casefile.ReplyInput{Ref: c.Ref, Agency: a, Author: "U-" + a, Source: "form", Taken: "Warnings given", DedupeKey: fmt.Sprint(i)}))
 	}
-	ok(h.store.ScheduleMeeting(ctx, c.Ref, casefile.MeetingPlan{When: time.Now().Add(24 * time.Hour), Place: "Room 2", By: h.coord}))
+	ok(h.store.ScheduleMeeting(ctx, who(h.coord), c.Ref, casefile.MeetingPlan{When: time.Now().Add(24 * time.Hour), Place: "Room 2", By: h.coord}))
 	no := false
-	ok(h.store.RecordOutcome(ctx, c.Ref, casefile.MeetingOutcome{Summary: "Not joined up.", Adequate: &no, By: h.coord,
+	ok(h.store.RecordOutcome(ctx, who(h.coord), c.Ref, casefile.MeetingOutcome{Summary: "Not joined up.", Adequate: &no, By: h.coord,
 		Recommendations: []casefile.Recommendation{{Text: "Joint plan", Owner: "council", Due: casefile.MustDate("2026-12-15")}}}))
 	return c
 }
@@ -113,7 +113,7 @@ func TestApprovalAndFurtherReview(t *testing.T) {
 	}
 	for _, u := range []string{h.coord, h.police} {
 		h.click(u, ch.ID, prompt.TS, bot.ActionAcceptFurther, c.Ref)
-		h.ephemeral(u, "only the Chair decides")
+		h.ephemeral(u, "only the Chair can decide on a further review")
 	}
 	if s := h.status(c.Ref); s != casefile.StatusFurtherReviewRequested {
 		t.Fatalf("status %s after refused clicks", s)

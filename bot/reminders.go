@@ -150,24 +150,22 @@ func (b *Bot) inThread(ctx context.Context, channel, threadTS, blockID string) (
 
 // snoozeClick snoozes a reminder until the next working day: an officer of
 // the agency reminded, or the coordinator, may.
-func (b *Bot) snoozeClick(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction, ref, rest string) {
-	user := cb.User.ID
+func (b *Bot) snoozeClick(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction, who casefile.Actor, lookupErr error, ref, rest string) {
 	_, key, _ := strings.Cut(rest, "|")
 	r, err := b.Store.ReminderByKey(ctx, key)
 	if err != nil || r.CaseRef != ref {
 		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
 		return
 	}
-	if ok, err := b.mayAnswer(ctx, user, r.Agency); !b.permitted(ctx, cb, a.ActionID, ok, err,
-		fmt.Sprintf("Sorry, only an officer of %s or the coordinator can snooze this reminder. Nothing was changed.", agencyName(b.Config, r.Agency))) {
+	if !b.permit(ctx, cb, a.ActionID, lookupErr, who.PermitAnswer(r.Agency, agencyName(b.Config, r.Agency))) {
 		return
 	}
-	until, changed, err := b.Store.SnoozeReminder(ctx, key, user)
+	until, changed, err := b.Store.SnoozeReminder(ctx, who, key)
 	day := until.Time().Format("Monday 2 January 2006")
 	switch {
 	case err != nil:
 		b.Logger.Warn("snooze refused", "case", ref, "code", casefile.ErrorCode(err))
-		b.ephemeral(ctx, cb, explain(err))
+		b.refused(ctx, cb, a.ActionID, err)
 		return
 	case !changed:
 		b.ephemeral(ctx, cb, "This reminder is already snoozed until "+day+". Nothing was changed.")
@@ -175,7 +173,7 @@ func (b *Bot) snoozeClick(ctx context.Context, cb *slack.InteractionCallback, a 
 	}
 	b.ephemeral(ctx, cb, fmt.Sprintf("Snoozed: the reminder comes back on %s, unless %s has replied by then.", day, agencyName(b.Config, r.Agency)))
 	if cb.Message.Timestamp != "" {
-		if err := b.update(ctx, cb.Channel.ID, cb.Message.Timestamp, cb.Message.Text, SnoozedBlocks(cb.Message.Blocks.BlockSet, user, until)); err != nil {
+		if err := b.update(ctx, cb.Channel.ID, cb.Message.Timestamp, cb.Message.Text, SnoozedBlocks(cb.Message.Blocks.BlockSet, who.ID, until)); err != nil {
 			b.Logger.Warn("slack: snoozed reminder not updated", "case", ref, "error", slackCode(err))
 		}
 	}

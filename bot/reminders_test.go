@@ -78,9 +78,9 @@ func TestReminderThreadAndSnooze(t *testing.T) {
 	// The Chair, and another agency's officer, may not snooze it.
 	value := c.Ref + "|police|" + key
 	h.click(h.chair, ch.ID, rem.TS, bot.ActionSnoozeReminder, value)
-	h.ephemeral(h.chair, "only an officer of Police or the coordinator can snooze")
+	h.ephemeral(h.chair, "only an officer of Police or the coordinator can act on its request")
 	h.click(h.council, ch.ID, rem.TS, bot.ActionSnoozeReminder, value)
-	h.ephemeral(h.council, "only an officer of Police or the coordinator can snooze")
+	h.ephemeral(h.council, "only an officer of Police or the coordinator can act on its request")
 	if n := h.events(c.Ref, "reminder.snoozed"); n != 0 {
 		t.Fatalf("%d snoozes recorded after refusals", n)
 	}

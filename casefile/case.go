@@ -317,7 +317,7 @@ type NewCase struct {
 	Application Application
 	ReceivedAt  time.Time // zero means now
 	Source      string    // email, staff
-	Actor       string    // who or what opened it: "intake", or the staff member
+	Actor       Actor     // who or what opened it: intake (the system), or a member of staff
 }
 
 var noReplyRE = regexp.MustCompile(`(?i)^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster|bounces?|notifications?)([+.\-_].*)?@`)

@@ -99,7 +99,7 @@ func (e *env) newCase(tb testing.TB) *casefile.Case {
 			Description: "Loud music every night and threats from the neighbours at number 14.",
 			Agencies:    []string{"police", "council"},
 		},
-		Source: "email", Actor: "intake",
+		Source: "email", Actor: who("intake"),
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -467,7 +467,7 @@ func TestAgencyRequest(t *testing.T) {
 	e.Store.Config.Agencies[0].Email = "asb-team@police.example" // police
 	ctx := context.Background()
 	c := e.newCase(t)
-	if _, err := e.Store.Decide(ctx, c.Ref, casefile.Met, "", "U-COORD"); err != nil {
+	if _, err := e.Store.Decide(ctx, who("U-COORD"), c.Ref, casefile.Met, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Store.AskByEmail(ctx, c.Ref, "police"); err != nil {
@@ -516,7 +516,7 @@ func TestLetter(t *testing.T) {
 	ctx := context.Background()
 	c := e.newCase(t)
 	e.drain(t) // the acknowledgement
-	if _, err := e.Store.Decide(ctx, c.Ref, casefile.NotMet, "Two complaints, not three, in the six months before the application.", "U-COORD"); err != nil {
+	if _, err := e.Store.Decide(ctx, who("U-COORD"), c.Ref, casefile.NotMet, "Two complaints, not three, in the six months before the application."); err != nil {
 		t.Fatal(err)
 	}
 	letters, err := e.Store.Letters(ctx, c.Ref)
@@ -524,7 +524,7 @@ func TestLetter(t *testing.T) {
 		t.Fatalf("letters = %v, %v", letters, err)
 	}
 	l := letters[len(letters)-1]
-	if _, err := e.Store.ApproveLetter(ctx, c.Ref, l.ID, l.SHA256, "U-CHAIR"); err != nil {
+	if _, err := e.Store.ApproveLetter(ctx, who("U-CHAIR"), c.Ref, l.ID, l.SHA256); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)
@@ -641,19 +641,19 @@ func TestOnlyTheApprovedVersionIsSent(t *testing.T) {
 	ctx := context.Background()
 	c := e.newCase(t)
 	e.drain(t) // the acknowledgement
-	if _, err := e.Store.Decide(ctx, c.Ref, casefile.NotMet, "Two complaints, not three.", "U-COORD"); err != nil {
+	if _, err := e.Store.Decide(ctx, who("U-COORD"), c.Ref, casefile.NotMet, "Two complaints, not three."); err != nil {
 		t.Fatal(err)
 	}
 	letters, _ := e.Store.Letters(ctx, c.Ref)
 	v1 := letters[0]
-	v2, err := e.Store.EditLetter(ctx, c.Ref, strings.Replace(v1.Text, "Two complaints, not three.", "Two complaints in the six months, where three are needed.", 1), "U-COORD")
+	v2, err := e.Store.EditLetter(ctx, who("U-COORD"), c.Ref, 0, strings.Replace(v1.Text, "Two complaints, not three.", "Two complaints in the six months, where three are needed.", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Store.ApproveLetter(ctx, c.Ref, v1.ID, v1.SHA256, "U-CHAIR"); casefile.ErrorCode(err) != casefile.ECONFLICT {
+	if _, err := e.Store.ApproveLetter(ctx, who("U-CHAIR"), c.Ref, v1.ID, v1.SHA256); casefile.ErrorCode(err) != casefile.ECONFLICT {
 		t.Fatalf("approving version 1 after the edit: %v", err)
 	}
-	if _, err := e.Store.ApproveLetter(ctx, c.Ref, v2.ID, v2.SHA256, "U-CHAIR"); err != nil {
+	if _, err := e.Store.ApproveLetter(ctx, who("U-CHAIR"), c.Ref, v2.ID, v2.SHA256); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)
@@ -694,7 +694,7 @@ func TestAgencyReminderByEmail(t *testing.T) {
 	ctx := context.Background()
 	e.Store.Config.Agencies[1].Email = "asb.team@example-council.gov.uk" // council
 	c := e.newCase(t)
-	if _, err := e.Store.Decide(ctx, c.Ref, casefile.Met, "", "U-COORD"); err != nil {
+	if _, err := e.Store.Decide(ctx, who("U-COORD"), c.Ref, casefile.Met, ""); err != nil {
 		t.Fatal(err)
 	}
 	// The bot posted both requests; the council's went by email.

@@ -19,7 +19,7 @@ func BenchmarkCreateCase(b *testing.B) {
 	for b.Loop() {
 		i++
 		app.Applicant.Email = fmt.Sprintf("resident%d@example.net", i) // a different resident each time, as in life
-		if _, err := s.CreateCase(ctx, casefile.NewCase{Application: app, Actor: "bench"}); err != nil {
+		if _, err := s.CreateCase(ctx, casefile.NewCase{Application: app, Actor: who("bench")}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -33,7 +33,7 @@ func BenchmarkCaseShow(b *testing.B) {
 	app := sampleApplication()
 	var ref string
 	for i := range 10000 {
-		c, err := s.CreateCase(ctx, casefile.NewCase{Application: app, Actor: "bench"})
+		c, err := s.CreateCase(ctx, casefile.NewCase{Application: app, Actor: who("bench")})
 		if err != nil {
 			b.Fatal(err)
 		}

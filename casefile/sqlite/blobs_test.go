@@ -31,7 +31,7 @@ func TestLargeMessageStoredInChunks(t *testing.T) {
 		t.Fatalf("attachments %+v", c.Attachments)
 	}
 	dir := filepath.Join(t.TempDir(), "export")
-	if _, err := s.Export(ctx, c.Ref, dir, "test"); err != nil {
+	if _, err := s.Export(ctx, who("test"), c.Ref, dir); err != nil {
 		t.Fatal(err)
 	}
 	var gotRaw, gotVideo []byte

@@ -16,6 +16,9 @@ import (
 // assesses the threshold, sets the first deadlines, records the audit event
 // and enqueues the channel and the acknowledgement.
 func (s *Store) CreateCase(ctx context.Context, nc casefile.NewCase) (*casefile.Case, error) {
+	if err := nc.Actor.Permit(casefile.ActCreateCase); err != nil {
+		return nil, err
+	}
 	if err := nc.Application.Validate(s.Config.Agencies); err != nil {
 		return nil, err
 	}
@@ -70,7 +73,7 @@ func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase) (*casefile.Ca
 		id, casefile.DeadlineThresholdDecision, deadlines[casefile.DeadlineThresholdDecision].Due.String(), ms(tx.now)); err != nil {
 		return nil, fmt.Errorf("set deadlines: %w", err)
 	}
-	ev, err := tx.event(ctx, id, nc.Actor, "case.created", map[string]any{
+	ev, err := tx.eventAs(ctx, id, nc.Actor, "case.created", map[string]any{
 		"source": nc.Source, "route": app.Route, "assessment": th.Assessment,
 		"qualifying_complaints": th.QualifyingComplaints, "incidents": len(app.Incidents),
 	})
@@ -204,7 +207,11 @@ func (tx *Tx) transition(ctx context.Context, c *caseRow, to casefile.Status, se
 // met moves it to threshold_not_met, whose letter is drafted next. Deciding
 // again the same way changes nothing and reports so; deciding the other way
 // once decided is a conflict.
-func (s *Store) Decide(ctx context.Context, ref string, outcome casefile.Assessment, reason, by string) (casefile.Changed, error) {
+func (s *Store) Decide(ctx context.Context, a casefile.Actor, ref string, outcome casefile.Assessment, reason string) (casefile.Changed, error) {
+	if err := a.Permit(casefile.ActDecideThreshold); err != nil {
+		return false, err
+	}
+	by := a.Audit()
 	reason = strings.TrimSpace(reason)
 	switch {
 	case outcome != casefile.Met && outcome != casefile.NotMet:
@@ -238,7 +245,7 @@ func (s *Store) Decide(ctx context.Context, ref string, outcome casefile.Assessm
 			outcome, reason, by, ms(tx.now), acceptedAt); err != nil {
 			return err
 		}
-		ev, err := tx.event(ctx, c.id, by, "threshold.decided", map[string]any{"outcome": outcome, "reason": reason})
+		ev, err := tx.eventAs(ctx, c.id, a, "threshold.decided", map[string]any{"outcome": outcome, "reason": reason})
 		if err != nil {
 			return err
 		}
@@ -282,7 +289,10 @@ func (tx *Tx) cardChanged(ctx context.Context, c *caseRow, ev int64) error {
 
 // RecordAcknowledgement records that the applicant was acknowledged some
 // other way than the automatic email (post, phone, in person).
-func (s *Store) RecordAcknowledgement(ctx context.Context, ref, how, by string) (casefile.Changed, error) {
+func (s *Store) RecordAcknowledgement(ctx context.Context, a casefile.Actor, ref, how string) (casefile.Changed, error) {
+	if err := a.Permit(casefile.ActRecordAcknowledgement); err != nil {
+		return false, err
+	}
 	changed := false
 	err := s.update(ctx, func(tx *Tx) error {
 		c, err := tx.loadCase(ctx, ref)
@@ -297,7 +307,7 @@ func (s *Store) RecordAcknowledgement(ctx context.Context, ref, how, by string) 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		ev, err := tx.event(ctx, c.id, by, "ack.recorded", map[string]any{"how": how})
+		ev, err := tx.eventAs(ctx, c.id, a, "ack.recorded", map[string]any{"how": how})
 		if err != nil {
 			return err
 		}
@@ -308,7 +318,10 @@ func (s *Store) RecordAcknowledgement(ctx context.Context, ref, how, by string) 
 }
 
 // Withdraw records that the applicant withdrew; the case stops.
-func (s *Store) Withdraw(ctx context.Context, ref, reason, by string) (casefile.Changed, error) {
+func (s *Store) Withdraw(ctx context.Context, a casefile.Actor, ref, reason string) (casefile.Changed, error) {
+	if err := a.Permit(casefile.ActWithdraw); err != nil {
+		return false, err
+	}
 	changed := casefile.Changed(false)
 	err := s.update(ctx, func(tx *Tx) error {
 		c, err := tx.loadCase(ctx, ref)
@@ -321,7 +334,7 @@ func (s *Store) Withdraw(ctx context.Context, ref, reason, by string) (casefile.
 		if err := tx.transition(ctx, c, casefile.StatusWithdrawn, `closed_at = ?`, ms(tx.now)); err != nil {
 			return err
 		}
-		ev, err := tx.event(ctx, c.id, by, "case.withdrawn", map[string]any{"reason": reason})
+		ev, err := tx.eventAs(ctx, c.id, a, "case.withdrawn", map[string]any{"reason": reason})
 		if err != nil {
 			return err
 		}

@@ -64,7 +64,11 @@ type storedAttachment struct {
 // further reviews and the chronology from the audit trail, with
 // index.json listing each file's sha256. dir must be empty or not exist.
 // The export is recorded in the audit trail.
-func (s *Store) Export(ctx context.Context, ref, dir, by string) (*ExportIndex, error) {
+func (s *Store) Export(ctx context.Context, a casefile.Actor, ref, dir string) (*ExportIndex, error) {
+	if err := a.Permit(casefile.ActExport); err != nil {
+		return nil, err
+	}
+	by := a.Audit()
 	if by == "" {
 		return nil, casefile.Errorf(casefile.EINVALID, "by: who exported the case must be recorded")
 	}

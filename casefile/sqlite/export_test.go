@@ -26,7 +26,7 @@ func TestExport(t *testing.T) {
 	clk.Set(london("2027-02-01 10:00"))
 
 	dir := filepath.Join(t.TempDir(), "sar")
-	idx, err := s.Export(ctx, rc.A, dir, "Sam Patel")
+	idx, err := s.Export(ctx, who("Sam Patel"), rc.A, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +92,10 @@ func TestExport(t *testing.T) {
 		t.Errorf("last event %+v", last)
 	}
 	// Never into a directory with other files in it.
-	if _, err := s.Export(ctx, rc.A, dir, "Sam Patel"); casefile.ErrorCode(err) != casefile.EINVALID {
+	if _, err := s.Export(ctx, who("Sam Patel"), rc.A, dir); casefile.ErrorCode(err) != casefile.EINVALID {
 		t.Errorf("export into a full directory: %v", err)
 	}
-	if _, err := s.Export(ctx, "CT-2026-0999", filepath.Join(t.TempDir(), "x"), "Sam Patel"); casefile.ErrorCode(err) != casefile.ENOTFOUND {
+	if _, err := s.Export(ctx, who("Sam Patel"), "CT-2026-0999", filepath.Join(t.TempDir(), "x")); casefile.ErrorCode(err) != casefile.ENOTFOUND {
 		t.Errorf("unknown case: %v", err)
 	}
 }

@@ -157,8 +157,11 @@ func (tx *Tx) latestLetter(ctx context.Context, caseID int64) (id int64, kind st
 }
 
 // EditLetter saves an edited text as a new version of the current letter.
-// The case waits for approval of that version.
-func (s *Store) EditLetter(ctx context.Context, ref, text, by string) (*casefile.Letter, error) {
+// The case waits for approval of that version. basedOn is the version the
+// editor started from: when a newer one exists, the edit is refused rather
+// than silently replacing someone else's changes (0 skips the check).
+func (s *Store) EditLetter(ctx context.Context, a casefile.Actor, ref string, basedOn int64, text string) (*casefile.Letter, error) {
+	by := a.Audit()
 	text = casefile.TidyLetter(strings.ReplaceAll(text, "\r\n", "\n"))
 	if len(strings.TrimSpace(text)) < 20 {
 		return nil, casefile.Errorf(casefile.EINVALID, "text: the letter cannot be (nearly) empty")
@@ -172,9 +175,15 @@ func (s *Store) EditLetter(ctx context.Context, ref, text, by string) (*casefile
 		if c.status != casefile.StatusAwaitingApproval && c.status != casefile.StatusDrafting {
 			return casefile.Errorf(casefile.ECONFLICT, "%s is %s: there is no draft to edit", ref, c.status)
 		}
-		_, kind, _, hash, _, err := tx.latestLetter(ctx, c.id)
+		id, kind, version, hash, _, err := tx.latestLetter(ctx, c.id)
 		if err != nil {
 			return err
+		}
+		if err := a.PermitLetter(casefile.ActEditLetter, kind); err != nil {
+			return err
+		}
+		if basedOn != 0 && basedOn != id {
+			return casefile.Errorf(casefile.ECONFLICT, "a newer version of this letter exists (version %d): nothing was saved. Please edit that one.", version)
 		}
 		sum := sha256.Sum256([]byte(text))
 		if hex.EncodeToString(sum[:]) == hash {
@@ -195,7 +204,8 @@ func (s *Store) EditLetter(ctx context.Context, ref, text, by string) (*casefile
 }
 
 // RequestChanges sends the draft back to the coordinator with a comment.
-func (s *Store) RequestChanges(ctx context.Context, ref, comment, by string) (casefile.Changed, error) {
+func (s *Store) RequestChanges(ctx context.Context, a casefile.Actor, ref, comment string) (casefile.Changed, error) {
+	by := a.Audit()
 	if strings.TrimSpace(comment) == "" {
 		return false, casefile.Errorf(casefile.EINVALID, "comment: say what should change")
 	}
@@ -205,13 +215,20 @@ func (s *Store) RequestChanges(ctx context.Context, ref, comment, by string) (ca
 		if err != nil {
 			return err
 		}
+		_, kind, _, _, _, err := tx.latestLetter(ctx, c.id)
+		if err != nil {
+			return err
+		}
+		if err := a.PermitLetter(casefile.ActRequestChanges, kind); err != nil {
+			return err
+		}
 		if c.status == casefile.StatusDrafting {
 			return nil
 		}
 		if err := tx.transition(ctx, c, casefile.StatusDrafting, ""); err != nil {
 			return err
 		}
-		ev, err := tx.event(ctx, c.id, by, "letter.changes_requested", map[string]any{"comment": comment})
+		ev, err := tx.eventAs(ctx, c.id, a, "letter.changes_requested", map[string]any{"comment": comment})
 		if err != nil {
 			return err
 		}
@@ -231,7 +248,8 @@ func (s *Store) RequestChanges(ctx context.Context, ref, comment, by string) (ca
 // and queues exactly that version to be sent: to the applicant and, with
 // consent, to the person they applied for. Approving an older version, or
 // approving twice, sends nothing more.
-func (s *Store) ApproveLetter(ctx context.Context, ref string, letterID int64, hash, by string) (casefile.Changed, error) {
+func (s *Store) ApproveLetter(ctx context.Context, a casefile.Actor, ref string, letterID int64, hash string) (casefile.Changed, error) {
+	by := a.Audit()
 	changed := false
 	err := s.update(ctx, func(tx *Tx) error {
 		c, err := tx.loadCase(ctx, ref)
@@ -240,6 +258,9 @@ func (s *Store) ApproveLetter(ctx context.Context, ref string, letterID int64, h
 		}
 		id, kind, version, latestHash, approved, err := tx.latestLetter(ctx, c.id)
 		if err != nil {
+			return err
+		}
+		if err := a.PermitLetter(casefile.ActApproveLetter, kind); err != nil {
 			return err
 		}
 		if id != letterID || latestHash != hash {
@@ -266,7 +287,7 @@ func (s *Store) ApproveLetter(ctx context.Context, ref string, letterID int64, h
 		if err := tx.transition(ctx, c, casefile.StatusResponded, `responded_at = ?`, ms(tx.now)); err != nil {
 			return err
 		}
-		ev, err := tx.event(ctx, c.id, by, "letter.approved", map[string]any{"kind": kind, "version": version, "sha256": hash, "letter": id})
+		ev, err := tx.eventAs(ctx, c.id, a, "letter.approved", map[string]any{"kind": kind, "version": version, "sha256": hash, "letter": id})
 		if err != nil {
 			return err
 		}

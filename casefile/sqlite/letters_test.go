@@ -17,15 +17,15 @@ func reviewedCase(t *testing.T, s *sqlite.Store, clk *Clock, app casefile.Applic
 	t.Helper()
 	ctx := context.Background()
 	c := mustCreate(t, s, app)
-	must(t)(s.Decide(ctx, c.Ref, casefile.Met, "three complaints in two months", "U-COORD"))
-	must(t)(s.RecordReply(ctx, casefile.ReplyInput{Ref: c.Ref, Agency: "police", Author: "U-PC", Source: "form",
+	must(t)(s.Decide(ctx, who("U-COORD"), c.Ref, casefile.Met, "three complaints in two months"))
+	must(t)(s.RecordReply(ctx, who("U-PC"), casefile.ReplyInput{Ref: c.Ref, Agency: "police", Author: "U-PC", Source: "form",
 		Complaints: "Three calls logged", Taken: "Patrols increased on Friday nights", DedupeKey: "r1"}))
-	must(t)(s.RecordReply(ctx, casefile.ReplyInput{Ref: c.Ref, Agency: "council", Author: "U-ASB", Source: "thread",
+	must(t)(s.RecordReply(ctx, who("U-ASB"), casefile.ReplyInput{Ref: c.Ref, Agency: "council", Author: "U-ASB", Source: "thread",
 		Text: "Community protection warning served on 2 October", DedupeKey: "r2"}))
-	must(t)(s.RecordReply(ctx, casefile.ReplyInput{Ref: c.Ref, Agency: "housing", Author: "U-HO", Source: "form", NoInfo: true, DedupeKey: "r3"}))
-	must(t)(s.ScheduleMeeting(ctx, c.Ref, casefile.MeetingPlan{When: clk.Now().Add(48 * time.Hour), Place: "Room 2", By: "U-COORD"}))
+	must(t)(s.RecordReply(ctx, who("U-HO"), casefile.ReplyInput{Ref: c.Ref, Agency: "housing", Author: "U-HO", Source: "form", NoInfo: true, DedupeKey: "r3"}))
+	must(t)(s.ScheduleMeeting(ctx, who("U-COORD"), c.Ref, casefile.MeetingPlan{When: clk.Now().Add(48 * time.Hour), Place: "Room 2", By: "U-COORD"}))
 	no := false
-	must(t)(s.RecordOutcome(ctx, c.Ref, casefile.MeetingOutcome{
+	must(t)(s.RecordOutcome(ctx, who("U-COORD"), c.Ref, casefile.MeetingOutcome{
 		Attendance: []string{"police", "council"}, Summary: "The reports were handled separately and nobody joined them up.", Adequate: &no, By: "U-COORD",
 		Recommendations: []casefile.Recommendation{
 			{Text: "Joint problem-solving plan for the alleyway", Owner: "council", Due: casefile.MustDate("2026-12-15")},
@@ -93,15 +93,15 @@ func TestEditApproveSend(t *testing.T) {
 	ref := reviewedCase(t, s, clk, app)
 	v1 := latest(t, s, ref)
 
-	v2, err := s.EditLetter(ctx, ref, strings.Replace(v1.Text, "Yours sincerely", "With best wishes", 1), "U-COORD")
+	v2, err := s.EditLetter(ctx, who("U-COORD"), ref, 0, strings.Replace(v1.Text, "Yours sincerely", "With best wishes", 1))
 	if err != nil || v2.Version != 2 {
 		t.Fatalf("edit: %+v %v", v2, err)
 	}
-	if _, err := s.EditLetter(ctx, ref, v2.Text, "U-COORD"); casefile.ErrorCode(err) != casefile.ECONFLICT {
+	if _, err := s.EditLetter(ctx, who("U-COORD"), ref, 0, v2.Text); casefile.ErrorCode(err) != casefile.ECONFLICT {
 		t.Errorf("an unchanged edit made a version: %v", err)
 	}
 	// Approving version 1 now is refused: only the latest version can go.
-	if _, err := s.ApproveLetter(ctx, ref, v1.ID, v1.SHA256, "U-CHAIR"); casefile.ErrorCode(err) != casefile.ECONFLICT {
+	if _, err := s.ApproveLetter(ctx, who("U-CHAIR"), ref, v1.ID, v1.SHA256); casefile.ErrorCode(err) != casefile.ECONFLICT {
 		t.Fatalf("approving a superseded version: %v", err)
 	}
 	// Two approvers at once: one approval, one set of emails.
@@ -109,7 +109,7 @@ func TestEditApproveSend(t *testing.T) {
 	changed := make([]bool, 2)
 	for i := range changed {
 		wg.Go(func() {
-			ch, err := s.ApproveLetter(ctx, ref, v2.ID, v2.SHA256, "U-CHAIR")
+			ch, err := s.ApproveLetter(ctx, who("U-CHAIR"), ref, v2.ID, v2.SHA256)
 			if err != nil {
 				t.Error(err)
 			}
@@ -147,16 +147,16 @@ func TestRequestChanges(t *testing.T) {
 	ctx := context.Background()
 	s, clk := MustOpenStore(t)
 	ref := reviewedCase(t, s, clk, sampleApplication())
-	must(t)(s.RequestChanges(ctx, ref, "Say more about the patrols", "U-CHAIR"))
+	must(t)(s.RequestChanges(ctx, who("U-CHAIR"), ref, "Say more about the patrols"))
 	c, _ := s.Case(ctx, ref)
 	if c.Status != casefile.StatusDrafting {
 		t.Fatalf("status %s", c.Status)
 	}
 	l := latest(t, s, ref)
-	if _, err := s.ApproveLetter(ctx, ref, l.ID, l.SHA256, "U-CHAIR"); casefile.ErrorCode(err) != casefile.ECONFLICT {
+	if _, err := s.ApproveLetter(ctx, who("U-CHAIR"), ref, l.ID, l.SHA256); casefile.ErrorCode(err) != casefile.ECONFLICT {
 		t.Fatalf("approved a draft sent back for changes: %v", err)
 	}
-	if _, err := s.EditLetter(ctx, ref, l.Text+"\nPatrols will continue until March.\n", "U-COORD"); err != nil {
+	if _, err := s.EditLetter(ctx, who("U-COORD"), ref, 0, l.Text+"\nPatrols will continue until March.\n"); err != nil {
 		t.Fatal(err)
 	}
 	c, _ = s.Case(ctx, ref)
@@ -171,25 +171,25 @@ func TestFurtherReview(t *testing.T) {
 		s, clk := MustOpenStore(t)
 		ref := reviewedCase(t, s, clk, sampleApplication())
 		l := latest(t, s, ref)
-		must(t)(s.ApproveLetter(ctx, ref, l.ID, l.SHA256, "U-CHAIR"))
+		must(t)(s.ApproveLetter(ctx, who("U-CHAIR"), ref, l.ID, l.SHA256))
 		if late {
 			clk.Add(60 * 24 * time.Hour)
 		}
-		must(t)(s.RequestFurtherReview(ctx, ref, "U-COORD"))
+		must(t)(s.RequestFurtherReview(ctx, who("U-COORD"), ref))
 		esc, _ := s.FurtherReviews(ctx, ref)
 		if len(esc) != 1 || esc[0].Late != late {
 			t.Fatalf("late=%v: escalations %+v", late, esc)
 		}
-		if _, err := s.DecideFurtherReview(ctx, ref, false, "", "U-CHAIR"); casefile.ErrorCode(err) != casefile.EINVALID {
+		if _, err := s.DecideFurtherReview(ctx, who("U-CHAIR"), ref, false, ""); casefile.ErrorCode(err) != casefile.EINVALID {
 			t.Errorf("declined without a reason: %v", err)
 		}
-		must(t)(s.DecideFurtherReview(ctx, ref, true, "", "U-CHAIR"))
-		must(t)(s.RecordFurtherReviewOutcome(ctx, ref, "The patrols were not targeted at the right times. Police will change the patrol plan.", true, "U-CHAIR"))
+		must(t)(s.DecideFurtherReview(ctx, who("U-CHAIR"), ref, true, ""))
+		must(t)(s.RecordFurtherReviewOutcome(ctx, who("U-CHAIR"), ref, "The patrols were not targeted at the right times. Police will change the patrol plan.", true))
 		fl := latest(t, s, ref)
 		if fl.Kind != casefile.LetterFurtherReview || !strings.Contains(fl.Text, "has been upheld") || !strings.Contains(fl.Text, "Ombudsman remains open") {
 			t.Errorf("further review letter:\n%s", fl.Text)
 		}
-		must(t)(s.ApproveLetter(ctx, ref, fl.ID, fl.SHA256, "U-CHAIR"))
+		must(t)(s.ApproveLetter(ctx, who("U-CHAIR"), ref, fl.ID, fl.SHA256))
 		c, _ := s.Case(ctx, ref)
 		if c.Status != casefile.StatusClosed {
 			t.Errorf("status %s after the further review letter", c.Status)
@@ -208,7 +208,7 @@ func TestLetterTemplateOverride(t *testing.T) {
 	}
 	defer s.Close()
 	c := mustCreate(t, s, sampleApplication())
-	must(t)(s.Decide(context.Background(), c.Ref, casefile.NotMet, "only one complaint in six months", "U-COORD"))
+	must(t)(s.Decide(context.Background(), who("U-COORD"), c.Ref, casefile.NotMet, "only one complaint in six months"))
 	l := latest(t, s, c.Ref)
 	if l.Text != "Dear Lucy Fielding, our own wording for "+c.Ref+": only one complaint in six months\n" {
 		t.Errorf("override not used: %q", l.Text)
@@ -223,7 +223,7 @@ func TestClosedAfterWindowThenLateRequest(t *testing.T) {
 	s, clk := MustOpenStore(t)
 	ref := reviewedCase(t, s, clk, sampleApplication())
 	l := latest(t, s, ref)
-	must(t)(s.ApproveLetter(ctx, ref, l.ID, l.SHA256, "U-CHAIR"))
+	must(t)(s.ApproveLetter(ctx, who("U-CHAIR"), ref, l.ID, l.SHA256))
 	if n, err := s.CloseAfterFurtherReviewWindow(ctx); err != nil || n != 0 {
 		t.Fatalf("closed %d before the window ended: %v", n, err)
 	}
@@ -235,25 +235,25 @@ func TestClosedAfterWindowThenLateRequest(t *testing.T) {
 	if c.Status != casefile.StatusClosed {
 		t.Fatalf("status %s", c.Status)
 	}
-	must(t)(s.RequestFurtherReview(ctx, ref, "U-COORD"))
+	must(t)(s.RequestFurtherReview(ctx, who("U-COORD"), ref))
 	esc, _ := s.FurtherReviews(ctx, ref)
 	c, _ = s.Case(ctx, ref)
 	if c.Status != casefile.StatusFurtherReviewRequested || len(esc) != 1 || !esc[0].Late {
 		t.Fatalf("status %s escalations %+v", c.Status, esc)
 	}
-	must(t)(s.DecideFurtherReview(ctx, ref, false, "the patrol plan was followed", "U-CHAIR"))
+	must(t)(s.DecideFurtherReview(ctx, who("U-CHAIR"), ref, false, "the patrol plan was followed"))
 	// The applicant is told why, by a letter the Chair approves.
 	dl := latest(t, s, ref)
 	if dl.Kind != casefile.LetterFurtherReview || !strings.Contains(dl.Text, "decided not to hold a further review") ||
 		!strings.Contains(dl.Text, "the patrol plan was followed") || strings.Contains(dl.Text, "<no value>") {
 		t.Fatalf("decline letter:\n%s", dl.Text)
 	}
-	must(t)(s.ApproveLetter(ctx, ref, dl.ID, dl.SHA256, "U-CHAIR"))
+	must(t)(s.ApproveLetter(ctx, who("U-CHAIR"), ref, dl.ID, dl.SHA256))
 	c, _ = s.Case(ctx, ref)
 	if c.Status != casefile.StatusClosed {
 		t.Fatalf("status %s after the decline letter", c.Status)
 	}
-	if _, err := s.RequestFurtherReview(ctx, ref, "U-COORD"); casefile.ErrorCode(err) != casefile.ECONFLICT {
+	if _, err := s.RequestFurtherReview(ctx, who("U-COORD"), ref); casefile.ErrorCode(err) != casefile.ECONFLICT {
 		t.Fatalf("a second further review: %v", err)
 	}
 }

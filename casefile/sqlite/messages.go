@@ -112,7 +112,7 @@ func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestR
 		if err := in.Application.Validate(tx.s.Config.Agencies); err != nil {
 			return casefile.IngestResult{}, err
 		}
-		nc, err := tx.createCase(ctx, casefile.NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: "intake"})
+		nc, err := tx.createCase(ctx, casefile.NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: casefile.System("intake")})
 		if err != nil {
 			return casefile.IngestResult{}, err
 		}
@@ -408,7 +408,11 @@ func (s *Store) CloseAfterFurtherReviewWindow(ctx context.Context) (int, error) 
 
 // RequestFurtherReview records the coordinator's note that the applicant
 // asked for a further review (by phone, letter or in person).
-func (s *Store) RequestFurtherReview(ctx context.Context, ref, by string) (casefile.Changed, error) {
+func (s *Store) RequestFurtherReview(ctx context.Context, a casefile.Actor, ref string) (casefile.Changed, error) {
+	if err := a.Permit(casefile.ActRecordFurtherReview); err != nil {
+		return false, err
+	}
+	by := a.Audit()
 	changed := false
 	err := s.update(ctx, func(tx *Tx) error {
 		c, err := tx.loadCase(ctx, ref)
@@ -438,7 +442,11 @@ func (s *Store) RequestFurtherReview(ctx context.Context, ref, by string) (casef
 // further review: accepted, the review goes ahead; declined (with a
 // reason), a letter giving the reason is drafted for the Chair's approval,
 // and sending it closes the case.
-func (s *Store) DecideFurtherReview(ctx context.Context, ref string, accept bool, reason, by string) (casefile.Changed, error) {
+func (s *Store) DecideFurtherReview(ctx context.Context, a casefile.Actor, ref string, accept bool, reason string) (casefile.Changed, error) {
+	if err := a.Permit(casefile.ActDecideFurtherReview); err != nil {
+		return false, err
+	}
+	by := a.Audit()
 	reason = strings.TrimSpace(reason)
 	if !accept && reason == "" {
 		return false, casefile.Errorf(casefile.EINVALID, "reason: declining a further review needs a reason")
@@ -486,7 +494,7 @@ func (s *Store) DecideFurtherReview(ctx context.Context, ref string, accept bool
 			}
 			text = "The Chair declined the request for a further review: " + reason + "\nA letter telling the applicant why is drafted below for the Chair's approval; sending it closes the case."
 		}
-		ev, err := tx.event(ctx, c.id, by, "further_review.decided", map[string]any{"decision": want, "reason": reason})
+		ev, err := tx.eventAs(ctx, c.id, a, "further_review.decided", map[string]any{"decision": want, "reason": reason})
 		if err != nil {
 			return err
 		}
@@ -503,7 +511,10 @@ func (s *Store) DecideFurtherReview(ctx context.Context, ref string, accept bool
 
 // RecordFurtherReviewOutcome records what the further review found and
 // drafts its letter, which the Chair approves.
-func (s *Store) RecordFurtherReviewOutcome(ctx context.Context, ref, outcome string, upheld bool, by string) (casefile.Changed, error) {
+func (s *Store) RecordFurtherReviewOutcome(ctx context.Context, a casefile.Actor, ref, outcome string, upheld bool) (casefile.Changed, error) {
+	if err := a.Permit(casefile.ActFurtherReviewOutcome); err != nil {
+		return false, err
+	}
 	if strings.TrimSpace(outcome) == "" {
 		return false, casefile.Errorf(casefile.EINVALID, "outcome: the further review's findings are needed for the letter")
 	}
@@ -525,7 +536,7 @@ func (s *Store) RecordFurtherReviewOutcome(ctx context.Context, ref, outcome str
 			outcome, upheld, c.id); err != nil {
 			return err
 		}
-		ev, err := tx.event(ctx, c.id, by, "further_review.outcome", map[string]any{"upheld": upheld})
+		ev, err := tx.eventAs(ctx, c.id, a, "further_review.outcome", map[string]any{"upheld": upheld})
 		if err != nil {
 			return err
 		}

@@ -304,13 +304,17 @@ func (tx *Tx) reminderByKey(ctx context.Context, key string) (dueReminder, error
 // SnoozeReminder snoozes an agency's reminder until the next working day,
 // when it comes back unless the agency has replied or a later reminder
 // takes its place. Snoozing again changes nothing and says until when.
-func (s *Store) SnoozeReminder(ctx context.Context, key, by string) (until casefile.Date, changed casefile.Changed, err error) {
+func (s *Store) SnoozeReminder(ctx context.Context, a casefile.Actor, key string) (until casefile.Date, changed casefile.Changed, err error) {
+	by := a.Audit()
 	if by == "" {
 		return casefile.Date{}, false, casefile.Errorf(casefile.EINVALID, "by: who snoozed must be recorded")
 	}
 	err = s.update(ctx, func(tx *Tx) error {
 		r, err := tx.reminderByKey(ctx, key)
 		if err != nil {
+			return err
+		}
+		if err := a.PermitAnswer(r.Agency, casefile.AgencyName(s.Config, r.Agency)); err != nil {
 			return err
 		}
 		var have string
@@ -343,7 +347,7 @@ func (s *Store) SnoozeReminder(ctx context.Context, key, by string) (until casef
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, key, r.caseID, r.Agency, r.Stage, until.String(), by, ms(tx.now)); err != nil {
 			return fmt.Errorf("snooze %s: %w", key, err)
 		}
-		if _, err := tx.event(ctx, r.caseID, by, "reminder.snoozed", map[string]any{
+		if _, err := tx.eventAs(ctx, r.caseID, a, "reminder.snoozed", map[string]any{
 			"reminder": key, "agency": r.Agency, "stage": r.Stage, "until": until.String(),
 		}); err != nil {
 			return err

@@ -90,7 +90,7 @@ func TestReminders(t *testing.T) {
 	clk.Set(london("2026-12-11 10:00"))
 	c := mustCreate(t, s, sampleApplication())
 	ref := c.Ref
-	must(t)(s.Decide(ctx, ref, casefile.Met, "three complaints", "U-COORD"))
+	must(t)(s.Decide(ctx, who("U-COORD"), ref, casefile.Met, "three complaints"))
 	for i, a := range []string{"police", "council", "housing"} {
 		if err := s.SetRequestMessage(ctx, ref, a, "1765450000.00010"+string(rune('0'+i)), false); err != nil {
 			t.Fatal(err)
@@ -100,7 +100,7 @@ func TestReminders(t *testing.T) {
 	if err != nil || len(reqs) != 3 || reqs[0].Due != casefile.MustDate("2026-12-29") {
 		t.Fatalf("requests %+v %v", reqs, err)
 	}
-	must(t)(s.RecordReply(ctx, casefile.ReplyInput{Ref: ref, Agency: "police", Author: "U-PC", Source: "form", NoInfo: true, DedupeKey: "p1"}))
+	must(t)(s.RecordReply(ctx, who("U-PC"), casefile.ReplyInput{Ref: ref, Agency: "police", Author: "U-PC", Source: "form", NoInfo: true, DedupeKey: "p1"}))
 	remCompleteEmail(t, s)
 
 	run := func(at string, want ...string) {
@@ -137,11 +137,11 @@ func TestReminders(t *testing.T) {
 
 	// The housing officer snoozes the reminder of the day: it would come
 	// back tomorrow, but tomorrow the overdue reminder takes its place.
-	until, changed, err := s.SnoozeReminder(ctx, key("housing", "due"), "U-HO")
+	until, changed, err := s.SnoozeReminder(ctx, who("U-HO"), key("housing", "due"))
 	if err != nil || !changed || until != casefile.MustDate("2026-12-30") {
 		t.Fatalf("snooze: %s %v %v", until, changed, err)
 	}
-	if until2, changed, err := s.SnoozeReminder(ctx, key("housing", "due"), "U-HO"); err != nil || changed || until2 != until {
+	if until2, changed, err := s.SnoozeReminder(ctx, who("U-HO"), key("housing", "due")); err != nil || changed || until2 != until {
 		t.Fatalf("second snooze: %s %v %v", until2, changed, err)
 	}
 
@@ -153,7 +153,7 @@ func TestReminders(t *testing.T) {
 
 	// The council officer snoozes the overdue reminder: it comes back on
 	// the next working day beside the digest.
-	if _, _, err := s.SnoozeReminder(ctx, key("council", "overdue"), "U-ASB"); err != nil {
+	if _, _, err := s.SnoozeReminder(ctx, who("U-ASB"), key("council", "overdue")); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -164,7 +164,7 @@ func TestReminders(t *testing.T) {
 	run("2027-01-02 10:00") // Saturday
 
 	// Housing replies: from then on only the council is chased.
-	must(t)(s.RecordReply(ctx, casefile.ReplyInput{Ref: ref, Agency: "housing", Author: "U-HO", Source: "thread", Text: "Nothing held", DedupeKey: "h1"}))
+	must(t)(s.RecordReply(ctx, who("U-HO"), casefile.ReplyInput{Ref: ref, Agency: "housing", Author: "U-HO", Source: "thread", Text: "Nothing held", DedupeKey: "h1"}))
 	run("2027-01-04 09:30", "digest:"+ref+":2027-01-04")
 
 	// What was queued: each key once, each with its audit event.
@@ -216,19 +216,19 @@ func TestSnoozeRefusals(t *testing.T) {
 	s, clk := MustOpenStore(t)
 	clk.Set(london("2026-12-11 10:00"))
 	ref := mustCreate(t, s, sampleApplication()).Ref
-	must(t)(s.Decide(ctx, ref, casefile.Met, "", "U-COORD"))
+	must(t)(s.Decide(ctx, who("U-COORD"), ref, casefile.Met, ""))
 	if err := s.SetRequestMessage(ctx, ref, "police", "1765450000.000100", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.SnoozeReminder(ctx, "reminder:CT-2026-0099:police:due", "U-PC"); casefile.ErrorCode(err) != casefile.ENOTFOUND {
+	if _, _, err := s.SnoozeReminder(ctx, who("U-PC"), "reminder:CT-2026-0099:police:due"); casefile.ErrorCode(err) != casefile.ENOTFOUND {
 		t.Errorf("unknown reminder: %v", err)
 	}
 	clk.Set(london("2026-12-29 10:00"))
 	if _, err := s.RunReminders(ctx); err != nil {
 		t.Fatal(err)
 	}
-	must(t)(s.RecordReply(ctx, casefile.ReplyInput{Ref: ref, Agency: "police", Author: "U-PC", Source: "form", NoInfo: true, DedupeKey: "p1"}))
-	_, _, err := s.SnoozeReminder(ctx, casefile.ReminderKey(ref, "police", casefile.StageDue), "U-PC")
+	must(t)(s.RecordReply(ctx, who("U-PC"), casefile.ReplyInput{Ref: ref, Agency: "police", Author: "U-PC", Source: "form", NoInfo: true, DedupeKey: "p1"}))
+	_, _, err := s.SnoozeReminder(ctx, who("U-PC"), casefile.ReminderKey(ref, "police", casefile.StageDue))
 	if casefile.ErrorCode(err) != casefile.ECONFLICT || !strings.Contains(err.Error(), "Police has replied") {
 		t.Errorf("snooze after the reply: %v", err)
 	}

@@ -34,16 +34,16 @@ func buildReportCases(t *testing.T, s *sqlite.Store, clk *Clock) *reportCases {
 	approve := func(ref, by string) {
 		t.Helper()
 		l := latest(t, s, ref)
-		must(t)(s.ApproveLetter(ctx, ref, l.ID, l.SHA256, by))
+		must(t)(s.ApproveLetter(ctx, who(by), ref, l.ID, l.SHA256))
 	}
 	reply := func(ref, agency, author, key string) {
 		t.Helper()
-		must(t)(s.RecordReply(ctx, casefile.ReplyInput{Ref: ref, Agency: agency, Author: author, Source: "form",
+		must(t)(s.RecordReply(ctx, who(author), casefile.ReplyInput{Ref: ref, Agency: agency, Author: author, Source: "form",
 			Complaints: "Calls logged about the alleyway behind Mill Street", Taken: "Visited Lucy Fielding at home", DedupeKey: key}))
 	}
 	recordOutcome := func(ref string, adequate bool, recs ...casefile.Recommendation) {
 		t.Helper()
-		must(t)(s.RecordOutcome(ctx, ref, casefile.MeetingOutcome{Attendance: []string{"police", "council", "housing"},
+		must(t)(s.RecordOutcome(ctx, who("U-COORD"), ref, casefile.MeetingOutcome{Attendance: []string{"police", "council", "housing"},
 			Summary: "Ms Fielding's reports were handled separately.", Adequate: &adequate, Recommendations: recs, By: "U-COORD"}))
 	}
 
@@ -51,7 +51,7 @@ func buildReportCases(t *testing.T, s *sqlite.Store, clk *Clock) *reportCases {
 	at("2025-12-29 10:00")
 	rc.E = mustCreate(t, s, sampleApplication()).Ref
 	at("2025-12-30 10:00")
-	must(t)(s.Decide(ctx, rc.E, casefile.NotMet, "One complaint only", "U-COORD"))
+	must(t)(s.Decide(ctx, who("U-COORD"), rc.E, casefile.NotMet, "One complaint only"))
 
 	// A arrives by email with two attachments.
 	at("2026-02-10 10:00")
@@ -70,14 +70,14 @@ func buildReportCases(t *testing.T, s *sqlite.Store, clk *Clock) *reportCases {
 	}
 	rc.A = *res.Case
 	at("2026-02-13 10:00")
-	must(t)(s.Decide(ctx, rc.A, casefile.Met, "Three complaints; Ms Fielding is distressed", "U-COORD"))
+	must(t)(s.Decide(ctx, who("U-COORD"), rc.A, casefile.Met, "Three complaints; Ms Fielding is distressed"))
 	at("2026-02-17 10:00")
 	reply(rc.A, "police", "U-PC", "a-police")
 	at("2026-02-19 10:00")
 	reply(rc.A, "council", "U-ASB", "a-council")
 	at("2026-02-20 10:00")
 	reply(rc.A, "housing", "U-HO", "a-housing")
-	must(t)(s.ScheduleMeeting(ctx, rc.A, casefile.MeetingPlan{When: london("2026-03-02 14:00"), Place: "Committee Room 2", Attendees: "PC Jones, Sam Patel", By: "U-COORD"}))
+	must(t)(s.ScheduleMeeting(ctx, who("U-COORD"), rc.A, casefile.MeetingPlan{When: london("2026-03-02 14:00"), Place: "Committee Room 2", Attendees: "PC Jones, Sam Patel", By: "U-COORD"}))
 	at("2026-03-02 16:00")
 	recordOutcome(rc.A, false,
 		casefile.Recommendation{Text: "Gate the alleyway behind 27 Mill Street", Owner: "council", Due: casefile.MustDate("2026-04-30")},
@@ -85,38 +85,38 @@ func buildReportCases(t *testing.T, s *sqlite.Store, clk *Clock) *reportCases {
 	at("2026-03-04 10:00")
 	approve(rc.A, "U-CHAIR")
 	at("2026-03-09 10:00")
-	must(t)(s.RequestFurtherReview(ctx, rc.A, "U-COORD"))
+	must(t)(s.RequestFurtherReview(ctx, who("U-COORD"), rc.A))
 	at("2026-03-10 10:00")
-	must(t)(s.DecideFurtherReview(ctx, rc.A, true, "", "U-CHAIR"))
+	must(t)(s.DecideFurtherReview(ctx, who("U-CHAIR"), rc.A, true, ""))
 	at("2026-03-16 10:00")
-	must(t)(s.RecordFurtherReviewOutcome(ctx, rc.A, "The patrols missed the times Ms Fielding reported.", true, "U-CHAIR"))
+	must(t)(s.RecordFurtherReviewOutcome(ctx, who("U-CHAIR"), rc.A, "The patrols missed the times Ms Fielding reported.", true))
 	approve(rc.A, "U-CHAIR")
 
 	// B: not met, a further review declined.
 	at("2026-03-02 10:00")
 	rc.B = mustCreate(t, s, sampleApplication()).Ref
 	at("2026-03-06 10:00")
-	must(t)(s.Decide(ctx, rc.B, casefile.NotMet, "Ms Fielding reported once only", "U-COORD"))
+	must(t)(s.Decide(ctx, who("U-COORD"), rc.B, casefile.NotMet, "Ms Fielding reported once only"))
 	at("2026-03-10 10:00")
 	approve(rc.B, "U-COORD")
 	at("2026-03-11 10:00")
-	must(t)(s.RequestFurtherReview(ctx, rc.B, "U-COORD"))
+	must(t)(s.RequestFurtherReview(ctx, who("U-COORD"), rc.B))
 	at("2026-03-12 10:00")
-	must(t)(s.DecideFurtherReview(ctx, rc.B, false, "Nothing new about Lucy Fielding's reports", "U-CHAIR"))
+	must(t)(s.DecideFurtherReview(ctx, who("U-CHAIR"), rc.B, false, "Nothing new about Lucy Fielding's reports"))
 	approve(rc.B, "U-CHAIR") // the letter saying why; sending it closes the case
 
 	// C: reviewed around the late-May bank holiday, no recommendations.
 	at("2026-05-13 10:00")
 	rc.C = mustCreate(t, s, sampleApplication()).Ref
 	at("2026-05-19 10:00")
-	must(t)(s.Decide(ctx, rc.C, casefile.Met, "", "U-COORD"))
+	must(t)(s.Decide(ctx, who("U-COORD"), rc.C, casefile.Met, ""))
 	at("2026-05-21 10:00")
 	reply(rc.C, "police", "U-PC", "c-police")
 	at("2026-05-26 10:00")
 	reply(rc.C, "housing", "U-HO", "c-housing")
 	at("2026-05-27 10:00")
 	reply(rc.C, "council", "U-ASB", "c-council")
-	must(t)(s.ScheduleMeeting(ctx, rc.C, casefile.MeetingPlan{When: london("2026-06-01 10:00"), Place: "Online", By: "U-COORD"}))
+	must(t)(s.ScheduleMeeting(ctx, who("U-COORD"), rc.C, casefile.MeetingPlan{When: london("2026-06-01 10:00"), Place: "Online", By: "U-COORD"}))
 	at("2026-06-01 16:00")
 	recordOutcome(rc.C, true)
 	at("2026-06-03 10:00")
@@ -126,7 +126,7 @@ func buildReportCases(t *testing.T, s *sqlite.Store, clk *Clock) *reportCases {
 	at("2026-07-13 10:00")
 	rc.D = mustCreate(t, s, sampleApplication()).Ref
 	at("2026-07-15 10:00")
-	must(t)(s.Withdraw(ctx, rc.D, "Lucy Fielding has moved house", "U-COORD"))
+	must(t)(s.Withdraw(ctx, who("U-COORD"), rc.D, "Lucy Fielding has moved house"))
 
 	// F: the last day of the year.
 	at("2026-12-31 16:00")

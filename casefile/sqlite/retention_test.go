@@ -129,7 +129,7 @@ func caseHeld(t *testing.T, s *sqlite.Store, ref string) string {
 	b, _ := json.Marshal(all)
 	out := string(b)
 	dir := filepath.Join(t.TempDir(), "export")
-	if _, err := s.Export(ctx, ref, dir, "test"); err != nil {
+	if _, err := s.Export(ctx, who("test"), ref, dir); err != nil {
 		t.Fatal(err)
 	}
 	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"sort"
@@ -282,6 +283,19 @@ func (tx *Tx) event(ctx context.Context, caseID int64, actor, kind string, detai
 		return 0, fmt.Errorf("append event: %w", err)
 	}
 	return res.LastInsertId()
+}
+
+// eventAs appends an audit event for a command an actor gave: a person in
+// Slack by their user id, the administrator at the command line by the
+// name given, marked as the administrator.
+func (tx *Tx) eventAs(ctx context.Context, caseID int64, a casefile.Actor, kind string, details map[string]any) (int64, error) {
+	if a.Has(casefile.RoleAdmin) {
+		d := make(map[string]any, len(details)+1)
+		maps.Copy(d, details)
+		d["as"] = "administrator"
+		details = d
+	}
+	return tx.event(ctx, caseID, a.Audit(), kind, details)
 }
 
 // enqueue adds an outbox job unless one with the same dedupe key exists;

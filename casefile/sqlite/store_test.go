@@ -70,7 +70,7 @@ func TestCreateCaseInvalid(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			app := sampleApplication()
 			mutate(&app)
-			_, err := s.CreateCase(context.Background(), casefile.NewCase{Application: app, Actor: "test"})
+			_, err := s.CreateCase(context.Background(), casefile.NewCase{Application: app, Actor: who("test")})
 			if casefile.ErrorCode(err) != casefile.EINVALID {
 				t.Fatalf("err %v, want invalid", err)
 			}
@@ -110,10 +110,10 @@ func TestAckOncePerRecipientPerHour(t *testing.T) {
 	if len(jobs) != 2 || jobs[1].Kind != casefile.JobSlackNotify || jobs[1].DedupeKey != "ack-skipped:"+d.Ref {
 		t.Fatalf("jobs of %s: %+v", d.Ref, jobs)
 	}
-	if ch, err := s.RecordAcknowledgement(ctx, d.Ref, "letter posted", "U-COORD"); err != nil || !ch {
+	if ch, err := s.RecordAcknowledgement(ctx, who("U-COORD"), d.Ref, "letter posted"); err != nil || !ch {
 		t.Fatal(ch, err)
 	}
-	if ch, _ := s.RecordAcknowledgement(ctx, d.Ref, "again", "U-COORD"); ch {
+	if ch, _ := s.RecordAcknowledgement(ctx, who("U-COORD"), d.Ref, "again"); ch {
 		t.Error("a second acknowledgement changed the case")
 	}
 	got, _ := s.Case(ctx, d.Ref)
@@ -165,7 +165,7 @@ func TestDecide(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		s, _ := MustOpenStore(t)
 		c := mustCreate(t, s, sampleApplication())
-		changed, err := s.Decide(ctx, c.Ref, casefile.Met, "three complaints", "U-COORD")
+		changed, err := s.Decide(ctx, who("U-COORD"), c.Ref, casefile.Met, "three complaints")
 		if err != nil || !changed {
 			t.Fatalf("changed %v err %v", changed, err)
 		}
@@ -208,9 +208,9 @@ func TestDecide(t *testing.T) {
 	t.Run("AlreadyDone", func(t *testing.T) {
 		s, _ := MustOpenStore(t)
 		c := mustCreate(t, s, sampleApplication())
-		s.Decide(ctx, c.Ref, casefile.Met, "", "U-COORD")
+		s.Decide(ctx, who("U-COORD"), c.Ref, casefile.Met, "")
 		before, _ := s.Events(ctx, c.Ref)
-		changed, err := s.Decide(ctx, c.Ref, casefile.Met, "", "U-COORD")
+		changed, err := s.Decide(ctx, who("U-COORD"), c.Ref, casefile.Met, "")
 		if err != nil || changed {
 			t.Fatalf("second decision: changed %v err %v, want already done", changed, err)
 		}
@@ -222,15 +222,15 @@ func TestDecide(t *testing.T) {
 	t.Run("ErrConflict", func(t *testing.T) {
 		s, _ := MustOpenStore(t)
 		c := mustCreate(t, s, sampleApplication())
-		s.Decide(ctx, c.Ref, casefile.Met, "", "U-COORD")
-		_, err := s.Decide(ctx, c.Ref, casefile.NotMet, "changed my mind", "U-COORD")
+		s.Decide(ctx, who("U-COORD"), c.Ref, casefile.Met, "")
+		_, err := s.Decide(ctx, who("U-COORD"), c.Ref, casefile.NotMet, "changed my mind")
 		if casefile.ErrorCode(err) != casefile.ECONFLICT {
 			t.Fatalf("err %v, want conflict", err)
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		s, _ := MustOpenStore(t)
-		_, err := s.Decide(ctx, "CT-2026-0099", casefile.Met, "", "U")
+		_, err := s.Decide(ctx, who("U"), "CT-2026-0099", casefile.Met, "")
 		if casefile.ErrorCode(err) != casefile.ENOTFOUND || err.Error() != "no case CT-2026-0099" {
 			t.Fatalf("err %v", err)
 		}
@@ -239,9 +239,9 @@ func TestDecide(t *testing.T) {
 		s, _ := MustOpenStore(t)
 		c := mustCreate(t, s, sampleApplication())
 		for _, call := range []func() error{
-			func() error { _, err := s.Decide(ctx, c.Ref, casefile.NotMet, "", "U"); return err },
-			func() error { _, err := s.Decide(ctx, c.Ref, casefile.Met, "", ""); return err },
-			func() error { _, err := s.Decide(ctx, c.Ref, casefile.Unknown, "x", "U"); return err },
+			func() error { _, err := s.Decide(ctx, who("U"), c.Ref, casefile.NotMet, ""); return err },
+			func() error { _, err := s.Decide(ctx, who(""), c.Ref, casefile.Met, ""); return err },
+			func() error { _, err := s.Decide(ctx, who("U"), c.Ref, casefile.Unknown, "x"); return err },
 		} {
 			if err := call(); casefile.ErrorCode(err) != casefile.EINVALID {
 				t.Errorf("err %v, want invalid", err)
@@ -255,7 +255,7 @@ func TestDecide(t *testing.T) {
 	t.Run("NotMet", func(t *testing.T) {
 		s, _ := MustOpenStore(t)
 		c := mustCreate(t, s, sampleApplication())
-		if _, err := s.Decide(ctx, c.Ref, casefile.NotMet, "one complaint only", "U-COORD"); err != nil {
+		if _, err := s.Decide(ctx, who("U-COORD"), c.Ref, casefile.NotMet, "one complaint only"); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := s.Case(ctx, c.Ref)
@@ -277,7 +277,7 @@ func TestDecide(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ch, err := s.Decide(ctx, c.Ref, casefile.Met, "", "U-COORD")
+				ch, err := s.Decide(ctx, who("U-COORD"), c.Ref, casefile.Met, "")
 				if err != nil {
 					t.Error(err)
 				}
@@ -302,13 +302,13 @@ func TestWithdraw(t *testing.T) {
 	ctx := context.Background()
 	s, _ := MustOpenStore(t)
 	c := mustCreate(t, s, sampleApplication())
-	if ch, err := s.Withdraw(ctx, c.Ref, "resolved with neighbour", "U-COORD"); err != nil || !ch {
+	if ch, err := s.Withdraw(ctx, who("U-COORD"), c.Ref, "resolved with neighbour"); err != nil || !ch {
 		t.Fatal(ch, err)
 	}
-	if ch, err := s.Withdraw(ctx, c.Ref, "again", "U-COORD"); err != nil || ch {
+	if ch, err := s.Withdraw(ctx, who("U-COORD"), c.Ref, "again"); err != nil || ch {
 		t.Fatalf("second withdrawal: %v %v", ch, err)
 	}
-	if _, err := s.Decide(ctx, c.Ref, casefile.Met, "", "U"); casefile.ErrorCode(err) != casefile.ECONFLICT {
+	if _, err := s.Decide(ctx, who("U"), c.Ref, casefile.Met, ""); casefile.ErrorCode(err) != casefile.ECONFLICT {
 		t.Fatalf("decision on a withdrawn case: %v", err)
 	}
 }
@@ -323,7 +323,7 @@ func TestConcurrentReferences(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := s.CreateCase(context.Background(), casefile.NewCase{Application: sampleApplication(), Actor: "test"})
+			c, err := s.CreateCase(context.Background(), casefile.NewCase{Application: sampleApplication(), Actor: who("test")})
 			if err != nil {
 				t.Error(err)
 				return
@@ -367,12 +367,12 @@ func helperProcess(path string) int {
 	s.Clock = func() time.Time { return time.Date(2026, 10, 12, 10, 0, 0, 0, casefile.London) }
 	n, _ := strconv.Atoi(os.Getenv("TRIGGER_TEST_HELPER_N"))
 	for i := 0; i < n || n == 0; i++ { // n == 0: until killed
-		c, err := s.CreateCase(context.Background(), casefile.NewCase{Application: sampleApplication(), Actor: "helper"})
+		c, err := s.CreateCase(context.Background(), casefile.NewCase{Application: sampleApplication(), Actor: who("helper")})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		if _, err := s.Decide(context.Background(), c.Ref, casefile.Met, "", "helper"); err != nil {
+		if _, err := s.Decide(context.Background(), who("helper"), c.Ref, casefile.Met, ""); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}

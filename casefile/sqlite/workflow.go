@@ -168,7 +168,10 @@ func (s *Store) RequestByMessage(ctx context.Context, channelID, ts string) (ref
 
 // RecordReply records an agency's reply. When the last agency has replied,
 // the coordinator is told the meeting can be scheduled.
-func (s *Store) RecordReply(ctx context.Context, in casefile.ReplyInput) (casefile.Changed, error) {
+func (s *Store) RecordReply(ctx context.Context, a casefile.Actor, in casefile.ReplyInput) (casefile.Changed, error) {
+	if err := a.PermitAnswer(in.Agency, casefile.AgencyName(s.Config, in.Agency)); err != nil {
+		return false, err
+	}
 	if in.DedupeKey == "" {
 		return false, casefile.Errorf(casefile.EINVALID, "reply: a dedupe key is required")
 	}
@@ -282,7 +285,11 @@ func (tx *Tx) meetingReady(ctx context.Context, c *caseRow) (bool, string, error
 
 // ScheduleMeeting plans the review meeting and moves the case to meeting. It
 // may be scheduled again (a new date) while the case is in meeting.
-func (s *Store) ScheduleMeeting(ctx context.Context, ref string, p casefile.MeetingPlan) (casefile.Changed, error) {
+func (s *Store) ScheduleMeeting(ctx context.Context, a casefile.Actor, ref string, p casefile.MeetingPlan) (casefile.Changed, error) {
+	if err := a.Permit(casefile.ActScheduleMeeting); err != nil {
+		return false, err
+	}
+	p.By = a.Audit()
 	if p.When.IsZero() {
 		return false, casefile.Errorf(casefile.EINVALID, "date: the meeting needs a date and time")
 	}
@@ -321,7 +328,7 @@ func (s *Store) ScheduleMeeting(ctx context.Context, ref string, p casefile.Meet
 		if err := tx.closeDeadline(ctx, c.id, casefile.DeadlineAgencyReplies); err != nil {
 			return err
 		}
-		ev, err := tx.event(ctx, c.id, p.By, "meeting.scheduled", map[string]any{"when": p.When.Format(time.RFC3339), "rescheduled": prev.Valid})
+		ev, err := tx.eventAs(ctx, c.id, a, "meeting.scheduled", map[string]any{"when": p.When.Format(time.RFC3339), "rescheduled": prev.Valid})
 		if err != nil {
 			return err
 		}
@@ -339,7 +346,11 @@ func (s *Store) ScheduleMeeting(ctx context.Context, ref string, p casefile.Meet
 
 // RecordOutcome records the meeting's outcome and moves the case to
 // drafting, with the response due in Response working days.
-func (s *Store) RecordOutcome(ctx context.Context, ref string, o casefile.MeetingOutcome) (casefile.Changed, error) {
+func (s *Store) RecordOutcome(ctx context.Context, a casefile.Actor, ref string, o casefile.MeetingOutcome) (casefile.Changed, error) {
+	if err := a.Permit(casefile.ActRecordOutcome); err != nil {
+		return false, err
+	}
+	o.By = a.Audit()
 	if strings.TrimSpace(o.Summary) == "" {
 		return false, casefile.Errorf(casefile.EINVALID, "summary: the review's findings are needed for the letter")
 	}
@@ -393,7 +404,7 @@ func (s *Store) RecordOutcome(ctx context.Context, ref string, o casefile.Meetin
 		if err := tx.setDeadline(ctx, c.id, casefile.DeadlineResponse, tx.s.Cal.AddWorkingDays(casefile.DateOf(tx.now), tx.s.Config.Timescales.Response)); err != nil {
 			return err
 		}
-		ev, err := tx.event(ctx, c.id, o.By, "meeting.recorded", map[string]any{
+		ev, err := tx.eventAs(ctx, c.id, a, "meeting.recorded", map[string]any{
 			"attendance": o.Attendance, "adequate": *o.Adequate, "recommendations": len(o.Recommendations),
 		})
 		if err != nil {

@@ -57,7 +57,7 @@ func runCaseAdd(ctx context.Context, m *Main, g *globals, args []string) error {
 		return err
 	}
 	return g.withStore(m, func(s *sqlite.Store) error {
-		c, err := s.CreateCase(ctx, casefile.NewCase{Application: app, ReceivedAt: receivedAt, Source: "staff", Actor: *by})
+		c, err := s.CreateCase(ctx, casefile.NewCase{Application: app, ReceivedAt: receivedAt, Source: "staff", Actor: casefile.Admin(*by)})
 		if err != nil {
 			return domainError(err)
 		}
@@ -366,7 +366,7 @@ func runCaseDecide(ctx context.Context, m *Main, g *globals, args []string) erro
 		return usagef("case decide: --by NAME is required: the audit trail records who decided")
 	}
 	return g.withStore(m, func(s *sqlite.Store) error {
-		changed, err := s.Decide(ctx, ref, outcome, *reason, *by)
+		changed, err := s.Decide(ctx, casefile.Admin(*by), ref, outcome, *reason)
 		if err != nil {
 			return domainError(err)
 		}
@@ -395,7 +395,7 @@ func runCaseWithdraw(ctx context.Context, m *Main, g *globals, args []string) er
 		return usagef("case withdraw: --by NAME is required: the audit trail records who")
 	}
 	return g.withStore(m, func(s *sqlite.Store) error {
-		changed, err := s.Withdraw(ctx, ref, *reason, *by)
+		changed, err := s.Withdraw(ctx, casefile.Admin(*by), ref, *reason)
 		if err != nil {
 			return domainError(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/casefile/sqlite"
 )
 
@@ -23,7 +24,7 @@ func runCaseExport(ctx context.Context, m *Main, g *globals, args []string) erro
 		return usagef("case export: --out DIR is required")
 	}
 	return g.withStore(m, func(s *sqlite.Store) error {
-		idx, err := s.Export(ctx, ref, *out, *by)
+		idx, err := s.Export(ctx, casefile.Admin(*by), ref, *out)
 		if err != nil {
 			return domainError(err)
 		}

@@ -77,7 +77,7 @@ func seedReportDB(t *testing.T, dir string) seeded {
 			t.Fatalf("letters of %s: %v", ref, err)
 		}
 		l := ls[len(ls)-1]
-		ok(s.ApproveLetter(ctx, ref, l.ID, l.SHA256, "U0CHAIR"))
+		ok(s.ApproveLetter(ctx, who("U0CHAIR"), ref, l.ID, l.SHA256))
 	}
 	var sd seeded
 
@@ -102,39 +102,39 @@ func seedReportDB(t *testing.T, dir string) seeded {
 	}
 	sd.X = *res.Case
 	at("2019-03-06 10:00")
-	ok(s.Decide(ctx, sd.X, casefile.NotMet, "Lucy Fielding reported to one agency only", "U0COORD"))
+	ok(s.Decide(ctx, who("U0COORD"), sd.X, casefile.NotMet, "Lucy Fielding reported to one agency only"))
 	at("2019-03-08 10:00")
 	approve(sd.X)
 	at("2019-03-11 10:00")
-	ok(s.RequestFurtherReview(ctx, sd.X, "U0COORD"))
+	ok(s.RequestFurtherReview(ctx, who("U0COORD"), sd.X))
 	at("2019-03-12 10:00")
-	ok(s.DecideFurtherReview(ctx, sd.X, false, "Nothing new in Ms Fielding's email", "U0CHAIR"))
+	ok(s.DecideFurtherReview(ctx, who("U0CHAIR"), sd.X, false, "Nothing new in Ms Fielding's email"))
 	approve(sd.X) // the letter saying why; sending it closes the case
 
 	at("2019-05-13 10:00")
-	c, err := s.CreateCase(ctx, casefile.NewCase{Application: seedApplication(), Actor: "staff"})
+	c, err := s.CreateCase(ctx, casefile.NewCase{Application: seedApplication(), Actor: who("staff")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sd.Y = c.Ref
 	at("2019-05-14 10:00")
-	ok(s.Withdraw(ctx, sd.Y, "Ms Fielding has moved away from Mill Street", "U0COORD"))
+	ok(s.Withdraw(ctx, who("U0COORD"), sd.Y, "Ms Fielding has moved away from Mill Street"))
 
 	at("2019-06-03 10:00")
-	if c, err = s.CreateCase(ctx, casefile.NewCase{Application: seedApplication(), Actor: "staff"}); err != nil {
+	if c, err = s.CreateCase(ctx, casefile.NewCase{Application: seedApplication(), Actor: who("staff")}); err != nil {
 		t.Fatal(err)
 	}
 	sd.Z = c.Ref
 	at("2019-06-05 10:00")
-	ok(s.Decide(ctx, sd.Z, casefile.Met, "", "U0COORD"))
+	ok(s.Decide(ctx, who("U0COORD"), sd.Z, casefile.Met, ""))
 	for i, a := range []string{"police", "council", "housing"} {
 		at([]string{"2019-06-07 10:00", "2019-06-10 10:00", "2019-06-11 10:00"}[i])
-		ok(s.RecordReply(ctx, casefile.ReplyInput{Ref: sd.Z, Agency: a, Author: "U0" + strings.ToUpper(a), Source: "form", Taken: "Spoke to Lucy Fielding", DedupeKey: a}))
+		ok(s.RecordReply(ctx, who("U0"), casefile.ReplyInput{Ref: sd.Z, Agency: a, Author: "U0" + strings.ToUpper(a), Source: "form", Taken: "Spoke to Lucy Fielding", DedupeKey: a}))
 	}
-	ok(s.ScheduleMeeting(ctx, sd.Z, casefile.MeetingPlan{When: now.Add(96 * time.Hour), Place: "Room 2", By: "U0COORD"}))
+	ok(s.ScheduleMeeting(ctx, who("U0COORD"), sd.Z, casefile.MeetingPlan{When: now.Add(96 * time.Hour), Place: "Room 2", By: "U0COORD"}))
 	at("2019-06-17 16:00")
 	no := false
-	ok(s.RecordOutcome(ctx, sd.Z, casefile.MeetingOutcome{Attendance: []string{"police", "council"}, Summary: "Not joined up.", Adequate: &no, By: "U0COORD",
+	ok(s.RecordOutcome(ctx, who("U0COORD"), sd.Z, casefile.MeetingOutcome{Attendance: []string{"police", "council"}, Summary: "Not joined up.", Adequate: &no, By: "U0COORD",
 		Recommendations: []casefile.Recommendation{{Text: "Gate the alleyway", Owner: "council", Due: casefile.MustDate("2019-09-30")}}}))
 	at("2019-06-20 10:00")
 	approve(sd.Z)
