@@ -92,8 +92,10 @@ func (tx *Tx) letterData(ctx context.Context, c *caseRow, kind string) (*casefil
 	d.Adequate = d.Meeting.Adequate == nil || *d.Meeting.Adequate
 	var outcome, decision, reason sql.NullString
 	var upheld sql.NullBool
-	tx.QueryRowContext(ctx, `SELECT outcome, upheld, decision, reason FROM further_reviews WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).
-		Scan(&outcome, &upheld, &decision, &reason)
+	if err := optional(tx.QueryRowContext(ctx, `SELECT outcome, upheld, decision, reason FROM further_reviews WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).
+		Scan(&outcome, &upheld, &decision, &reason)); err != nil {
+		return nil, fmt.Errorf("letter %s: further review: %w", c.ref, err)
+	}
 	d.FurtherReviewOutcome, d.Upheld = outcome.String, upheld.Bool
 	d.Declined, d.DeclineReason = decision.String == "declined", reason.String
 	return d, nil
@@ -101,20 +103,36 @@ func (tx *Tx) letterData(ctx context.Context, c *caseRow, kind string) (*casefil
 
 // Letters returns every version of a case's letters, oldest first.
 func (s *Store) Letters(ctx context.Context, ref string) ([]casefile.Letter, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT l.id FROM letters l JOIN cases c ON c.id = l.case_id WHERE c.ref = ? ORDER BY l.id`, ref)
+	var out []casefile.Letter
+	err := s.view(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.letters(ctx, ref)
+		return err
+	})
+	return out, err
+}
+
+func (tx *Tx) letters(ctx context.Context, ref string) ([]casefile.Letter, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT l.id FROM letters l JOIN cases c ON c.id = l.case_id WHERE c.ref = ? ORDER BY l.id`, ref)
 	if err != nil {
 		return nil, err
 	}
 	var ids []int64
 	for rows.Next() {
 		var id int64
-		rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	var out []casefile.Letter
 	for _, id := range ids {
-		l, err := s.Letter(ctx, id)
+		l, err := tx.letter(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -125,12 +143,22 @@ func (s *Store) Letters(ctx context.Context, ref string) ([]casefile.Letter, err
 
 // Letter returns one letter version.
 func (s *Store) Letter(ctx context.Context, id int64) (*casefile.Letter, error) {
+	var l *casefile.Letter
+	err := s.view(ctx, func(tx *Tx) error {
+		var err error
+		l, err = tx.letter(ctx, id)
+		return err
+	})
+	return l, err
+}
+
+func (tx *Tx) letter(ctx context.Context, id int64) (*casefile.Letter, error) {
 	var l casefile.Letter
 	var further string
 	var created int64
 	var approvedBy sql.NullString
 	var approved, sent sql.NullInt64
-	err := s.rdb.QueryRowContext(ctx, `SELECT l.id, c.ref, l.kind, l.version, l.text, l.html, l.sha256, l.further_review_by, l.created_by, l.created_at,
+	err := tx.QueryRowContext(ctx, `SELECT l.id, c.ref, l.kind, l.version, l.text, l.html, l.sha256, l.further_review_by, l.created_by, l.created_at,
 		l.approved_by, l.approved_at, l.sent_at FROM letters l JOIN cases c ON c.id = l.case_id WHERE l.id = ?`, id).
 		Scan(&l.ID, &l.CaseRef, &l.Kind, &l.Version, &l.Text, &l.HTML, &l.SHA256, &further, &l.CreatedBy, &created, &approvedBy, &approved, &sent)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -190,7 +218,9 @@ func (s *Store) EditLetter(ctx context.Context, a casefile.Actor, ref string, ba
 			return casefile.Errorf(casefile.ECONFLICT, "the text is unchanged: no new version was made")
 		}
 		var further string
-		tx.QueryRowContext(ctx, `SELECT further_review_by FROM letters WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&further)
+		if err := tx.QueryRowContext(ctx, `SELECT further_review_by FROM letters WHERE id = ?`, id).Scan(&further); err != nil {
+			return err
+		}
 		fd, _ := casefile.ParseDate(further)
 		if l, err = tx.storeLetter(ctx, c, kind, text, fd, by); err != nil {
 			return err
@@ -265,7 +295,9 @@ func (s *Store) ApproveLetter(ctx context.Context, a casefile.Actor, ref string,
 		}
 		if id != letterID || latestHash != hash {
 			var thisApproved sql.NullString
-			tx.QueryRowContext(ctx, `SELECT approved_by FROM letters WHERE id = ? AND case_id = ?`, letterID, c.id).Scan(&thisApproved)
+			if err := optional(tx.QueryRowContext(ctx, `SELECT approved_by FROM letters WHERE id = ? AND case_id = ?`, letterID, c.id).Scan(&thisApproved)); err != nil {
+				return err
+			}
 			if thisApproved.Valid {
 				return nil // approved already, by a click that won
 			}
@@ -300,7 +332,9 @@ func (s *Store) ApproveLetter(ctx context.Context, a casefile.Actor, ref string,
 			}
 		} else {
 			var further string
-			tx.QueryRowContext(ctx, `SELECT further_review_by FROM letters WHERE id = ?`, id).Scan(&further)
+			if err := tx.QueryRowContext(ctx, `SELECT further_review_by FROM letters WHERE id = ?`, id).Scan(&further); err != nil {
+				return err
+			}
 			if d, err := casefile.ParseDate(further); err == nil {
 				if err := tx.setDeadline(ctx, c.id, casefile.DeadlineFurtherReview, d); err != nil {
 					return err

@@ -17,7 +17,8 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	driver "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -343,6 +344,19 @@ func nullTime(v sql.NullInt64) *time.Time {
 }
 
 // isConstraint reports whether err is a SQLite constraint violation.
+// isConstraint reports whether err is SQLite refusing a write that breaks a
+// constraint (a UNIQUE key taken: the same message twice), by its result
+// code rather than its text.
 func isConstraint(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "constraint failed")
+	var se *driver.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+}
+
+// optional is a single-row read's error, with "no row" not an error: the
+// caller reads the zero value then.
+func optional(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return err
 }

@@ -54,8 +54,11 @@ type Watcher struct {
 	// TLSConfig replaces the default TLS settings (tests use it to trust
 	// a self-signed certificate).
 	TLSConfig *tls.Config
-	// MaxAttempts is how many times Ingest may fail on one message before
-	// the message is quarantined and moved aside; default 3.
+	// MaxAttempts is how many times in a row, RetryDelay apart, Ingest may
+	// fail on one message before the watcher leaves it in the mailbox until
+	// its next pass; default 3. Ingest quarantines what it cannot read or
+	// file, so a failure here is the database's: the message is never
+	// quarantined for it.
 	MaxAttempts int
 	// Workers is how many messages of a batch are ingested at once;
 	// default 1, so that cases are numbered in the order mail arrived.
@@ -249,8 +252,8 @@ func (w *Watcher) backoff(n int) time.Duration {
 }
 
 // FetchOnce connects, handles every message in the mailbox (retrying a
-// failing one up to MaxAttempts times, RetryDelay apart, before
-// quarantining it), and disconnects. It is `trigger mail fetch --once`.
+// failing one up to MaxAttempts times, RetryDelay apart, before leaving it
+// in the mailbox for next time), and disconnects. It is `trigger mail fetch --once`.
 func (w *Watcher) FetchOnce(ctx context.Context) (Stats, error) {
 	if err := w.init(); err != nil {
 		return Stats{}, err
