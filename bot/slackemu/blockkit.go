@@ -387,8 +387,11 @@ func (k *kit) textObject(ptr string, v any, max int, kinds []string, required bo
 	k.text += n
 	k.boolean(ptr+"/emoji", obj["emoji"])
 	k.boolean(ptr+"/verbatim", obj["verbatim"])
-	if typ == "plain_text" && obj["verbatim"] != nil {
+	switch {
+	case typ == "plain_text" && obj["verbatim"] != nil:
 		k.bad(ptr+"/verbatim", "verbatim is only allowed for mrkdwn text")
+	case typ == "mrkdwn" && obj["emoji"] != nil:
+		k.bad(ptr+"/emoji", "emoji is only allowed for plain_text")
 	}
 }
 

@@ -82,6 +82,8 @@ func TestBlockKitMessages(t *testing.T) {
 		{"FieldText2001", "/blocks/0/fields/1/text", []slack.Block{slack.NewSectionBlock(nil, []*slack.TextBlockObject{mrkdwn("a"), mrkdwn(long(2001))}, nil)}},
 		{"HeaderText151", "/blocks/0/text/text", []slack.Block{slack.NewHeaderBlock(plain(long(151)))}},
 		{"HeaderMrkdwn", "/blocks/0/text/type", []slack.Block{slack.NewHeaderBlock(mrkdwn("*CT-2026-0001*"))}},
+		{"EmojiInMrkdwn", "/blocks/0/text/emoji", []slack.Block{raw(t, `{"type":"section","text":{"type":"mrkdwn","text":"x","emoji":true}}`)}},
+		{"VerbatimInPlainText", "/blocks/0/text/verbatim", []slack.Block{raw(t, `{"type":"section","text":{"type":"plain_text","text":"x","verbatim":true}}`)}},
 		{"EmptyText", "/blocks/0/text/text", []slack.Block{raw(t, `{"type":"section","text":{"type":"mrkdwn","text":""}}`)}},
 		{"ButtonText76", "/blocks/0/elements/0/text/text", []slack.Block{slack.NewActionBlock("a", button("b", "v", long(76)))}},
 		{"ButtonValue2001", "/blocks/0/elements/0/value", []slack.Block{slack.NewActionBlock("a", button("b", long(2001), "Go"))}},
@@ -180,6 +182,14 @@ func TestBlockKitMessages(t *testing.T) {
 		})
 	}
 
+	t.Run("CallLogKeepsDetail", func(t *testing.T) {
+		_, _, _ = api.PostMessage(ch.ID, slack.MsgOptionBlocks(section(long(3001))))
+		calls := e.Calls("chat.postMessage")
+		last := calls[len(calls)-1]
+		if last.Error != "invalid_blocks" || len(last.Detail) != 1 || !strings.HasSuffix(last.Detail[0], "[json-pointer:/blocks/0/text/text]") {
+			t.Errorf("logged %+v", last)
+		}
+	})
 	t.Run("BlockIDsFilledIn", func(t *testing.T) {
 		_, ts, err := api.PostMessage(ch.ID, slack.MsgOptionBlocks(section("no id"), slack.NewActionBlock("", &slack.ButtonBlockElement{Type: "button", Text: plain("Go")})))
 		if err != nil {

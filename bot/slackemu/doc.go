@@ -46,7 +46,8 @@
 //
 //   - blocks: 50 per message, 100 per modal or Home tab; block_id at most
 //     255 characters and unique within the message or view;
-//   - text objects 1 to 3,000 characters; section: text, or 1 to 10
+//   - text objects 1 to 3,000 characters, emoji only on plain_text,
+//     verbatim only on mrkdwn; section: text, or 1 to 10
 //     fields of at most 2,000 each, one accessory; header: plain_text, 150;
 //     context: 1 to 10 images or text objects; actions: 1 to 25 elements;
 //     input: plain_text label and hint of 2,000, one element; image:

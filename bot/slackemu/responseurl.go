@@ -86,7 +86,7 @@ func (e *Emulator) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	if err := e.showResponseLocked(ru, msg); err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) {
-			call.OK, call.Error = false, ae.code
+			call.OK, call.Error, call.Detail = false, ae.code, ae.messages
 			e.calls = append(e.calls, call)
 			body := map[string]any{"ok": false, "error": ae.code}
 			for k, v := range ae.fields {

@@ -101,7 +101,10 @@ type Call struct {
 	Params url.Values // without the token
 	OK     bool
 	Error  string // Slack error code, "ratelimited", or "" when OK
-	Status int    // HTTP status
+	// Detail is the answer's response_metadata.messages: for invalid_blocks
+	// and invalid_arguments, Slack's "[ERROR] … [json-pointer:…]" lines.
+	Detail []string
+	Status int // HTTP status
 	At     time.Time
 }
 

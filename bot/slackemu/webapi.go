@@ -164,7 +164,7 @@ func (e *Emulator) answerLocked(w http.ResponseWriter, call Call, rep reply, err
 		if len(ae.messages) > 0 {
 			body["response_metadata"] = map[string]any{"messages": ae.messages}
 		}
-		call.Error = ae.code
+		call.Error, call.Detail = ae.code, ae.messages
 	}
 	e.calls = append(e.calls, call)
 	writeJSON(w, http.StatusOK, body)
