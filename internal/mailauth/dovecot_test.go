@@ -121,6 +121,26 @@ func TestDovecotIMAP(t *testing.T) {
 		})
 	}
 
+	t.Run("TheEqualsTrap", func(t *testing.T) {
+		// Why the IMAP client stops at the error challenge: go-imap sends
+		// an empty answer as "=", which Dovecot 2.3 does not take, so the
+		// refusal would come back as a protocol error instead.
+		c, err := imapclient.DialInsecure(d.Addr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		sc := &emptyOnRefusal{mailauth.NewSASLClient(mailauth.IMAP, mailauth.XOAUTH2, dovecot.User, "not-a-token")}
+		err = c.Authenticate(sc)
+		if err == nil {
+			t.Fatal("a bad token signed in")
+		}
+		t.Logf("answering the error challenge with an empty response: %v", err)
+		if !strings.Contains(err.Error(), "base64") {
+			t.Skipf("Dovecot took go-imap's empty response (%v): the trap is gone", err)
+		}
+	})
+
 	t.Run("Expired", func(t *testing.T) {
 		_, tok := dovecotToken(t, e)
 		e.Advance(2 * time.Hour)
@@ -189,4 +209,15 @@ func TestDovecotSubmission(t *testing.T) {
 			t.Errorf("%s with a revoked token: %v; want a 5xx", mech, err)
 		}
 	}
+}
+
+// emptyOnRefusal is the naive IMAP client: an empty answer to the error
+// challenge, as RFC 7628 and Google describe it.
+type emptyOnRefusal struct{ *mailauth.SASLClient }
+
+func (c *emptyOnRefusal) Next(ch []byte) ([]byte, error) {
+	if _, err := c.SASLClient.Next(ch); err != nil {
+		return []byte{}, nil
+	}
+	return nil, errors.New("unexpected challenge")
 }
