@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -86,13 +85,6 @@ func parseRSAKey(b *pem.Block) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("the private key is %T: Microsoft and Google want RSA", k)
 	}
 	return rk, nil
-}
-
-// Thumbprint returns the certificate's SHA-1 thumbprint in hex, as the
-// Azure portal shows it under Certificates & secrets.
-func (c *certificate) Thumbprint() string {
-	sum := sha1.Sum(c.cert.Raw)
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
 }
 
 // assertion returns a client assertion for Microsoft's token endpoint

@@ -32,7 +32,12 @@ func Login(ctx context.Context, cfg Config, o Options, out io.Writer) error {
 	o.defaults()
 	tokenURL, deviceURL := cfg.Endpoint()
 	scopes := cfg.scopes(o.Protocols)
-	fail := func(err error) error { return translate("device login", cfg.Provider, err) }
+	fail := func(err error) error {
+		if ctx.Err() != nil {
+			return ctx.Err() // interrupted
+		}
+		return translate("device login", cfg.Provider, err)
+	}
 
 	da, err := deviceAuthorize(ctx, o.HTTPClient, deviceURL, url.Values{
 		"client_id": {cfg.ClientID},

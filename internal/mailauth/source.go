@@ -43,7 +43,8 @@ type TokenStore interface {
 // Options are a Source's collaborators and knobs.
 type Options struct {
 	// Protocols the tokens are for, which decide the default delegated
-	// scopes (both when empty).
+	// scopes (both when empty). Login and the Source of one configuration
+	// must be given the same.
 	Protocols []Protocol
 	// Store keeps the refresh token: required for the device code flow.
 	Store TokenStore
@@ -181,6 +182,9 @@ func (s *Source) Token(ctx context.Context) (Token, error) {
 	ot, err := s.fetch(context.WithValue(ctx, oauth2.HTTPClient, s.opts.HTTPClient))
 	if err == nil && ot.AccessToken == "" {
 		err = errors.New("the token endpoint answered without an access_token")
+	}
+	if err != nil && ctx.Err() != nil {
+		return Token{}, ctx.Err() // shutting down: not a failure of the provider
 	}
 	if err != nil {
 		s.failures.Add(1)
