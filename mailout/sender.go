@@ -25,6 +25,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/mailauth"
 )
 
 // Store is the part of the case file outgoing mail uses.
@@ -50,6 +51,9 @@ type Sender struct {
 	// TLSConfig replaces the default TLS settings (tests use it to trust a
 	// self-signed certificate).
 	TLSConfig *tls.Config
+	// OAuth, when set, signs in as Config.Username with its tokens
+	// (XOAUTH2 or OAUTHBEARER) instead of Password.
+	OAuth *mailauth.Source
 	// Timeout bounds one SMTP transaction; default 2 minutes.
 	Timeout time.Duration
 	Logger  *slog.Logger

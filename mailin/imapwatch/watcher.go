@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/mailauth"
 )
 
 // IngestFunc files one raw message: mail intake's parser in production, a
@@ -54,6 +55,10 @@ type Watcher struct {
 	// TLSConfig replaces the default TLS settings (tests use it to trust
 	// a self-signed certificate).
 	TLSConfig *tls.Config
+	// OAuth, when set, signs in with its tokens (XOAUTH2 or OAUTHBEARER)
+	// instead of Password, and re-opens the connection with a fresh token
+	// before the old one expires.
+	OAuth *mailauth.Source
 	// MaxAttempts is how many times in a row, RetryDelay apart, Ingest may
 	// fail on one message before the watcher leaves it in the mailbox until
 	// its next pass; default 3. Ingest quarantines what it cannot read or
