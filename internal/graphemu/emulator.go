@@ -70,8 +70,14 @@ type Emulator struct {
 	throttleD time.Duration
 	faults    []*faultState
 	hold      *Hold
+
+	// cmu guards the call log, apart from mu: handlers write their answers
+	// holding mu, and a status goes to the log as it is written.
+	cmu       sync.Mutex
 	onRequest func(Call)
 	calls     []Call
+	active    int           // requests being answered
+	changed   chan struct{} // closed and replaced when one is done
 
 	srv *http.Server
 	ln  net.Listener
@@ -113,6 +119,7 @@ func New(opts Options) *Emulator {
 		peak:      map[string]int{},
 		rate:      map[string][]time.Time{},
 		throttled: map[string]time.Time{},
+		changed:   make(chan struct{}),
 	}
 }
 

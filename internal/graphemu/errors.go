@@ -27,7 +27,7 @@ func errf(status int, code, message string) *apiError {
 // The refusals the emulator gives, with Graph's codes and messages.
 var (
 	errTokenEmpty    = errf(401, "InvalidAuthenticationToken", "Access token is empty.")
-	errTokenInvalid  = errf(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+	errTokenInvalid  = errf(401, "InvalidAuthenticationToken", "Access token validation failure.")
 	errTokenExpired  = errf(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
 	errMeAppOnly     = errf(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
 	errAccessDenied  = errf(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")

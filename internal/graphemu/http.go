@@ -8,7 +8,10 @@ import (
 	"time"
 )
 
-// Call is one request the emulator answered, for tests to inspect.
+// Call is one request the emulator received, for tests to inspect. It is
+// logged when it arrives; its status, code and Retry-After are filled in
+// before the client can see the answer, and Written and Complete when the
+// answer is done (WaitIdle).
 type Call struct {
 	At         time.Time // emulated time the request arrived
 	Method     string
@@ -25,8 +28,8 @@ type Call struct {
 
 // Calls returns every request answered so far, in order.
 func (e *Emulator) Calls() []Call {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.cmu.Lock()
+	defer e.cmu.Unlock()
 	return append([]Call(nil), e.calls...)
 }
 
@@ -34,8 +37,8 @@ func (e *Emulator) Calls() []Call {
 // it is handled (outside the emulator's lock: it may call test helpers
 // such as Deliver).
 func (e *Emulator) OnRequest(f func(Call)) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.cmu.Lock()
+	defer e.cmu.Unlock()
 	e.onRequest = f
 }
 
@@ -169,25 +172,29 @@ func needs(op string) []Permission {
 	}
 }
 
-// countingWriter counts the body bytes the client took and notices a
-// client that went away.
+// countingWriter counts the body bytes the client took, notices a client
+// that went away, and tells the call log the status before the client can
+// see it.
 type countingWriter struct {
 	http.ResponseWriter
-	status  int
-	written int64
-	failed  bool
+	onHeader func(status int)
+	status   int
+	written  int64
+	failed   bool
 }
 
 func (w *countingWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
+	if w.status != 0 {
+		return
 	}
+	w.status = status
+	w.onHeader(status)
 	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.written += int64(n)
@@ -203,22 +210,57 @@ func (w *countingWriter) Flush() {
 	}
 }
 
+// WaitIdle returns when no request is being answered (the call log then
+// holds every request's byte counts), or when done is closed.
+func (e *Emulator) WaitIdle(done <-chan struct{}) bool {
+	for {
+		e.cmu.Lock()
+		active, changed := e.active, e.changed
+		e.cmu.Unlock()
+		if active == 0 {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-done:
+			return false
+		}
+	}
+}
+
 // ServeHTTP answers one Graph request: authentication, the mailbox,
 // faults and throttling, the app's roles, then the operation.
 func (e *Emulator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	requestID := newGUID()
-	w := &countingWriter{ResponseWriter: rw}
-	w.Header().Set("request-id", requestID)
 	call := Call{At: e.clock.now(), Method: r.Method, Path: r.URL.Path}
 	rt, routeErr := parseRoute(r.Method, r.URL.EscapedPath())
 	call.Op = rt.op
 
-	e.mu.Lock()
+	e.cmu.Lock()
 	hook := e.onRequest
-	e.mu.Unlock()
+	e.cmu.Unlock()
 	if hook != nil {
 		hook(call)
 	}
+	e.cmu.Lock()
+	idx := len(e.calls)
+	e.calls = append(e.calls, call)
+	e.active++
+	e.cmu.Unlock()
+	update := func(f func(c *Call)) {
+		e.cmu.Lock()
+		f(&e.calls[idx])
+		e.cmu.Unlock()
+	}
+
+	w := &countingWriter{ResponseWriter: rw}
+	w.onHeader = func(status int) {
+		update(func(c *Call) {
+			c.Status = status
+			c.RetryAfter = w.Header().Get("Retry-After")
+		})
+	}
+	w.Header().Set("request-id", requestID)
 
 	var (
 		ae      *apiError
@@ -226,21 +268,24 @@ func (e *Emulator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		counted bool
 	)
 	defer func() {
-		e.mu.Lock()
 		if counted {
+			e.mu.Lock()
 			e.inflight[key]--
+			e.mu.Unlock()
 		}
-		call.Status = w.status
-		call.Written = w.written
-		call.Complete = !w.failed
-		call.RetryAfter = w.Header().Get("Retry-After")
-		e.calls = append(e.calls, call)
-		e.mu.Unlock()
+		e.cmu.Lock()
+		c := &e.calls[idx]
+		c.Written = w.written
+		c.Complete = !w.failed
+		e.active--
+		close(e.changed)
+		e.changed = make(chan struct{})
+		e.cmu.Unlock()
 	}()
 	fail := func(ae *apiError) {
-		call.Code = ae.code
+		update(func(c *Call) { c.Code = ae.code })
 		if ae.status != http.StatusNotFound && ae.status != http.StatusGone {
-			e.log.Info("graphemu: refused", "op", call.Op, "status", ae.status, "code", ae.code)
+			e.log.Info("graphemu: refused", "op", rt.op, "status", ae.status, "code", ae.code)
 		}
 		e.writeError(w, r, ae, requestID)
 	}
@@ -255,12 +300,10 @@ func (e *Emulator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	var mb *mailbox
 	if ae == nil {
-		call.App = a.clientID
 		mb, ae = e.resolveMailbox(rt.user)
 	}
 	var delay time.Duration
 	if ae == nil {
-		call.Mailbox = mb.upn
 		key = a.clientID + "|" + mb.id
 		delay, ae = e.takeFaultLocked(rt.op)
 	}
@@ -275,6 +318,14 @@ func (e *Emulator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	hold := e.hold
 	e.mu.Unlock()
+	update(func(c *Call) {
+		if a != nil {
+			c.App = a.clientID
+		}
+		if mb != nil {
+			c.Mailbox = mb.upn
+		}
+	})
 
 	if delay > 0 {
 		t := time.NewTimer(delay)
