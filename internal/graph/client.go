@@ -29,13 +29,14 @@ const MaxSendBytes = 4 << 20
 
 // Invalidator is implemented by a token source that caches its token and
 // can drop one Graph refused. On a 401 the Client calls Invalidate with
-// the refused token, asks the source for a token again and retries the
-// request once; a source that got a newer token meanwhile (another request
-// renewed it) keeps that one. A source without Invalidate is asked again
-// all the same, and the request is retried only if it hands out a
-// different token.
+// the refused access token, asks the source for a token again and retries
+// the request once. A source whose cache already holds a newer token
+// (another request renewed it) keeps that one, so requests refused at once
+// cause one renewal; internal/mailauth's Source has this method. A source
+// without Invalidate is asked again all the same, and the request is
+// retried only if it hands out a different token.
 type Invalidator interface {
-	Invalidate(refused *oauth2.Token)
+	Invalidate(rejected string)
 }
 
 // Client calls Microsoft Graph's mail API for app-only access to the
@@ -260,7 +261,7 @@ func (c *Client) token(refused *oauth2.Token) (*oauth2.Token, error) {
 	}
 	if refused != nil {
 		if inv, ok := c.Tokens.(Invalidator); ok {
-			inv.Invalidate(refused)
+			inv.Invalidate(refused.AccessToken)
 		}
 	}
 	return c.Tokens.Token()

@@ -41,10 +41,10 @@ func (s *emuTokens) Token() (*oauth2.Token, error) {
 	return s.cur, nil
 }
 
-func (s *emuTokens) Invalidate(refused *oauth2.Token) {
+func (s *emuTokens) Invalidate(rejected string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cur != nil && s.cur.AccessToken == refused.AccessToken {
+	if s.cur != nil && s.cur.AccessToken == rejected {
 		s.cur = nil
 	}
 }

@@ -42,6 +42,13 @@ type Options struct {
 	// MaxRequestBytes caps a request body (default 4 MB).
 	MaxRequestBytes int64
 
+	// VerifyToken accepts bearer tokens issued elsewhere (by an OAuth
+	// emulator's client credentials grant, with the audience
+	// https://graph.microsoft.com): it returns the app's client id, and ok
+	// false for a token that is unknown, expired or for another audience.
+	// Tokens from IssueToken are accepted without it.
+	VerifyToken func(token string) (clientID string, ok bool)
+
 	// Logger receives one line per refused request (default: discard).
 	Logger *slog.Logger
 }

@@ -141,6 +141,15 @@ func TestAuthentication(t *testing.T) {
 			t.Errorf("an expired token's refusal does not say so: %s", a.body)
 		}
 	})
+	t.Run("VerifiedElsewhere", func(t *testing.T) {
+		w := newWorld(t, graphemu.Options{VerifyToken: func(tok string) (string, bool) {
+			return appID, tok == "from-the-token-endpoint"
+		}})
+		w.token = "from-the-token-endpoint"
+		mustStatus(t, w.call(t, "GET", inbox, nil), 200, "")
+		w.token = "revoked-at-the-token-endpoint"
+		mustStatus(t, w.call(t, "GET", inbox, nil), 401, "InvalidAuthenticationToken")
+	})
 	t.Run("MeIsDelegatedOnly", func(t *testing.T) {
 		mustStatus(t, w.call(t, "GET", "/v1.0/me/mailFolders/inbox", nil), 400, "BadRequest")
 	})

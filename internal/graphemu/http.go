@@ -354,8 +354,16 @@ func (e *Emulator) authenticate(r *http.Request) (*app, *apiError) {
 	if h == "" || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return nil, errTokenEmpty
 	}
-	t, ok := e.tokens[strings.TrimSpace(tok)]
+	tok = strings.TrimSpace(tok)
+	t, ok := e.tokens[tok]
 	if !ok {
+		if e.opts.VerifyToken == nil {
+			return nil, errTokenInvalid
+		}
+		clientID, ok := e.opts.VerifyToken(tok)
+		if a := e.apps[clientID]; ok && a != nil {
+			return a, nil
+		}
 		return nil, errTokenInvalid
 	}
 	if !e.clock.now().Before(t.expires) {
