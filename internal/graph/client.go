@@ -189,6 +189,8 @@ func (c *Client) acquire(ctx context.Context, mailbox string) (func(), error) {
 // do sends a request, holding a slot of its mailbox, renewing the token
 // once on a 401 and repeating after the failures its policy allows.
 func (c *Client) do(ctx context.Context, req request) (*response, error) {
+	// The slot is held through the waits between attempts too: while Graph
+	// throttles this mailbox, more requests would only be refused.
 	release, err := c.acquire(ctx, req.mailbox)
 	if err != nil {
 		return nil, err
@@ -215,7 +217,12 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 				return nil, err
 			}
 			wait = c.backoff(attempt)
-			c.log().Warn("graph: retrying", "op", req.kind, "error", err, "wait", wait, "attempt", attempt)
+			cause := err // without the URL, which names the mailbox
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				cause = ue.Err
+			}
+			c.log().Warn("graph: retrying", "op", req.kind, "error", cause, "wait", wait, "attempt", attempt)
 		case resp.status < 300:
 			return resp, nil
 		case resp.status == http.StatusUnauthorized && !renewed:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -623,4 +624,31 @@ func TestCheck(t *testing.T) {
 			t.Errorf("steps %+v", steps)
 		}
 	})
+}
+
+func TestLogsNameNoAddressOrContent(t *testing.T) {
+	w := newWorld(t, graphemu.Options{})
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w.c.Logger = log
+	id := w.deliver(t, "inbox", message("logged"))
+	w.e.Throttle(1, time.Second)
+	w.e.InjectFault(graphemu.Fault{Op: "value", Status: 503})
+	tok, _ := w.tokens.Token()
+	w.e.RevokeToken(tok.AccessToken)
+	if _, err := w.c.Raw(t.Context(), mbox, id, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	down := w.client(w.tokens)
+	down.BaseURL, down.MaxAttempts, down.Logger = "http://127.0.0.1:1", 2, log
+	if _, err := down.Raw(t.Context(), mbox, id, 1<<20); err == nil {
+		t.Fatal("no error from a server that is not there")
+	}
+	out := buf.String()
+	if strings.Count(out, "graph: retrying") != 3 || !strings.Contains(out, "token refused") {
+		t.Errorf("the log does not tell the retries:\n%s", out)
+	}
+	if strings.Contains(out, "@") || strings.Contains(out, "Loud music") || strings.Contains(out, id) {
+		t.Errorf("the log names an address, a message id or content:\n%s", out)
+	}
 }
