@@ -107,6 +107,9 @@
 //     inside doubled), compared without regard to case as Exchange does;
 //     another filter gets 400 ErrorInvalidUrlQueryFilter. A folder name
 //     that exists under the same parent gets 409 ErrorFolderExists.
+//   - Delta's $filter (receivedDateTime ge|gt …, which Graph supports) and
+//     $search are refused with 400 ErrorInvalidUrlQueryFilter: the client
+//     does not use them. A state token used with another folder gets 400.
 //   - Hidden folders, the 150 MB per 5 minutes upload limit, JSON sendMail
 //     and $batch are not emulated (JSON sendMail gets 400).
 //
