@@ -46,7 +46,8 @@ type Options struct {
 	// emulator's client credentials grant, with the audience
 	// https://graph.microsoft.com): it returns the app's client id, and ok
 	// false for a token that is unknown, expired or for another audience.
-	// Tokens from IssueToken are accepted without it.
+	// Tokens from IssueToken are accepted without it. It runs with the
+	// emulator locked, so it must not call the emulator.
 	VerifyToken func(token string) (clientID string, ok bool)
 
 	// Logger receives one line per refused request (default: discard).
