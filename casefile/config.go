@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Config is the whole configuration file (TOML) as DESIGN.md fixes it. The
+// Config is the whole configuration file (TOML; README lists every key). The
 // adapters' sections are plain data here, so every part of the program reads
 // one validated value.
 type Config struct {

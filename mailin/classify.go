@@ -107,7 +107,10 @@ func isOwn(m *msg, in *casefile.Inbound) bool {
 	return own != "" && in.From == own
 }
 
-// isAutomatic applies DESIGN.md's machine-mail rules, and recognises
+// isAutomatic recognises machine mail before anything replies to it:
+// Auto-Submitted other than "no", Precedence bulk/junk/list/auto_reply,
+// X-Autoreply, X-Auto-Response-Suppress: All, List-Id, an empty Return-Path,
+// mailer-daemon and postmaster senders, multipart/report; and it recognises
 // out-of-office replies by their subject as well.
 func isAutomatic(m *msg, in *casefile.Inbound) bool {
 	h := m.h

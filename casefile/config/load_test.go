@@ -102,3 +102,14 @@ func TestConfigSecrets(t *testing.T) {
 		t.Errorf("unreadable secret file: %v", err)
 	}
 }
+
+// TestExampleConfig: the example a partnership starts from loads as it is.
+func TestExampleConfig(t *testing.T) {
+	cfg, err := config.Load("../../examples/trigger.toml", func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("examples/trigger.toml: %v", err)
+	}
+	if len(cfg.Agencies) != 3 || cfg.Agencies[2].Email == "" || cfg.IMAP.Address == "" || len(cfg.Roles.Coordinator) != 1 {
+		t.Fatalf("examples/trigger.toml read as %+v", cfg)
+	}
+}
