@@ -154,3 +154,38 @@ func TestParseLongText(t *testing.T) {
 		t.Fatalf("err %v, text %d bytes", err, len(in.Text))
 	}
 }
+
+// TestExtractionReadsAPrefix: extraction reads the first MaxExtract bytes
+// of the text, and HTML is made text from its first MaxHTMLRender bytes;
+// the text and HTML themselves are kept whole.
+func TestExtractionReadsAPrefix(t *testing.T) {
+	filler := strings.Repeat("The music from next door went on all night again and nobody came.\n", mailin.MaxExtract/60)
+	t.Run("Text", func(t *testing.T) {
+		body := "I called the police on 5 September (incident 1123).\n\n" + filler + "\nI also told the council on 6 September.\n"
+		in, err := mailin.Parse(message("Mon, 12 Oct 2026 10:00:00 +0100", body), testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(in.Text, "I also told the council on 6 September.") {
+			t.Errorf("text not kept whole: ends %q", in.Text[len(in.Text)-60:])
+		}
+		if got := in.Application.Agencies; !reflect.DeepEqual(got, []string{"police"}) {
+			t.Errorf("agencies %v: only the first %d bytes are read", got, mailin.MaxExtract)
+		}
+	})
+	t.Run("HTML", func(t *testing.T) {
+		html := "<p>Start</p>" + strings.Repeat("<p>The music went on all night again.</p>", mailin.MaxHTMLRender/40) + "<p>THE END</p>"
+		raw := []byte("From: Ann Example <ann@example.org>\r\nSubject: x\r\nDate: Mon, 12 Oct 2026 10:00:00 +0100\r\n" +
+			"Message-ID: <h@example.org>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html)
+		in, err := mailin.Parse(raw, testOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.HTML != html {
+			t.Errorf("HTML not kept whole: %d bytes of %d", len(in.HTML), len(html))
+		}
+		if !strings.HasPrefix(in.Text, "Start") || strings.Contains(in.Text, "THE END") {
+			t.Errorf("text made of more than the first %d bytes of HTML", mailin.MaxHTMLRender)
+		}
+	})
+}

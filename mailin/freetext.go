@@ -152,7 +152,7 @@ var (
 )
 
 // freeText reads an application written as an email.
-func (x *extractor) freeText(main, sig string, m *msg) casefile.Application {
+func (x *extractor) freeText(main, sig string, m *msg) (casefile.Application, string) {
 	var app casefile.Application
 	main = stripGreeting(main)
 	app.Description = main
@@ -161,8 +161,8 @@ func (x *extractor) freeText(main, sig string, m *msg) casefile.Application {
 	// the applicant: the sender, with what the signature adds
 	ap := casefile.Person{}
 	fromName := m.from.Name
-	if casefile.IsNoReply(m.from.Addr) || strings.Contains(fromName, "@") {
-		fromName = ""
+	if casefile.IsNoReply(m.from.Addr) || !LooksLikeName(fromName) {
+		fromName = "" // a display name is only a name when it looks like one
 	}
 	switch {
 	case len(strings.Fields(fromName)) >= 2:
@@ -278,7 +278,7 @@ func (x *extractor) freeText(main, sig string, m *msg) casefile.Application {
 		v := vic
 		app.OnBehalfOf = &v
 	}
-	return app
+	return app, ""
 }
 
 var firstPersonRE = regexp.MustCompile(`(?i)\bI\s+(?:have\s+|had\s+|'ve\s+|also\s+)?(?:told|called|rang|reported|phoned|emailed|contacted|complained|wrote|spoke|live|would like|want|am being)\b|\bI'm being\b|\bmy (?:neighbours?|home|house|flat|car|fence|garden|door|windows?|family|children|street|complaints?)\b|\bour (?:neighbours?|home|house|street)\b`)
