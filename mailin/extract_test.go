@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/mailin"
@@ -188,4 +189,66 @@ func TestExtractionReadsAPrefix(t *testing.T) {
 			t.Errorf("text made of more than the first %d bytes of HTML", mailin.MaxHTMLRender)
 		}
 	})
+}
+
+// TestDatesInWords: dates written in words become incident dates, counted
+// from the message's Date; what is vague or could mean two days stays
+// empty, and no date is ever after the message.
+func TestDatesInWords(t *testing.T) {
+	d := casefile.MustDate
+	const wed = "Wed, 14 Oct 2026 19:20:00 +0100" // Wednesday 14 October 2026
+	for _, tc := range []struct {
+		name, date, body string
+		want             []casefile.Incident
+	}{
+		{"TheNthOfMonth", wed, "On the 3rd of October there was a fight and I called the police that night.",
+			[]casefile.Incident{{OccurredOn: d("2026-10-03"), ReportedOn: d("2026-10-03"), Agency: "police"}}},
+		{"DayMonth", wed, "I reported it to the council on 3 October.",
+			[]casefile.Incident{{ReportedOn: d("2026-10-03"), Agency: "council"}}},
+		{"MonthDayOrdinal", wed, "I reported it to the council on October 3rd.",
+			[]casefile.Incident{{ReportedOn: d("2026-10-03"), Agency: "council"}}},
+		{"MonthTheDay", wed, "I reported it to the council on October the 3rd.",
+			[]casefile.Incident{{ReportedOn: d("2026-10-03"), Agency: "council"}}},
+		{"LastFriday", wed, "Last Friday there was a party and I rang the police the same night.",
+			[]casefile.Incident{{OccurredOn: d("2026-10-09"), ReportedOn: d("2026-10-09"), Agency: "police"}}},
+		{"OnFriday", wed, "I called the police on Friday.",
+			[]casefile.Incident{{ReportedOn: d("2026-10-09"), Agency: "police"}}},
+		{"FridayNight", wed, "Friday night they smashed my window and I rang the police the next day.",
+			[]casefile.Incident{{OccurredOn: d("2026-10-09"), ReportedOn: d("2026-10-10"), Agency: "police"}}},
+		{"WeekdayWithDateIsOneDate", wed, "I called the police on Friday 9 October.",
+			[]casefile.Incident{{ReportedOn: d("2026-10-09"), Agency: "police"}}},
+		{"Yesterday", wed, "I emailed the council yesterday.",
+			[]casefile.Incident{{ReportedOn: d("2026-10-13"), Agency: "council"}}},
+		{"AcrossNewYear", "Mon, 04 Jan 2027 09:00:00 +0000", "I called the police last Friday and the council on 28 December.",
+			[]casefile.Incident{{ReportedOn: d("2027-01-01"), Agency: "police"}, {ReportedOn: d("2026-12-28"), Agency: "council"}}},
+		{"YearNeverInTheFuture", wed, "I called the police on 20 October.",
+			[]casefile.Incident{{ReportedOn: d("2025-10-20"), Agency: "police"}}},
+		// left empty
+		{"LastMondayInTheSameWeek", wed, "I rang the police last Monday.", nil},
+		{"SameWeekdayAsTheMessage", wed, "I called the police on Wednesday.", nil},
+		{"LastSaturdayWrittenOnSunday", "Sun, 18 Oct 2026 10:00:00 +0100", "I called the police last Saturday.", nil},
+		{"EarlyMonth", wed, "In early September I told the council about it.", nil},
+		{"Summer", wed, "In the summer I called the police several times.", nil},
+		{"EveryFriday", wed, "They have parties every Friday and I have called the police.", nil},
+		{"Future", wed, "I will call the police on Friday if it happens again.", nil},
+		{"MonthAndCount", wed, "I rang the police in September 3 times.", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := testOptions()
+			opt.Now = time.Date(2027, 6, 1, 12, 0, 0, 0, time.UTC) // after every Date here
+			in, err := mailin.Parse(message(tc.date, tc.body), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []casefile.Incident
+			for _, i := range in.Application.Incidents {
+				if !i.OccurredOn.IsZero() || !i.ReportedOn.IsZero() {
+					got = append(got, i)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("incidents\n got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
 }
