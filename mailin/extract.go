@@ -50,7 +50,7 @@ func extract(m *msg) extraction {
 	fields := parseFields(body)
 	var out extraction
 	if isForm(fields) {
-		out.app = x.form(fields)
+		out.app, out.consentEvidence = x.form(fields)
 		x.contact(&out.app, m, true)
 	} else {
 		main, sig := splitSignature(body)
@@ -93,8 +93,9 @@ func (x *extractor) contact(app *casefile.Application, m *msg, form bool) {
 
 // --- web forms ---
 
-func (x *extractor) form(fields []field) casefile.Application {
+func (x *extractor) form(fields []field) (casefile.Application, string) {
 	var app casefile.Application
+	consentEvidence := ""
 	var ap, vic casefile.Person
 	var first, last string
 	var addr, vicAddr, desc []string
@@ -159,6 +160,10 @@ func (x *extractor) form(fields []field) casefile.Application {
 			app.Vulnerable = yesNo(v)
 		case fConsent:
 			app.ConsentToShare = yesNo(v)
+			consentEvidence = ""
+			if app.ConsentToShare != nil {
+				consentEvidence = evidence(oneLine(f.label) + ": " + v)
+			}
 		case fGroup:
 			group = yesNo(v)
 		case fCoApplicants:
@@ -253,7 +258,7 @@ func (x *extractor) form(fields []field) casefile.Application {
 		v := vic
 		app.OnBehalfOf = &v
 	}
-	return app
+	return app, consentEvidence
 }
 
 func incAt(m map[int]*casefile.Incident, k int) *casefile.Incident {

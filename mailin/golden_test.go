@@ -79,8 +79,19 @@ func toGolden(p mailin.Parsed, err error) golden {
 	return g
 }
 
+// testOptions parse with the default agencies, named as a partnership
+// would configure them: the force's name, and the housing association's
+// name as an alias.
 func testOptions() mailin.Options {
 	cfg := casefile.DefaultConfig()
+	for i, a := range cfg.Agencies {
+		switch a.ID {
+		case "police":
+			cfg.Agencies[i].Name = "Leicestershire Police"
+		case "housing":
+			cfg.Agencies[i].Aliases = append(append([]string{}, a.Aliases...), "Futurehome", "Futurehome Housing")
+		}
+	}
 	return mailin.Options{Config: &cfg, Now: testNow, TrustedAuthServID: testAuthServID}
 }
 

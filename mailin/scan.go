@@ -172,27 +172,55 @@ type agencyMatcher struct {
 	numeric map[string]bool   // aliases that are numbers ("101")
 }
 
+// tenureAfterRE is what makes an agency's name describe a home or an
+// area rather than the agency.
+var tenureAfterRE = regexp.MustCompile(`(?i)^[\s\-]+(?:flats?|houses?|homes?|propert(?:y|ies)|estates?|tax|tenants?|tenancy|tenancies|bungalows?|maisonettes?|benefits?|waiting list|list|register|stock)\b`)
+
 var callBeforeRE = regexp.MustCompile(`(?i)\b(?:call(?:ed|ing)?|rang|rung|ring(?:ing)?|phoned?|phoning|dial(?:l)?ed|dial|contacted|to|via)\s+$`)
 
 func normAlias(s string) string {
 	return strings.ToLower(strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '-' || r == '\t' || r == '\n' }), " "))
 }
 
+// localForms are the ways residents name the usual agencies besides the
+// names and aliases in the config: each maps to the agency the config
+// gives the plain word ("police", "council"), and is not used when the
+// config has no such agency.
+var localForms = []struct{ form, word string }{
+	{"999", "police"},
+	{"the force", "police"},
+	{"police force", "police"},
+	{"neighbourhood policing team", "police"},
+	{"neighbourhood police team", "police"},
+	{"local authority", "council"},
+	{"the local council", "council"},
+	{"housing association", "housing"},
+	{"housing provider", "housing"},
+}
+
 func newAgencyMatcher(agencies []casefile.Agency) *agencyMatcher {
 	am := &agencyMatcher{byAlias: map[string]string{}, numeric: map[string]bool{}}
 	var texts []string
+	add := func(t, id string) {
+		t = normAlias(t)
+		if t == "" {
+			return
+		}
+		if _, dup := am.byAlias[t]; dup {
+			return
+		}
+		am.byAlias[t] = id
+		am.numeric[t] = strings.IndexFunc(t, func(r rune) bool { return !unicode.IsDigit(r) }) < 0
+		texts = append(texts, t)
+	}
 	for _, a := range agencies {
 		for _, t := range append([]string{a.ID, a.Name}, a.Aliases...) {
-			t = normAlias(t)
-			if t == "" {
-				continue
-			}
-			if _, dup := am.byAlias[t]; dup {
-				continue
-			}
-			am.byAlias[t] = a.ID
-			am.numeric[t] = strings.IndexFunc(t, func(r rune) bool { return !unicode.IsDigit(r) }) < 0
-			texts = append(texts, t)
+			add(t, a.ID)
+		}
+	}
+	for _, lf := range localForms {
+		if id, ok := am.byAlias[lf.word]; ok {
+			add(lf.form, id)
 		}
 	}
 	sort.SliceStable(texts, func(i, j int) bool { return len(texts[i]) > len(texts[j]) })
@@ -229,6 +257,9 @@ func (am *agencyMatcher) find(s string, skip []span) []span {
 		}
 		if am.numeric[t] && !callBeforeRE.MatchString(s[max(0, m[0]-30):m[0]]) {
 			continue
+		}
+		if tenureAfterRE.MatchString(s[m[1]:min(len(s), m[1]+20)]) {
+			continue // "a council flat", "the housing estate": where people live, not who they told
 		}
 		if prevEnd >= 0 && strings.TrimSpace(s[prevEnd:m[0]]) == "" {
 			prevEnd = m[1]
