@@ -134,3 +134,28 @@ func TestFormEmailField(t *testing.T) {
 		})
 	}
 }
+
+// TestApplicantNameFromDisplayName: a free-text application takes the
+// applicant's name from the display name only when it looks like a name,
+// so the acknowledgement never greets a web address or a sentence.
+func TestApplicantNameFromDisplayName(t *testing.T) {
+	for _, tc := range []struct{ name, display, want string }{
+		{"Name", `Siân Lloyd-Jones`, "Siân Lloyd-Jones"},
+		{"Address", `"ann@example.org"`, ""},
+		{"Advert", `"Win 1000 pounds at http://evil.example"`, ""},
+		{"Sentence", `"Dear friend, click here"`, ""},
+		{"ControlsRemovedFirst", "=?utf-8?q?Ann=1B[31m_Example?=", "Ann Example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := "From: " + tc.display + " <sender@example.org>\r\nSubject: x\r\nDate: Mon, 16 Nov 2026 09:00:00 +0000\r\n" +
+				"Message-ID: <n@example.org>\r\n\r\nThe neighbours play loud music every night and I have told the council.\r\n"
+			in, err := mailin.Parse([]byte(raw), testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := in.Application.Applicant.Name; got != tc.want {
+				t.Errorf("applicant name %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
