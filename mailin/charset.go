@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/charset"
@@ -86,6 +87,9 @@ func cleanText(s string) string {
 	}, s)
 }
 
+// readBufs are the buffers text parts are read through.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // maxTextHint bounds the room reserved for a text part before reading it.
 const maxTextHint = 64 << 20
 
@@ -101,7 +105,9 @@ func readText(r io.Reader, hint int) (string, error) {
 	if hint > 0 {
 		sb.Grow(min(hint, maxTextHint))
 	}
-	buf := make([]byte, 32<<10)
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
 	pendingCR := false
 	var rerr error
 	for {
