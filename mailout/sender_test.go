@@ -714,7 +714,7 @@ func TestRefusalKeepsAddressesOutOfErrors(t *testing.T) {
 	if err == nil || !errors.As(err, &perm) {
 		t.Fatalf("err %v, want a permanent error", err)
 	}
-	if strings.Contains(err.Error(), "resident@example.net") || !strings.Contains(err.Error(), "<address>") {
+	if strings.Contains(err.Error(), "resident@example.net") || !strings.Contains(err.Error(), "5.1.1 <address>: Recipient") {
 		t.Errorf("the refusal shows the address: %v", err)
 	}
 }
