@@ -53,6 +53,9 @@ func lockInstance(db string) (*instanceLock, error) {
 	return &instanceLock{f: f}, nil
 }
 
+// exclusive reports whether the lock keeps other serves out: here it does.
+func (l *instanceLock) exclusive() bool { return true }
+
 // release gives the lock up (closing the file releases it).
 func (l *instanceLock) release() error {
 	return l.f.Close()

@@ -53,12 +53,14 @@ func runServe(ctx context.Context, m *Main, g *globals, args []string) error {
 	// Holding the lock, this is the only serve: jobs still leased were
 	// claimed by one that is gone (killed, or the machine stopped). They
 	// are claimable now, rather than when their lease runs out.
-	n, err := store.ReclaimLeases(ctx)
-	if err != nil {
-		return fmt.Errorf("database %s: %w", cfg.Database.Path, err)
-	}
-	if n > 0 {
-		logger.Warn("outbox: reclaimed the jobs a previous serve had claimed", "reclaimed", n)
+	if lock.exclusive() {
+		n, err := store.ReclaimLeases(ctx)
+		if err != nil {
+			return fmt.Errorf("database %s: %w", cfg.Database.Path, err)
+		}
+		if n > 0 {
+			logger.Warn("outbox: reclaimed the jobs a previous serve had claimed", "reclaimed", n)
+		}
 	}
 	srv, err := newServer(cfg, store, logger)
 	if err != nil {
