@@ -403,15 +403,18 @@ func (s *Store) queryJobs(ctx context.Context, where string, args ...any) ([]cas
 	return out, nil
 }
 
-// RetryJobs puts outbox jobs back to be done now, for an administrator
-// (`trigger outbox retry`): each of ids, or every ended job when allDead.
-// An ended job is pending again with its give-up clock restarted; a pending
-// one runs now instead of after its backoff; a done job is refused. Its
-// attempts are kept, so that the adapters still look for what an earlier
-// attempt did before doing it again. by is recorded in each job's audit
-// trail as the administrator who asked. It returns the jobs it requeued.
-func (s *Store) RetryJobs(ctx context.Context, ids []int64, allDead bool, by string) ([]casefile.JobInfo, error) {
-	if strings.TrimSpace(by) == "" {
+// RetryJobs puts outbox jobs back to be done now (`trigger outbox retry`):
+// each of ids, or every ended job when allDead. An ended job is pending
+// again with its give-up clock restarted; a pending one runs now instead of
+// after its backoff; a done job is refused. Its attempts are kept, so that
+// the adapters still look for what an earlier attempt did before doing it
+// again. Each job's case records job.retried by a. It returns the jobs it
+// put back.
+func (s *Store) RetryJobs(ctx context.Context, a casefile.Actor, ids []int64, allDead bool) ([]casefile.JobInfo, error) {
+	if err := a.Permit(casefile.ActRetryJobs); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(a.Audit()) == "" {
 		return nil, casefile.Errorf(casefile.EINVALID, "by: the audit trail needs a name")
 	}
 	if allDead == (len(ids) > 0) {
@@ -453,7 +456,7 @@ func (s *Store) RetryJobs(ctx context.Context, ids []int64, allDead bool, by str
 				first_failed_at = NULL, end_reason = '' WHERE id = ?`, ms(tx.now), id); err != nil {
 				return fmt.Errorf("retry job %d: %w", id, err)
 			}
-			if _, err := tx.event(ctx, caseID.Int64, by, "job.retried", map[string]any{"job": id, "kind": kind, "was": state, "by": by, "role": "admin"}); err != nil {
+			if _, err := tx.eventAs(ctx, caseID.Int64, a, "job.retried", map[string]any{"job": id, "kind": kind, "was": state}); err != nil {
 				return err
 			}
 			done = append(done, id)

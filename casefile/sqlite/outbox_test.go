@@ -126,7 +126,7 @@ func TestRetryJobs(t *testing.T) {
 	clk.Add(time.Hour)
 
 	t.Run("OK", func(t *testing.T) {
-		jobs, err := s.RetryJobs(ctx, []int64{ack.ID}, false, "Sam Patel")
+		jobs, err := s.RetryJobs(ctx, casefile.Admin("Sam Patel"), []int64{ack.ID}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestRetryJobs(t *testing.T) {
 		}
 		evs, _ := s.Events(ctx, c.Ref)
 		last := evs[len(evs)-1]
-		if last.Kind != "job.retried" || last.Actor != "Sam Patel" || last.Details["role"] != "admin" || last.Details["was"] != "dead" {
+		if last.Kind != "job.retried" || last.Actor != "Sam Patel" || last.Details["as"] != "administrator" || last.Details["was"] != "dead" {
 			t.Errorf("last event %+v, want job.retried by Sam Patel as admin", last)
 		}
 		// It is claimable at once, as attempt 2.
@@ -152,17 +152,23 @@ func TestRetryJobs(t *testing.T) {
 		if err := s.CompleteJob(ctx, ch, casefile.JobDone{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.RetryJobs(ctx, []int64{ch.ID}, false, "Sam Patel"); casefile.ErrorCode(err) != casefile.ECONFLICT {
+		if _, err := s.RetryJobs(ctx, casefile.Admin("Sam Patel"), []int64{ch.ID}, false); casefile.ErrorCode(err) != casefile.ECONFLICT {
 			t.Errorf("retrying a done job: %v, want ECONFLICT", err)
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		if _, err := s.RetryJobs(ctx, []int64{9999}, false, "Sam Patel"); casefile.ErrorCode(err) != casefile.ENOTFOUND {
+		if _, err := s.RetryJobs(ctx, casefile.Admin("Sam Patel"), []int64{9999}, false); casefile.ErrorCode(err) != casefile.ENOTFOUND {
 			t.Errorf("retrying job 9999: %v, want ENOTFOUND", err)
 		}
 	})
+	t.Run("ErrForbidden", func(t *testing.T) {
+		officer := casefile.Actor{ID: "U0POLICE"}.OfficerOf("police")
+		if _, err := s.RetryJobs(ctx, officer, nil, true); casefile.ErrorCode(err) != casefile.EFORBIDDEN {
+			t.Errorf("an officer retrying: %v, want EFORBIDDEN", err)
+		}
+	})
 	t.Run("ErrNoName", func(t *testing.T) {
-		if _, err := s.RetryJobs(ctx, nil, true, " "); casefile.ErrorCode(err) != casefile.EINVALID {
+		if _, err := s.RetryJobs(ctx, casefile.Admin(" "), nil, true); casefile.ErrorCode(err) != casefile.EINVALID {
 			t.Errorf("retry without a name: %v, want EINVALID", err)
 		}
 	})
@@ -174,7 +180,7 @@ func TestRetryJobs(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		jobs, err := s.RetryJobs(ctx, nil, true, "Sam Patel")
+		jobs, err := s.RetryJobs(ctx, casefile.Admin("Sam Patel"), nil, true)
 		if err != nil {
 			t.Fatal(err)
 		}

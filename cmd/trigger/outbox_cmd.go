@@ -95,7 +95,7 @@ func runOutboxRetry(ctx context.Context, m *Main, g *globals, args []string) err
 		return usagef("outbox retry: --by NAME is required: the audit trail records who")
 	}
 	return g.withStore(m, func(s *sqlite.Store) error {
-		jobs, err := s.RetryJobs(ctx, ids, *allDead, *by)
+		jobs, err := s.RetryJobs(ctx, casefile.Admin(*by), ids, *allDead)
 		if err != nil {
 			return domainError(err)
 		}
