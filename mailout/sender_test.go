@@ -3,6 +3,7 @@ package mailout_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -817,5 +818,19 @@ func TestAgencyReminderByEmail(t *testing.T) {
 	subj, _ := h.Subject()
 	if !strings.HasPrefix(subj, "Reminder: ") || !strings.Contains(body, "due in two working days") || strings.Contains(body, "Jane Resident") {
 		t.Errorf("subject %q body:\n%s", subj, body)
+	}
+}
+
+// An email to the coordinator that a crash left in doubt is sent again:
+// for staff, a second copy is better than none.
+func TestCoordinatorEmailInDoubtIsSent(t *testing.T) {
+	e := newEnv(t, startSink(t))
+	payload, _ := json.Marshal(casefile.CoordinatorEmailJob{Case: "CT-2026-0001", Ended: 1, Subject: "Community Trigger CT-2026-0001: action needed", Text: "x\n"})
+	done, err := e.Sender.Handle(context.Background(), casefile.Job{ID: 7, Kind: casefile.JobEmailCoordinator, CaseRef: "CT-2026-0001", Payload: payload, InDoubt: true})
+	if err != nil || done.InDoubt || done.Sent == nil {
+		t.Fatalf("in-doubt email to the coordinator: %+v %v, want sent", done, err)
+	}
+	if n := len(e.Sink.Messages()); n != 1 {
+		t.Errorf("%d emails, want 1", n)
 	}
 }
