@@ -189,7 +189,8 @@ func humanDuration(d time.Duration) string {
 // EndedEmail is the email that tells the coordinator of an ended job when
 // Slack cannot: the ended job is a Slack job, or notice is the Slack
 // message about it that could not be posted either (nil otherwise). It
-// names the case by its reference only.
+// names the case by its reference only. The text is paragraphs, one line
+// each, separated by blank lines: the mail adapter wraps them.
 func EndedEmail(e EndedJob, notice *EndedJob, cfg *Config) (subject, text string) {
 	x := e.Explain(cfg)
 	about := "the service"
@@ -199,7 +200,7 @@ func EndedEmail(e EndedJob, notice *EndedJob, cfg *Config) (subject, text string
 		subject = "Community Trigger " + e.CaseRef + ": action needed: " + lowerFirst(x.What)
 	}
 	var b strings.Builder
-	para := func(s string) { b.WriteString(wrapText(plainMarkup(s), 72) + "\n\n") }
+	para := func(s string) { b.WriteString(plainMarkup(s) + "\n\n") }
 	para("The Community Trigger service could not do something for " + about + " and has stopped trying: a person needs to do it instead.")
 	para("What was not done: " + x.What + ".")
 	para("Why: " + upperFirst(x.Why) + ".")
@@ -236,27 +237,6 @@ func lowerFirst(s string) string {
 func upperFirst(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[n:]
-}
-
-// wrapText breaks text into lines of at most width characters, at spaces.
-func wrapText(text string, width int) string {
-	var b strings.Builder
-	n := 0
-	for i, w := range strings.Fields(text) {
-		l := utf8.RuneCountInString(w)
-		switch {
-		case i == 0:
-		case n+1+l > width:
-			b.WriteString("\n")
-			n = 0
-		default:
-			b.WriteString(" ")
-			n++
-		}
-		b.WriteString(w)
-		n += l
-	}
-	return b.String()
 }
 
 // addressRE finds email addresses in an error's text, with their angle

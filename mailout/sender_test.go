@@ -348,6 +348,11 @@ func TestCoordinatorEmail(t *testing.T) {
 			if h.Get("Auto-Submitted") != "auto-generated" {
 				t.Errorf("Auto-Submitted %q", h.Get("Auto-Submitted"))
 			}
+			for _, line := range strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n") {
+				if len([]rune(line)) > 72 {
+					t.Errorf("a line of %d characters, want at most 72: %q", len([]rune(line)), line)
+				}
+			}
 			flat := strings.Join(strings.Fields(body), " ")
 			for _, want := range []string{"Why: Slack answered `restricted_action`.", "trigger outbox retry " + strconv.FormatInt(jobs[0].ID, 10)} {
 				if !strings.Contains(flat, want) {
