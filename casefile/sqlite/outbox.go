@@ -452,7 +452,9 @@ func (s *Store) RetryJobs(ctx context.Context, a casefile.Actor, ids []int64, al
 			case state == casefile.JobStateDone:
 				return casefile.Errorf(casefile.ECONFLICT, "outbox job %d (%s) is done: there is nothing to retry", id, kind)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', run_after = ?, locked_until = 0, done_at = NULL,
+			// The lease stays: a pending job may be in a worker's hands
+			// right now, and must not be claimed a second time.
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'pending', run_after = ?, done_at = NULL,
 				first_failed_at = NULL, end_reason = '' WHERE id = ?`, ms(tx.now), id); err != nil {
 				return fmt.Errorf("retry job %d: %w", id, err)
 			}

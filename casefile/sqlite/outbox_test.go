@@ -147,11 +147,21 @@ func TestRetryJobs(t *testing.T) {
 			t.Errorf("claimed %+v", j)
 		}
 	})
-	t.Run("ErrDone", func(t *testing.T) {
-		ch := claim(t, s, casefile.JobSlackCreateChannel)
-		if err := s.CompleteJob(ctx, ch, casefile.JobDone{}); err != nil {
+	t.Run("InHand", func(t *testing.T) {
+		// A pending job a worker holds now is not freed for another.
+		held := claim(t, s, casefile.JobSlackCreateChannel)
+		if _, err := s.RetryJobs(ctx, casefile.Admin("Sam Patel"), []int64{held.ID}, false); err != nil {
 			t.Fatal(err)
 		}
+		if again, _ := s.ClaimJobs(ctx, casefile.JobSlackCreateChannel, 1, time.Minute); len(again) != 0 {
+			t.Errorf("a job in a worker's hands was claimed again after a retry: %+v", again)
+		}
+		if err := s.CompleteJob(ctx, held, casefile.JobDone{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("ErrDone", func(t *testing.T) {
+		ch := jobOf(t, s, c.Ref, casefile.JobSlackCreateChannel) // done in InHand
 		if _, err := s.RetryJobs(ctx, casefile.Admin("Sam Patel"), []int64{ch.ID}, false); casefile.ErrorCode(err) != casefile.ECONFLICT {
 			t.Errorf("retrying a done job: %v, want ECONFLICT", err)
 		}
