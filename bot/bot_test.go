@@ -138,7 +138,7 @@ func testWorkflow(t *testing.T, mode string) {
 	// Schedule meeting is refused until every agency has replied.
 	card = h.card(c.Ref)
 	h.click(h.coord, ch.ID, card.TS, bot.ActionScheduleMeeting, c.Ref)
-	h.ephemeral(h.coord, "cannot be scheduled yet")
+	h.ephemeral(h.coord, "cannot be scheduled yet: 1 agency has not replied yet")
 
 	// The housing officer has nothing: "no information held".
 	h.click(h.housing, ch.ID, housing.TS, bot.ActionProvideDetails, c.Ref+"|housing")
@@ -208,7 +208,7 @@ func TestMissingOfficersReported(t *testing.T) {
 	c := h.newCase()
 	ch := h.channel(c.Ref)
 	notice := h.waitMessage(ch.ID, "could not add every officer")
-	for _, want := range []string{"<@" + h.coord + ">", "Police: 1 officer(s) not found in Slack", "District Council: 1 officer(s) not found in Slack"} {
+	for _, want := range []string{"<@" + h.coord + ">", "Police: 1 officer not found in Slack", "District Council: 1 officer not found in Slack"} {
 		if !strings.Contains(text(notice), want) {
 			t.Errorf("notice lacks %q: %s", want, text(notice))
 		}
