@@ -44,10 +44,11 @@ type worldOptions struct {
 }
 
 type world struct {
-	t    testing.TB
-	dir  string
-	db   string
-	http string // the service's http.listen, fixed so that restarts keep it
+	t     testing.TB
+	began time.Time // by the test's clock
+	dir   string
+	db    string
+	http  string // the service's http.listen, fixed so that restarts keep it
 
 	imapMu sync.Mutex
 	imap   *memimap.Server
@@ -63,7 +64,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	if o.mode == "" {
 		o.mode = "socket"
 	}
-	w := &world{t: t, dir: t.TempDir(), mode: o.mode}
+	w := &world{t: t, began: time.Now(), dir: t.TempDir(), mode: o.mode}
 	w.db = filepath.Join(w.dir, "trigger.db")
 	w.http = freeAddr(t)
 	var err error
@@ -519,11 +520,18 @@ func (w *world) checkWorld(t *testing.T, apps, autos []application) outcome {
 		t.Fatal(err)
 	}
 	seqOf := map[int]int{} // year → cases filed in it
-	gap := false
+	gap, elsewhen := false, false
 	for rows.Next() {
 		var ref string
 		var created int64
 		rows.Scan(&ref, &created)
+		// Filed while the test ran, by the test's clock: the service (a
+		// child process in the crash tests) reads the same clock, moved or
+		// not. The in-process tests move the store's clock on by seconds.
+		if at := time.UnixMilli(created); (at.Before(w.began.Add(-time.Minute)) || at.After(time.Now().Add(time.Hour))) && !elsewhen {
+			t.Errorf("case %s was filed at %s, but the test ran from %s: the service's clock is not the test's", ref, at.Format(time.RFC3339), w.began.Format(time.RFC3339))
+			elsewhen = true
+		}
 		year := casefile.DateOf(time.UnixMilli(created)).Year
 		seqOf[year]++
 		if want := fmt.Sprintf("CT-%04d-%04d", year, seqOf[year]); ref != want && !gap {
