@@ -35,8 +35,10 @@ func TestMoveDates(t *testing.T) {
 	}
 }
 
-// TestDemoSamplesStayMet moves the demo's sample emails to every fifth day
-// of four years, at three times of day, and reads them as intake would:
+// TestDemoSamplesStayMet moves the demo's sample emails to every 13th day
+// (so every day of the week) of two years and a bit, and to the days CI's
+// moved clocks and the changes of the clocks, the year and the month fall
+// on, just after and just before midnight, and reads them as intake would:
 // none is dated after the moment, the web-form application always meets
 // the threshold with its three complaints, and the free-text one is always
 // assessed as it was when it was written.
@@ -64,8 +66,16 @@ func TestDemoSamplesStayMet(t *testing.T) {
 	}
 	_, freeText := assess(samples[1], demoWritten)
 
-	for day := casefile.DateOf(demoWritten); day.Year < 2031; day = day.AddDays(5) {
-		for _, hm := range [][2]int{{0, 30}, {9, 0}, {23, 30}} {
+	var days []casefile.Date
+	for day := casefile.DateOf(demoWritten); day.Year < 2029; day = day.AddDays(13) {
+		days = append(days, day)
+	}
+	for _, d := range []string{"2027-01-04", "2027-03-15", "2027-03-28", "2027-06-26", "2027-10-31", "2027-12-27",
+		"2027-12-31", "2028-01-01", "2028-02-29", "2028-03-01"} {
+		days = append(days, casefile.MustDate(d))
+	}
+	for _, day := range days {
+		for _, hm := range [][2]int{{0, 30}, {23, 30}} {
 			now := time.Date(day.Year, day.Month, day.Day, hm[0], hm[1], 0, 0, casefile.London)
 			shift := demoShift(now)
 			if shift%7 != 0 {
