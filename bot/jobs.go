@@ -244,7 +244,7 @@ func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) 
 		case n < 0:
 			lines = append(lines, a.Name+": no officer configured")
 		case n > 0:
-			lines = append(lines, fmt.Sprintf("%s: %d officer(s) not found in Slack", a.Name, n))
+			lines = append(lines, fmt.Sprintf("%s: %s not found in Slack", a.Name, plural(n, "officer")))
 		}
 	}
 	if len(lines) > 0 {
