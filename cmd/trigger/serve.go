@@ -39,6 +39,9 @@ func runServe(ctx context.Context, m *Main, g *globals, args []string) error {
 		return err
 	}
 	logger := newLogger(m.Stderr, cfg.Log)
+	for _, w := range cfg.Warnings() {
+		logger.Warn("configuration: "+w, "code", "config_warning")
+	}
 	store, err := sqlite.Open(cfg.Database.Path, cfg)
 	if err != nil {
 		return fmt.Errorf("database %s: %w", cfg.Database.Path, err)
