@@ -234,6 +234,14 @@ func (v values) text(block string) string {
 	return ""
 }
 
+// raw is an input's value as typed, whitespace and all.
+func (v values) raw(block string) string {
+	for _, a := range v[block] {
+		return a.Value
+	}
+	return ""
+}
+
 func (v values) date(block string) string {
 	for _, a := range v[block] {
 		return a.SelectedDate
