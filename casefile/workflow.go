@@ -48,6 +48,16 @@ type SlackChannel struct {
 	ChannelID string
 	Name      string
 	CardTS    string
+	Topic     string // the topic the bot last set
+}
+
+// SlackEvent is an Events API event the bot recorded before acknowledging
+// it, waiting to be handled.
+type SlackEvent struct {
+	ID         string
+	Payload    []byte // the event callback, as Slack sent it
+	ReceivedAt time.Time
+	Attempts   int // handled before, and not done
 }
 
 // ReplyInput is an agency's answer to a request.
