@@ -282,6 +282,9 @@ func (s *server) run(parent context.Context, started chan<- struct{}) error {
 	if s.bot != nil && s.slackHTTP == nil {
 		goPart("slack socket", s.bot.RunSocketMode)
 	}
+	if s.bot != nil {
+		goPart("slack background", s.bot.RunBackground)
+	}
 	goPart("reminders", (&schedule.ReminderScheduler{Store: s.store, Logger: s.logger.With("part", "reminders")}).Run)
 
 	var runErr error
