@@ -334,13 +334,15 @@ const (
 )
 
 // NoticeThread is a long notice's full text as thread replies, split at
-// paragraph breaks, each a message within Slack's limits; none for a
-// notice that fits in its message.
+// paragraph breaks, each a message within Slack's limits (without the
+// mentions, which the message made); none for a notice that fits in its
+// message.
 func NoticeThread(text string, to []string) []string {
+	with := text
 	if len(to) > 0 {
-		text = mentions(to) + " " + text
+		with = mentions(to) + " " + text
 	}
-	if chars(text) <= sectionChars {
+	if chars(with) <= sectionChars {
 		return nil
 	}
 	return splitText(text, sectionChars)
