@@ -297,6 +297,13 @@ var permanentCodes = map[string]bool{
 	"unknown_method": true, "invalid_name": true, "invalid_name_specials": true,
 	"invalid_name_required": true, "invalid_name_maxlength": true, "restricted_action": true,
 	"too_many_attachments": true, "invalid_ts_latest": true, "thread_not_found": true,
+	// Slack's limits and refusals (issue 14): the same call is refused
+	// again, so the job ends and the coordinator is told.
+	"msg_blocks_too_long": true, "invalid_attachments": true, "view_too_large": true, "too_many_users": true,
+	"method_not_supported_for_channel_type": true, "not_allowed_token_type": true, "ekm_access_denied": true,
+	"team_access_not_granted": true, "access_denied": true, "no_permission": true, "user_disabled": true,
+	"ura_max_channels": true, "cant_invite": true, "cant_invite_self": true, "user_is_restricted": true,
+	"invalid_metadata_format": true, "metadata_too_large": true, "channel_is_archived": true,
 }
 
 // classify turns a Slack error into what the outbox does with it: wait for
