@@ -273,7 +273,9 @@ func (b *Bot) eventDone(ctx context.Context, id, outcome string) {
 func (b *Bot) handlePending(ctx context.Context) int {
 	evs, err := b.Store.PendingEvents(ctx, eventBatch, eventLease)
 	if err != nil {
-		b.Logger.Warn("slack: pending events", "err", err)
+		if ctx.Err() == nil {
+			b.Logger.Warn("slack: pending events", "err", err)
+		}
 		return 0
 	}
 	for _, e := range evs {
