@@ -35,10 +35,12 @@ type Bot struct {
 
 	pace pacer
 
-	mu        sync.Mutex
-	byEmail   map[string]officerEntry // officer email (lower case) → what Slack said
-	refresh   chan struct{}           // asks RunBackground to look the officers up now
-	connected atomic.Bool
+	mu      sync.Mutex
+	byEmail map[string]officerEntry // officer email (lower case) → what Slack said
+	refresh chan struct{}           // asks RunBackground to look the officers up now
+	// memberLists are channels' members as Slack last listed them.
+	memberLists map[string]memberList
+	connected   atomic.Bool
 }
 
 // officerEntry is what Slack last said of an officer's email address: the

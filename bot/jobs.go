@@ -347,6 +347,11 @@ func inviteRefusalText(code string) string {
 // first refusal: whoever is still missing from the channel is asked about
 // alone, to learn why.
 func (b *Bot) invite(ctx context.Context, channel string, users []string) (map[string]string, error) {
+	defer func() {
+		b.mu.Lock()
+		delete(b.memberLists, channel) // listed again when next needed
+		b.mu.Unlock()
+	}()
 	refused := map[string]string{}
 	for len(users) > 0 {
 		batch := users[:min(len(users), 100)] // Slack takes 100 at a time
@@ -392,11 +397,42 @@ func (b *Bot) presentOfficers(ctx context.Context, channel string, a casefile.Ag
 	if err != nil || len(officers) == 0 {
 		return nil, err
 	}
-	in, err := b.members(ctx, channel)
+	in, err := b.recentMembers(ctx, channel)
 	if err != nil {
 		return nil, err
 	}
 	return slices.DeleteFunc(officers, func(u string) bool { return !slices.Contains(in, u) }), nil
+}
+
+// membersTTL is how long a channel's members, as Slack last listed them,
+// stand for a request's mentions: a busy thread updates its request many
+// times a minute, and only the bot adds people (inviting forgets the list).
+const membersTTL = 2 * time.Minute
+
+// recentMembers is members, from what Slack said less than membersTTL ago.
+func (b *Bot) recentMembers(ctx context.Context, channel string) ([]string, error) {
+	b.mu.Lock()
+	m, ok := b.memberLists[channel]
+	b.mu.Unlock()
+	if ok && b.now().Sub(m.at) < membersTTL {
+		return m.ids, nil
+	}
+	ids, err := b.members(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	if b.memberLists == nil {
+		b.memberLists = map[string]memberList{}
+	}
+	b.memberLists[channel] = memberList{ids: ids, at: b.now()}
+	b.mu.Unlock()
+	return ids, nil
+}
+
+type memberList struct {
+	ids []string
+	at  time.Time
 }
 
 // members lists a channel's members.

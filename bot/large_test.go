@@ -90,6 +90,9 @@ func testLargeInputs(t *testing.T, mode string) {
 			t.Fatal(err)
 		}
 	}
+	// Events are handled side by side: the file comes last once the 40
+	// are in, so that it is among the latest the request lists.
+	h.waitStore("40 police replies", func() bool { return h.threadReplies(c.Ref, "police") == 40 })
 	if _, _, err := h.emu.UploadFile(h.police, ch.ID, police.TS, slackemu.Upload{Name: "log.pdf", Content: []byte("%PDF")}); err != nil {
 		t.Fatal(err)
 	}
