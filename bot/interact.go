@@ -471,10 +471,11 @@ func firstInput(v slack.View) string {
 	return ""
 }
 
-// HandleEvent handles an Events API event: a reply in a request's thread is
-// recorded as that agency's reply, attributed to its author. Retries of the
-// same event change nothing. It reports false when the event could not be
-// handled yet, so that it is not marked as seen.
+// HandleEvent handles an Events API event: a reply in a request's thread
+// (plain, with files, or also sent to the channel) is recorded as that
+// agency's reply, attributed to its author. Retries of the same event
+// change nothing. It reports false when the event could not be handled yet
+// (the database or Slack hiccuped): the inbox offers it again later.
 func (b *Bot) HandleEvent(ctx context.Context, eventID string, ev slackevents.EventsAPIInnerEvent) bool {
 	msg, ok := ev.Data.(*slackevents.MessageEvent)
 	if !ok || msg.ThreadTimeStamp == "" || msg.BotID != "" || msg.User == "" || !replySubtypes[msg.SubType] {
