@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,48 +100,39 @@ func CaseCard(c *casefile.Case, cfg *casefile.Config, reqs []casefile.InfoReques
 		}, nil),
 	)
 	if share {
+		// The resident's words: escaped, so that a name such as
+		// "<!channel>" shows as typed and notifies nobody.
 		var lines []string
 		if c.Applicant.Name != "" {
-			lines = append(lines, "*Applicant:* "+c.Applicant.Name)
+			lines = append(lines, "*Applicant:* "+esc(shorten(c.Applicant.Name, cardValueChars)))
 		}
 		if c.OnBehalfOf != nil && c.OnBehalfOf.Name != "" {
-			lines = append(lines, "*On behalf of:* "+c.OnBehalfOf.Name)
+			lines = append(lines, "*On behalf of:* "+esc(shorten(c.OnBehalfOf.Name, cardValueChars)))
 		}
 		if c.Location != "" {
-			lines = append(lines, "*Location:* "+c.Location)
+			lines = append(lines, "*Location:* "+esc(shorten(c.Location, cardValueChars)))
 		}
 		if len(lines) > 0 {
 			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(strings.Join(lines, "\n")), nil, nil))
 		}
 	}
-	th := c.Threshold
-	assess := map[casefile.Assessment]string{casefile.Met: "met", casefile.NotMet: "not met", casefile.Unknown: "cannot tell yet"}[th.Assessment]
-	text := fmt.Sprintf("*Threshold assessment:* %s (%s, %d needed)", assess, plural(th.QualifyingComplaints, "qualifying complaint"), cfg.Threshold.Complaints)
-	for _, r := range th.Reasons {
-		text += "\n• " + r
-	}
-	if d := th.Decision; d != nil {
-		outcome := map[casefile.Assessment]string{casefile.Met: "accepted for review", casefile.NotMet: "threshold not met"}[d.Outcome]
-		text += fmt.Sprintf("\n*Decision:* %s by <@%s>, %s", outcome, d.By, d.At.In(casefile.London).Format("2 Jan 2006"))
-		if d.Reason != "" {
-			text += ": " + d.Reason
-		}
-	} else {
-		text += "\n_The assessment is advice: the coordinator decides._"
-	}
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, nil))
+	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(thresholdText(c, cfg)), nil, nil))
 
 	if len(reqs) > 0 {
 		var lines []string
-		for _, r := range reqs {
-			name := agencyName(cfg, r.Agency)
+		for i, r := range reqs {
+			if i == cardAgencyLines && len(reqs) > cardAgencyLines+1 {
+				lines = append(lines, fmt.Sprintf("… and %d more", len(reqs)-i))
+				break
+			}
+			name := shorten(agencyName(cfg, r.Agency), cardValueChars)
 			if r.Replied {
 				lines = append(lines, "✓ "+name+": replied")
 			} else {
 				lines = append(lines, fmt.Sprintf("… %s: reply due %s", name, shortDate(r.Due)))
 			}
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Agencies*\n"+strings.Join(lines, "\n")), nil, nil))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(shortenMrkdwn("*Agencies*\n"+strings.Join(lines, "\n"), maxText)), nil, nil))
 	}
 	if dl := deadlineLines(c); dl != "" {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Deadlines (working days): "+dl)))
@@ -149,6 +141,55 @@ func CaseCard(c *casefile.Case, cfg *casefile.Config, reqs []casefile.InfoReques
 		blocks = append(blocks, slack.NewActionBlock("card_actions", btns...))
 	}
 	return blocks
+}
+
+// The case card's share of Slack's limits: it stays far below a message's
+// 50 blocks and 12,000 characters whatever the case holds.
+const (
+	cardValueChars   = 200 // a name or a location on the card
+	cardReasonLines  = 10  // threshold reasons listed before "and N more"
+	cardAgencyLines  = 20  // agencies listed before "and N more"
+	cardDecisionText = 600 // a decision's reason on the card; the rest in its thread
+)
+
+// thresholdText is the card's threshold section: the assessment with its
+// reasons (the last, the verdict, always shown), and the decision.
+func thresholdText(c *casefile.Case, cfg *casefile.Config) string {
+	th := c.Threshold
+	assess := map[casefile.Assessment]string{casefile.Met: "met", casefile.NotMet: "not met", casefile.Unknown: "cannot tell yet"}[th.Assessment]
+	text := fmt.Sprintf("*Threshold assessment:* %s (%s, %d needed)", assess, plural(th.QualifyingComplaints, "qualifying complaint"), cfg.Threshold.Complaints)
+	reasons := th.Reasons
+	if len(reasons) > cardReasonLines+2 {
+		more := len(reasons) - cardReasonLines - 1
+		reasons = append(append(slices.Clip(reasons[:cardReasonLines]), fmt.Sprintf("… and %d more (`trigger case show %s` lists them all)", more, c.Ref)), reasons[len(reasons)-1])
+	}
+	for _, r := range reasons {
+		text += "\n• " + shorten(r, cardValueChars)
+	}
+	if d := th.Decision; d != nil {
+		outcome := map[casefile.Assessment]string{casefile.Met: "accepted for review", casefile.NotMet: "threshold not met"}[d.Outcome]
+		text += fmt.Sprintf("\n*Decision:* %s by <@%s>, %s", outcome, d.By, d.At.In(casefile.London).Format("2 Jan 2006"))
+		if d.Reason != "" {
+			reason, cut := DecisionReason(d.Reason)
+			text += ": " + reason
+			if cut {
+				text += "\n_The full reason is in this message's thread._"
+			}
+		}
+	} else {
+		text += "\n_The assessment is advice: the coordinator decides._"
+	}
+	return shortenMrkdwn(text, maxText)
+}
+
+// DecisionReason is a threshold decision's reason as the card shows it:
+// cut when long (cut reports it), the full text going into the card's
+// thread.
+func DecisionReason(reason string) (shown string, cut bool) {
+	if chars(reason) <= cardDecisionText {
+		return reason, false
+	}
+	return shortenMrkdwn(reason, cardDecisionText), true
 }
 
 func deadlineLines(c *casefile.Case) string {
@@ -208,6 +249,9 @@ func mentions(users []string) string {
 	return strings.Join(m, " ")
 }
 
+// requestReplyLines is how many replies a request message lists.
+const requestReplyLines = 5
+
 // RequestMessage asks one agency for details. replies are shown once they
 // arrive ("Received from Police by @officer, 3 Dec").
 func RequestMessage(ref string, agency casefile.Agency, officers []string, req casefile.InfoRequest, cal *casefile.Calendar, workingDays int) (string, []slack.Block) {
@@ -221,13 +265,24 @@ func RequestMessage(ref string, agency casefile.Agency, officers []string, req c
 	text := fmt.Sprintf("Request for information to %s for %s", agency.Name, ref)
 	body := fmt.Sprintf("*%s* — %s\nFor the case review %s, please provide details of the complaints received and the actions considered and taken.\n*Due by %s* (%s).",
 		agency.Name, who, ref, req.Due.Time().Format("Monday 2 January 2006"), plural(workingDays, "working day"))
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(body), nil, nil, slack.SectionBlockOptionBlockID("request-"+ref+"-"+agency.ID))}
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(shortenMrkdwn(body, maxText)), nil, nil, slack.SectionBlockOptionBlockID("request-"+ref+"-"+agency.ID))}
+	replies := req.Replies
 	var got []string
-	for _, r := range req.Replies {
+	if len(replies) > requestReplyLines {
+		// A busy thread: the count and the latest few, so the message
+		// stays within a context block's 3,000 characters.
+		got = append(got, fmt.Sprintf("%d replies received; the latest %d:", len(replies), requestReplyLines))
+		replies = replies[len(replies)-requestReplyLines:]
+	}
+	for _, r := range replies {
 		at, _ := time.Parse(time.RFC3339, r.At)
 		how := ""
-		if r.Source == "thread" {
+		switch r.Source {
+		case "thread":
 			how = " (in the thread)"
+		}
+		if n := len(r.Files); n > 0 {
+			how += ", with " + plural(n, "file")
 		}
 		if r.NoInfo {
 			how += ": no information held"
@@ -236,10 +291,10 @@ func RequestMessage(ref string, agency casefile.Agency, officers []string, req c
 		if strings.Contains(r.Author, "@") {
 			by = "email"
 		}
-		got = append(got, fmt.Sprintf("Received from %s by %s, %s%s", agency.Name, by, at.In(casefile.London).Format("2 Jan"), how))
+		got = append(got, fmt.Sprintf("Received from %s by %s, %s%s", shorten(agency.Name, cardValueChars), by, at.In(casefile.London).Format("2 Jan"), how))
 	}
 	if len(got) > 0 {
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("✓ "+strings.Join(got, "\n✓ "))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(shortenMrkdwn("✓ "+strings.Join(got, "\n✓ "), maxText))))
 	}
 	blocks = append(blocks, slack.NewActionBlock("request_actions", button(ActionProvideDetails, ref+"|"+agency.ID, "Provide details", "primary")))
 	return text, blocks
@@ -247,10 +302,15 @@ func RequestMessage(ref string, agency casefile.Agency, officers []string, req c
 
 // NoticeMessage is a plain notice in the case channel, optionally addressed
 // to people (the coordinator, the Chair) and with the buttons a prompt calls
-// for.
+// for. A text too long for one section (a long comment or reason in it)
+// shows its beginning, and says that the full text follows in the thread:
+// NoticeThread gives those replies.
 func NoticeMessage(ref, text string, to []string, prompt string) []slack.Block {
 	if len(to) > 0 {
 		text = mentions(to) + " " + text
+	}
+	if chars(text) > sectionChars {
+		text = splitText(text, sectionChars-noticeMoreChars)[0] + noticeMore
 	}
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
 	switch prompt {
@@ -266,6 +326,33 @@ func NoticeMessage(ref, text string, to []string, prompt string) []slack.Block {
 		blocks = append(blocks, slack.NewActionBlock("notice_actions", button(ActionRecordFurtherOutcome, ref, "Record further-review outcome", "primary")))
 	}
 	return blocks
+}
+
+const (
+	noticeMore      = "\n_… continued in the thread: the full text is there._"
+	noticeMoreChars = 60
+)
+
+// NoticeThread is a long notice's full text as thread replies, split at
+// paragraph breaks, each a message within Slack's limits (without the
+// mentions, which the message made); none for a notice that fits in its
+// message.
+func NoticeThread(text string, to []string) []string {
+	with := text
+	if len(to) > 0 {
+		with = mentions(to) + " " + text
+	}
+	if chars(with) <= sectionChars {
+		return nil
+	}
+	return splitText(text, sectionChars)
+}
+
+// ThreadReply is one message of a long text's thread replies: a section
+// whose block id names it, so that a retry finds it rather than posting it
+// twice.
+func ThreadReply(blockID, text string) []slack.Block {
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID(blockID))}
 }
 
 func modal(callbackID, title, submit, metadata string, blocks ...slack.Block) slack.ModalViewRequest {
@@ -306,14 +393,17 @@ func NotMetModal(ref string) slack.ModalViewRequest {
 	)
 }
 
-// DetailsModal shows the personal details to a person with a role, so that
-// they never enter the channel's history.
+// DetailsModal shows the personal details to a person with a role, so
+// that they never enter the channel's history. Everything the resident
+// wrote is escaped (an email saying "<!channel>" shows those characters and
+// notifies nobody), and long text goes over several sections within a
+// modal's 100 blocks; what does not fit ends with where to read it all.
 func DetailsModal(c *casefile.Case, cfg *casefile.Config) slack.ModalViewRequest {
 	person := func(title string, p casefile.Person) string {
 		var lines []string
 		for _, kv := range [][2]string{{"Name", p.Name}, {"Email", p.Email}, {"Phone", p.Phone}, {"Address", p.Address}, {"Postcode", p.Postcode}} {
 			if kv[1] != "" {
-				lines = append(lines, "*"+kv[0]+":* "+kv[1])
+				lines = append(lines, "*"+kv[0]+":* "+esc(kv[1]))
 			}
 		}
 		if len(lines) == 0 {
@@ -321,12 +411,17 @@ func DetailsModal(c *casefile.Case, cfg *casefile.Config) slack.ModalViewRequest
 		}
 		return "*" + title + "*\n" + strings.Join(lines, "\n")
 	}
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(person("Applicant", c.Applicant)), nil, nil)}
+	d := detailsBlocks{ref: c.Ref}
+	d.text(person("Applicant", c.Applicant), detailsPersonSections)
 	if c.OnBehalfOf != nil {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(person("On behalf of", *c.OnBehalfOf)), nil, nil))
+		d.text(person("On behalf of", *c.OnBehalfOf), detailsPersonSections)
 	}
 	for i, p := range c.CoApplicants {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(person(fmt.Sprintf("Co-applicant %d", i+1), p)), nil, nil))
+		if i == detailsCoApplicants {
+			d.text(fmt.Sprintf("_… and %d more co-applicants: `trigger case show %s` lists them all._", len(c.CoApplicants)-i, c.Ref), 1)
+			break
+		}
+		d.text(person(fmt.Sprintf("Co-applicant %d", i+1), p), detailsPersonSections)
 	}
 	yn := func(b *bool) string {
 		switch {
@@ -337,24 +432,72 @@ func DetailsModal(c *casefile.Case, cfg *casefile.Config) slack.ModalViewRequest
 		}
 		return "no"
 	}
+	d.divider()
+	// The flags first, then the resident's account, which may run long.
 	var about []string
 	if c.Location != "" {
-		about = append(about, "*Location:* "+c.Location)
-	}
-	if c.Description != "" {
-		about = append(about, "*What has been happening:* "+c.Description)
+		about = append(about, "*Location:* "+esc(c.Location))
 	}
 	about = append(about, "*Vulnerable:* "+yn(c.Vulnerable), "*Consent to share:* "+yn(c.ConsentToShare))
-	blocks = append(blocks, slack.NewDividerBlock(), slack.NewSectionBlock(mrkdwn(strings.Join(about, "\n")), nil, nil))
+	d.text(strings.Join(about, "\n"), detailsPersonSections)
+	if c.Description != "" {
+		d.text("*What has been happening:* "+esc(c.Description), detailsDescriptionSections)
+	}
 	if len(c.Incidents) > 0 {
 		var lines []string
 		for i, in := range c.Incidents {
-			lines = append(lines, fmt.Sprintf("%d. behaviour %s, reported %s to %s %s", i+1, orNK(in.OccurredOn), orNK(in.ReportedOn), agencyName(cfg, in.Agency), in.Reference))
+			lines = append(lines, fmt.Sprintf("%d. behaviour %s, reported %s to %s %s", i+1, orNK(in.OccurredOn), orNK(in.ReportedOn), esc(agencyName(cfg, in.Agency)), esc(in.Reference)))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn("*Complaints*\n"+strings.Join(lines, "\n")), nil, nil))
+		d.text("*Complaints*\n"+strings.Join(lines, "\n"), detailsComplaintSections)
 	}
-	blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Personal data: use only for this review. Viewing is recorded in the audit trail.")))
+	blocks := append(d.blocks, slack.NewContextBlock("", mrkdwn("Personal data: use only for this review. Viewing is recorded in the audit trail.")))
 	return modal(ViewDetails, "Case "+c.Ref, "", c.Ref, blocks...)
+}
+
+// How much of a modal's 100 blocks each part of the details may take.
+const (
+	detailsPersonSections      = 2
+	detailsCoApplicants        = 10
+	detailsDescriptionSections = 20
+	detailsComplaintSections   = 10
+	detailsMaxBlocks           = maxViewBlocks - 1 // the context line last
+)
+
+// detailsBlocks collects the details modal's sections within its limits.
+type detailsBlocks struct {
+	ref    string
+	blocks []slack.Block
+	full   bool // out of room: the rest is in `trigger case show`
+}
+
+func (d *detailsBlocks) divider() {
+	if len(d.blocks) < detailsMaxBlocks-1 {
+		d.blocks = append(d.blocks, slack.NewDividerBlock())
+	}
+}
+
+// text adds escaped mrkdwn over at most n sections; what does not fit is
+// cut with "… (the full text: `trigger case show REF`)".
+func (d *detailsBlocks) text(s string, n int) {
+	if d.full {
+		return
+	}
+	more := "… (the full text: `trigger case show " + d.ref + "`)"
+	pieces := splitText(s, sectionChars)
+	room := detailsMaxBlocks - len(d.blocks)
+	if room <= 0 {
+		d.full = true
+		return
+	}
+	if keep := min(n, room); len(pieces) > keep {
+		d.full = keep == room
+		pieces = pieces[:keep]
+		last := &pieces[keep-1]
+		*last = strings.TrimSuffix(shortenMrkdwn(*last, sectionChars-chars(more)), "…") + more
+	}
+	for _, p := range pieces {
+		d.blocks = append(d.blocks, slack.NewSectionBlock(mrkdwn(p), nil, nil))
+	}
 }
 
 func orNK(d casefile.Date) string {
@@ -396,10 +539,26 @@ func ScheduleMeetingModal(ref string) slack.ModalViewRequest {
 func RecordOutcomeModal(ref string, cfg *casefile.Config) slack.ModalViewRequest {
 	var opts []*slack.OptionBlockObject
 	for _, a := range cfg.Agencies {
-		opts = append(opts, slack.NewOptionBlockObject(a.ID, plain(a.Name), nil))
+		opts = append(opts, AgencyOption(a))
 	}
-	att := slack.NewInputBlock(BlockAttendance, plain("Agencies present"), nil, slack.NewCheckboxGroupsBlockElement(BlockAttendance, opts...))
+	// Checkboxes take at most 10 options: more agencies are a multi-select.
+	var attEl slack.BlockElement
+	switch {
+	case len(opts) <= maxCheckboxes:
+		attEl = slack.NewCheckboxGroupsBlockElement(BlockAttendance, opts...)
+	case len(opts) <= maxSelectOptions:
+		attEl = slack.NewOptionsMultiSelectBlockElement(slack.MultiOptTypeStatic, plain("Choose the agencies"), BlockAttendance, opts...)
+	default:
+		attEl = slack.NewOptionsGroupMultiSelectBlockElement(slack.MultiOptTypeStatic, plain("Choose the agencies"), BlockAttendance, optionGroups(opts)...)
+	}
+	att := slack.NewInputBlock(BlockAttendance, plain("Agencies present"), nil, attEl)
 	att.Optional = true
+	owner := func(n int) slack.BlockElement {
+		if len(opts) <= maxSelectOptions {
+			return slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Agency"), recBlock(n, "owner"), opts...)
+		}
+		return slack.NewOptionsGroupSelectBlockElement(slack.OptTypeStatic, plain("Agency"), recBlock(n, "owner"), optionGroups(opts)...)
+	}
 	adequate := slack.NewInputBlock(BlockAdequate, plain("Was the partnership's response adequate?"), nil,
 		slack.NewRadioButtonsBlockElement(BlockAdequate,
 			slack.NewOptionBlockObject("yes", plain("Yes"), nil),
@@ -410,14 +569,30 @@ func RecordOutcomeModal(ref string, cfg *casefile.Config) slack.ModalViewRequest
 		slack.NewSectionBlock(mrkdwn("*Recommendations* — each needs an owner agency and a due date."), nil, nil),
 	}
 	for n := 1; n <= recommendationSlots; n++ {
-		owner := slack.NewInputBlock(recBlock(n, "owner"), plain(fmt.Sprintf("Recommendation %d: owner", n)), nil,
-			slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Agency"), recBlock(n, "owner"), opts...))
+		owner := slack.NewInputBlock(recBlock(n, "owner"), plain(fmt.Sprintf("Recommendation %d: owner", n)), nil, owner(n))
 		owner.Optional = true
 		due := slack.NewInputBlock(recBlock(n, "due"), plain(fmt.Sprintf("Recommendation %d: due", n)), nil, slack.NewDatePickerBlockElement(recBlock(n, "due")))
 		due.Optional = true
 		blocks = append(blocks, textInput(recBlock(n, "text"), fmt.Sprintf("Recommendation %d", n), "", true, true, ""), owner, due)
 	}
 	return modal(ViewRecordOutcome, "Record outcome", "Record", ref, blocks...)
+}
+
+// AgencyOption is an agency as a choice in a form: its name, shortened to
+// the 75 characters an option's text may have (the full name is in the
+// configuration, the card and the letter), and its id as the value.
+func AgencyOption(a casefile.Agency) *slack.OptionBlockObject {
+	return slack.NewOptionBlockObject(a.ID, plain(shorten(a.Name, maxOptionText)), nil)
+}
+
+// optionGroups puts more than a select's 100 options into groups of 100.
+func optionGroups(opts []*slack.OptionBlockObject) []*slack.OptionGroupBlockObject {
+	var groups []*slack.OptionGroupBlockObject
+	for i := 0; i < len(opts) && len(groups) < maxSelectOptions; i += maxSelectOptions {
+		end := min(i+maxSelectOptions, len(opts))
+		groups = append(groups, slack.NewOptionGroupBlockElement(plain(fmt.Sprintf("Agencies %d to %d", i+1, end)), opts[i:end]...))
+	}
+	return groups
 }
 
 var letterKindText = map[string]string{
@@ -441,8 +616,16 @@ func DraftMessage(l *casefile.Letter, share bool) (string, []slack.Block) {
 	}
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(summary), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("draft-%s-%d", l.CaseRef, l.ID)))}
 	if share {
-		for _, chunk := range chunks(l.Text, 2900) {
-			blocks = append(blocks, slack.NewSectionBlock(plain(chunk), nil, nil))
+		// The letter in plain_text sections (nothing in it is read as a
+		// mention or a link), as much as a message holds; Read the letter
+		// shows the rest.
+		budget := draftLetterChars
+		for i, piece := range splitText(l.Text, sectionChars) {
+			if budget -= chars(piece); budget < 0 || i == draftLetterBlocks {
+				blocks = append(blocks, slack.NewContextBlock("", mrkdwn("_… the letter goes on: *Read the letter* shows all of it._")))
+				break
+			}
+			blocks = append(blocks, slack.NewSectionBlock(plain(piece), nil, nil))
 		}
 	}
 	approve := "Approve and send"
@@ -457,60 +640,50 @@ func DraftMessage(l *casefile.Letter, share bool) (string, []slack.Block) {
 	return text, blocks
 }
 
-// chunks splits text at paragraph breaks into pieces of at most n bytes
-// (Slack's limit on a text object), so that joining them with a blank line
-// gives the text back.
-func chunks(text string, n int) []string {
-	var out []string
-	cur := ""
-	for _, p := range strings.Split(strings.TrimRight(text, "\n"), "\n\n") {
-		for len(p) > n { // a single paragraph longer than n: cut at a line break or hard
-			cut := strings.LastIndex(p[:n], "\n")
-			if cut <= 0 {
-				cut = n
-			}
-			if cur != "" {
-				out, cur = append(out, cur), ""
-			}
-			out = append(out, p[:cut])
-			p = strings.TrimPrefix(p[cut:], "\n")
-		}
-		switch {
-		case cur == "":
-			cur = p
-		case len(cur)+2+len(p) <= n:
-			cur += "\n\n" + p
-		default:
-			out, cur = append(out, cur), p
-		}
-	}
-	if cur != "" {
-		out = append(out, cur)
-	}
-	return out
-}
+// A draft message's share of a message's limits (50 blocks, 12,000
+// characters in all): the rest is the summary, the mention and the buttons.
+const (
+	draftLetterChars  = 10000
+	draftLetterBlocks = 40
+)
+
+// editPartChars is the most of a letter one input of the edit form holds
+// when it opens: below the input's 3,000, so that a part can grow.
+const editPartChars = 2500
 
 // LetterModal shows a letter's full text.
 func LetterModal(l *casefile.Letter) slack.ModalViewRequest {
 	blocks := []slack.Block{slack.NewContextBlock("", mrkdwn(fmt.Sprintf("%s · version %d · fingerprint `%s`", letterKindText[l.Kind], l.Version, l.ShortHash())))}
-	for _, c := range chunks(l.Text, 2900) {
-		blocks = append(blocks, slack.NewSectionBlock(plain(c), nil, nil))
+	for _, piece := range splitText(l.Text, sectionChars) {
+		if len(blocks) == maxViewBlocks-1 {
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwn("_… the letter is too long to show here in full._")))
+			break
+		}
+		blocks = append(blocks, slack.NewSectionBlock(plain(piece), nil, nil))
 	}
 	return modal(ViewReadLetter, fmt.Sprintf("Letter v%d", l.Version), "", fmt.Sprintf("%s|%d", l.CaseRef, l.ID), blocks...)
 }
 
-// EditLetterModal lets the coordinator edit the text; a long letter comes
-// in parts because Slack's text input holds 3,000 characters.
+// EditLetterModal lets the coordinator edit the text. A long letter comes in
+// parts, because Slack's text input holds 3,000 characters: cut at
+// paragraph or line breaks (splitLetter), and joined again on saving with
+// exactly the whitespace that was cut, so that saving what was not changed
+// changes nothing. The metadata names the letter the form was opened on and
+// how many parts it has; the cuts are worked out again from that letter.
 func EditLetterModal(l *casefile.Letter) slack.ModalViewRequest {
+	parts, _ := splitLetter(l.Text, editPartChars)
+	if len(parts)+1 > maxViewBlocks {
+		return modal(ViewEditDraft, "Edit the letter", "", fmt.Sprintf("%s|%d|0", l.CaseRef, l.ID),
+			slack.NewSectionBlock(mrkdwn(fmt.Sprintf("Version %d is too long to edit in Slack (%d characters).", l.Version, chars(l.Text))), nil, nil))
+	}
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(fmt.Sprintf("Editing version %d. Saving makes version %d, which then needs approval.", l.Version, l.Version+1)), nil, nil)}
-	parts := chunks(l.Text, 2900)
 	for i, c := range parts {
 		label := "Letter"
 		if len(parts) > 1 {
 			label = fmt.Sprintf("Letter, part %d of %d", i+1, len(parts))
 		}
 		in := textInput(letterPartBlock(i+1), label, "", true, false, c)
-		in.Element.(*slack.PlainTextInputBlockElement).MaxLength = 3000
+		in.Element.(*slack.PlainTextInputBlockElement).MaxLength = maxInput
 		blocks = append(blocks, in)
 	}
 	return modal(ViewEditDraft, "Edit the letter", "Save new version", fmt.Sprintf("%s|%d|%d", l.CaseRef, l.ID, len(parts)), blocks...)

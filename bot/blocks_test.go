@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -430,5 +431,118 @@ func TestGolden(t *testing.T) {
 				t.Errorf("modal lacks %s", want)
 			}
 		}
+	})
+}
+
+// TestGoldenLarge pins the shapes the builders take with inputs larger or
+// stranger than the samples (issue 14): a hostile, long email; 14
+// complaints; 18 agencies, 15 with 80-character names; a busy request
+// thread; a long notice; a letter of over 6,000 characters.
+func TestGoldenLarge(t *testing.T) {
+	w := newGoldenWorld(t)
+	cfg := w.cfg
+	for _, a := range longAgencies() {
+		a.Email = "asb@" + a.ID + ".example"
+		cfg.Agencies = append(cfg.Agencies, a)
+	}
+	police, _ := cfg.Agency("police")
+
+	w.at("2026-10-06 09:30")
+	app := applicationAt(casefile.MustDate("2026-10-06"))
+	app.Applicant.Name = "Lucy Fielding " + hostile
+	app.Location = "The alleyway " + hostile
+	app.Description = hostile + "\n\n" + paragraphs(16, "Account")
+	for i := range 11 {
+		d := casefile.MustDate("2026-07-01").AddDays(i * 4)
+		app.Incidents = append(app.Incidents, casefile.Incident{OccurredOn: d, ReportedOn: d.AddDays(1), Agency: longAgencies()[i].ID, Reference: fmt.Sprintf("<@U0CHAIR> REF-%04d", i)})
+	}
+	ref := w.create(app)
+	notMet := w.create(applicationAt(casefile.MustDate("2026-10-06")))
+	w.at("2026-10-08 14:15")
+	w.must(w.store.Decide(w.ctx, who(goldenCoord), ref, casefile.Met, ""))
+	w.must(w.store.Decide(w.ctx, who(goldenCoord), notMet, casefile.NotMet, strings.TrimSpace(paragraphs(4, "Reason"))))
+
+	t.Run("CardShared", func(t *testing.T) {
+		got := string(golden(t, "card_large_shared", bot.CaseCard(w.load(ref), cfg, w.requests(ref), true)))
+		noRaw(t, "the card", got)
+		for _, want := range []string{"… and 4 more (`trigger case show " + ref + "` lists them all)", "• threshold met", "Agency 11: North West"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("card lacks %q", want)
+			}
+		}
+	})
+	t.Run("CardLongReason", func(t *testing.T) {
+		got := string(golden(t, "card_long_reason", bot.CaseCard(w.load(notMet), cfg, nil, false)))
+		if !strings.Contains(got, "_The full reason is in this message's thread._") || strings.Contains(got, "Reason paragraph 4") {
+			t.Error("a long reason is not cut on the card, pointing to its thread")
+		}
+	})
+	t.Run("DetailsModal", func(t *testing.T) {
+		got := golden(t, "modal_details_large", bot.DetailsModal(w.load(ref), cfg))
+		noRaw(t, "the details", string(got))
+		if !bytes.Contains(got, []byte("Account paragraph 16: ")) {
+			t.Error("the details lack the end of the account")
+		}
+	})
+	t.Run("RecordOutcomeModal", func(t *testing.T) {
+		got := golden(t, "modal_record_outcome_many", bot.RecordOutcomeModal(ref, cfg))
+		for _, want := range []string{`"type": "multi_static_select"`, `"value": "agency15"`, "Agency 15: North West Leicestershire Community Safety and Neighbourhood…"} {
+			if !bytes.Contains(got, []byte(want)) {
+				t.Errorf("modal lacks %s", want)
+			}
+		}
+	})
+	t.Run("RequestBusyThread", func(t *testing.T) {
+		for i := range 40 {
+			w.at(fmt.Sprintf("2026-10-%02d 10:%02d", 9+i/10, i%60))
+			in := casefile.ReplyInput{Ref: ref, Agency: "police", Author: goldenPolice, Source: "thread", Text: fmt.Sprintf("Update %d.", i+1), DedupeKey: fmt.Sprintf("msg:C1:%d", i)}
+			if i == 39 {
+				in.Text, in.Files = "", []casefile.SharedFile{{Name: "log.pdf", Permalink: "https://emulator.slack.com/files/U0POLICE1/F1/log.pdf"}}
+			}
+			w.must(w.store.RecordReply(w.ctx, who(goldenPolice), in))
+		}
+		for _, r := range w.requests(ref) {
+			if r.Agency == "police" {
+				text, blocks := bot.RequestMessage(ref, police, []string{goldenPolice}, r, w.store.Cal, cfg.Timescales.AgencyReplies)
+				got := golden(t, "request_police_busy", map[string]any{"text": text, "blocks": blocks})
+				for _, want := range []string{"40 replies received; the latest 5:", "12 Oct (in the thread), with 1 file"} {
+					if !bytes.Contains(got, []byte(want)) {
+						t.Errorf("request lacks %q", want)
+					}
+				}
+			}
+		}
+	})
+	t.Run("NoticeLong", func(t *testing.T) {
+		text := "<@U0CHAIR01> asked for changes to the draft: " + strings.TrimSpace(paragraphs(9, "Comment")) + "\nUse *Edit* on the draft to make a new version."
+		got := golden(t, "notice_long", map[string]any{
+			"message": bot.NoticeMessage(ref, text, []string{goldenCoord}, ""),
+			"thread":  bot.NoticeThread(text, []string{goldenCoord}),
+		})
+		if !bytes.Contains(got, []byte("continued in the thread")) || !bytes.Contains(got, []byte("Use *Edit* on the draft")) {
+			t.Error("the long notice does not go on in its thread")
+		}
+	})
+
+	long := &casefile.Letter{ID: 7, CaseRef: ref, Kind: casefile.LetterOutcome, Version: 2, CreatedBy: goldenCoord,
+		Text:   "Dear Lucy Fielding,\n\n" + strings.TrimSpace(paragraphs(15, "Finding")) + "\n\nYours sincerely,\n\nCommunity Safety Team Leader\n",
+		SHA256: strings.Repeat("ab", 32), FurtherReviewBy: casefile.MustDate("2026-12-01")}
+	t.Run("EditLetterModal", func(t *testing.T) {
+		got := golden(t, "modal_edit_letter_long", bot.EditLetterModal(long))
+		for _, want := range []string{`"Letter, part 1 of 3"`, `"Letter, part 3 of 3"`, `"private_metadata": "` + ref + `|7|3"`, `"max_length": 3000`} {
+			if !bytes.Contains(got, []byte(want)) {
+				t.Errorf("modal lacks %s", want)
+			}
+		}
+	})
+	t.Run("DraftMessageShared", func(t *testing.T) {
+		text, blocks := bot.DraftMessage(long, true)
+		got := golden(t, "draft_long_shared", map[string]any{"text": text, "blocks": blocks})
+		if !bytes.Contains(got, []byte("Finding paragraph 15")) {
+			t.Error("the shared draft lacks the end of the letter")
+		}
+	})
+	t.Run("LetterModal", func(t *testing.T) {
+		golden(t, "modal_letter_long", bot.LetterModal(long))
 	})
 }

@@ -54,6 +54,14 @@ type harnessOpts struct {
 	// manualDispatch leaves the outbox dispatcher to the test: it calls
 	// h.dispatch when the work is queued.
 	manualDispatch bool
+	// configure, if set, changes the configuration (and the emulator's
+	// people) before the bot starts.
+	configure func(h *harness, cfg *casefile.Config)
+	// wrap, if set, is the store the bot uses, around the real one (a
+	// store that fails or stalls on purpose).
+	wrap func(s *sqlite.Store) bot.Store
+	// logs, if set, receives the bot's log.
+	logs io.Writer
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -80,6 +88,15 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		// under -race, the bot's answer being correct but late.
 		eo.TimeScale = 20
 	}
+	if eo.Scopes == nil {
+		// The token carries what the manifest asks for, no more: a Slack
+		// call without its scope fails the test, as it would fail in a
+		// workspace that installed the app from the manifest.
+		eo.Scopes = bot.Scopes()
+	}
+	if eo.Events == nil {
+		eo.Events = bot.Events()
+	}
 	if o.mode == "http" {
 		eo.InteractivityURL = srv.URL + "/slack/interactivity"
 		eo.EventsURL = srv.URL + "/slack/events"
@@ -105,6 +122,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	cfg.Agencies[1].SlackUsers = []string{h.council}
 	cfg.Agencies[2].SlackUsers = []string{"officer@housing.example"} // looked up by email
 	cfg.Agencies[2].Email = "asb@housing.example"
+	if o.configure != nil {
+		o.configure(h, &cfg)
+	}
 	h.cfg = &cfg
 
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "trigger.db"), h.cfg)
@@ -121,11 +141,21 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if os.Getenv("BOT_TEST_LOG") != "" { // BOT_TEST_LOG=1 go test ./bot -run X -v: the bot's log on stderr
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	if o.logs != nil {
+		logger = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	api := slack.New(h.emu.BotToken(), slack.OptionAPIURL(h.emu.APIURL()), slack.OptionAppLevelToken(h.emu.AppToken()))
-	h.bot = bot.New(api, store, h.cfg, logger)
+	var bs bot.Store = store
+	if o.wrap != nil {
+		bs = o.wrap(store)
+	}
+	h.bot = bot.New(api, bs, h.cfg, logger)
+
+	h.bot.InboxPoll = 20 * time.Millisecond
 
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
+	wg.Go(func() { h.bot.RunBackground(ctx) })
 	switch o.mode {
 	case "http":
 		hh := &bot.HTTPHandler{Bot: h.bot, SigningSecret: h.emu.SigningSecret()}

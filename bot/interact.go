@@ -32,16 +32,41 @@ func viewErrors(errs map[string]string) any {
 func (b *Bot) HandleInteraction(ctx context.Context, cb *slack.InteractionCallback) Response {
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
-		if len(cb.ActionCallback.BlockActions) == 0 {
+		if len(cb.ActionCallback.BlockActions) == 0 || cb.ActionCallback.BlockActions[0] == nil {
 			return Response{}
 		}
 		a := cb.ActionCallback.BlockActions[0]
 		return Response{After: func(ctx context.Context) { b.click(ctx, cb, a) }}
 	case slack.InteractionTypeViewSubmission:
-		return b.submit(ctx, cb)
+		return answerable(cb.View, b.submit(ctx, cb))
 	default:
 		return Response{}
 	}
+}
+
+// answerable makes a submission's errors ones Slack takes: under inputs
+// the form has (a form that is not what the bot built, forged or out of
+// date, gets them under its first input, or is simply closed).
+func answerable(v slack.View, r Response) Response {
+	errs, ok := r.Ack.(*slack.ViewSubmissionResponse)
+	if !ok || errs.ResponseAction != slack.RAErrors {
+		return r
+	}
+	fixed := map[string]string{}
+	for block, msg := range errs.Errors {
+		if !hasInput(v, block) {
+			block = firstInput(v)
+		}
+		if block != "" && fixed[block] == "" {
+			fixed[block] = msg
+		}
+	}
+	if len(fixed) == 0 {
+		r.Ack = nil
+		return r
+	}
+	r.Ack = viewErrors(fixed)
+	return r
 }
 
 // permit answers a click the domain does not allow (check is its refusal)
@@ -85,8 +110,17 @@ func (b *Bot) ephemeral(ctx context.Context, cb *slack.InteractionCallback, text
 		_, err := b.API.PostEphemeralContext(ctx, cb.Channel.ID, cb.User.ID, slack.MsgOptionText(text, false))
 		return err
 	}); err != nil {
-		b.Logger.Warn("slack: ephemeral reply failed", "action", cb.ActionCallback.BlockActions[0].ActionID, "error", slackCode(err))
+		b.Logger.Warn("slack: ephemeral reply failed", "action", actionOf(cb), "error", slackCode(err))
 	}
+}
+
+// actionOf names what a person did, for a log line: the button's action
+// id, or the form's callback id.
+func actionOf(cb *slack.InteractionCallback) string {
+	if len(cb.ActionCallback.BlockActions) > 0 && cb.ActionCallback.BlockActions[0] != nil {
+		return cb.ActionCallback.BlockActions[0].ActionID
+	}
+	return cb.View.CallbackID
 }
 
 // openModal opens a modal on the clicker's screen with the click's
@@ -234,6 +268,14 @@ func (v values) text(block string) string {
 	return ""
 }
 
+// raw is an input's value as typed, whitespace and all.
+func (v values) raw(block string) string {
+	for _, a := range v[block] {
+		return a.Value
+	}
+	return ""
+}
+
 func (v values) date(block string) string {
 	for _, a := range v[block] {
 		return a.SelectedDate
@@ -277,9 +319,14 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 		if b.OnRefusal != nil {
 			b.OnRefusal(cb.View.CallbackID)
 		}
+		if firstBlock == "" {
+			return Response{} // a form with no input to show it under: it closes
+		}
 		return Response{Ack: viewErrors(map[string]string{firstBlock: msg})}
 	}
-	who, lookupErr := b.actor(ctx, cb.User.ID)
+	// No Slack look-up before the answer (Slack waits 3 seconds): who the
+	// person is comes from what Slack said before.
+	who, lookupErr := b.actorNow(cb.User.ID)
 	// refusal is nil when the person may submit the form, else the
 	// answer that shows them why not.
 	refusal := func(check error) *Response {
@@ -294,6 +341,10 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 			return &r
 		}
 	}
+	if cb.View.CallbackID != ViewDetails && cb.View.CallbackID != ViewReadLetter && !casefile.RefRE.MatchString(strings.TrimSpace(ref)) {
+		b.Logger.Warn("slack: a form without its case", "code", "bad_metadata", "callback", cb.View.CallbackID)
+		return deny("This form is out of date: please open it again.")
+	}
 	fail := func(block string, err error) Response {
 		if casefile.ErrorCode(err) == casefile.EFORBIDDEN && b.OnRefusal != nil {
 			b.OnRefusal(cb.View.CallbackID)
@@ -301,8 +352,11 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 		if casefile.ErrorCode(err) == casefile.EINTERNAL {
 			b.Logger.Error("slack: submission failed", "callback", cb.View.CallbackID, "case", ref, "err", err)
 		}
-		if block == "" {
+		if block == "" || !hasInput(cb.View, block) {
 			block = firstBlock
+		}
+		if block == "" {
+			return Response{}
 		}
 		return Response{Ack: viewErrors(map[string]string{block: explain(err)})}
 	}
@@ -397,6 +451,17 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 	}
 }
 
+// hasInput reports whether the view has an input block with that id: a
+// view_submission's errors may name only those.
+func hasInput(v slack.View, block string) bool {
+	for _, bl := range v.Blocks.BlockSet {
+		if in, ok := bl.(*slack.InputBlock); ok && in.BlockID == block {
+			return true
+		}
+	}
+	return false
+}
+
 func firstInput(v slack.View) string {
 	for _, bl := range v.Blocks.BlockSet {
 		if in, ok := bl.(*slack.InputBlock); ok {
@@ -406,14 +471,28 @@ func firstInput(v slack.View) string {
 	return ""
 }
 
-// HandleEvent handles an Events API event: a reply in a request's thread is
-// recorded as that agency's reply, attributed to its author. Retries of the
-// same event change nothing. It reports false when the event could not be
-// handled yet, so that it is not marked as seen.
+// HandleEvent handles an Events API event: a reply in a request's thread
+// (plain, with files, or also sent to the channel) is recorded as that
+// agency's reply, attributed to its author. Retries of the same event
+// change nothing. It reports false when the event could not be handled yet
+// (the database or Slack hiccuped): the inbox offers it again later.
 func (b *Bot) HandleEvent(ctx context.Context, eventID string, ev slackevents.EventsAPIInnerEvent) bool {
 	msg, ok := ev.Data.(*slackevents.MessageEvent)
-	if !ok || msg.ThreadTimeStamp == "" || msg.BotID != "" || msg.User == "" || msg.SubType != "" {
+	if !ok || msg.ThreadTimeStamp == "" || msg.BotID != "" || msg.User == "" || !replySubtypes[msg.SubType] {
 		return true
+	}
+	// A reply with files: their names and permalinks, as the event gives
+	// them (no files.info, no download: nothing of them in the logs).
+	var files []casefile.SharedFile
+	if msg.Message != nil {
+		for _, f := range msg.Message.Files {
+			if f.Name != "" && strings.HasPrefix(f.Permalink, "https://") {
+				files = append(files, casefile.SharedFile{Name: f.Name, Permalink: f.Permalink})
+			}
+		}
+	}
+	if strings.TrimSpace(msg.Text) == "" && len(files) == 0 {
+		return true // nothing said
 	}
 	// A reply can arrive between posting a request and recording where it
 	// was posted, and Slack may not answer who an officer is: try again
@@ -450,7 +529,7 @@ func (b *Bot) HandleEvent(ctx context.Context, eventID string, ev slackevents.Ev
 		// question): not the agency's reply.
 		return true
 	}
-	in := casefile.ReplyInput{Ref: ref, Agency: agency, Author: author, Source: "thread", Text: msg.Text,
+	in := casefile.ReplyInput{Ref: ref, Agency: agency, Author: author, Source: "thread", Text: msg.Text, Files: files,
 		DedupeKey: "msg:" + msg.Channel + ":" + msg.TimeStamp}
 	if _, err := b.Store.RecordReply(ctx, casefile.ActorFor(b.Config, author).OfficerOf(agency), in); err != nil {
 		b.Logger.Warn("slack: thread reply not recorded", "case", ref, "agency", agency, "code", casefile.ErrorCode(err), "event", eventID)
@@ -458,6 +537,11 @@ func (b *Bot) HandleEvent(ctx context.Context, eventID string, ev slackevents.Ev
 	}
 	return true
 }
+
+// replySubtypes are the message events that are a person's reply in a
+// thread: a plain message, one with files, and one also sent to the
+// channel. Edits, deletions and the system messages Slack posts are not.
+var replySubtypes = map[string]bool{"": true, "file_share": true, "thread_broadcast": true}
 
 // sleepCtx waits d, or less if ctx ends; it reports whether ctx is still
 // live.

@@ -137,20 +137,124 @@ func (b *Bot) createChannel(ctx context.Context, ref string, retry bool) error {
 		if err := b.Store.SetCardTS(ctx, ref, ts); err != nil {
 			return err
 		}
+		ch.CardTS = ts
 	}
-	return b.call(ctx, "conversations.setTopic", func() error {
-		_, err := b.API.SetTopicOfConversationContext(ctx, ch.ChannelID, Topic(c))
+	if err := b.decisionThread(ctx, c, ch); err != nil {
 		return err
-	})
+	}
+	return b.setTopic(ctx, ch, c)
+}
+
+// setTopic sets the channel's topic when its text has changed since the
+// bot last set it: Slack posts a system message in the channel each time.
+func (b *Bot) setTopic(ctx context.Context, ch casefile.SlackChannel, c *casefile.Case) error {
+	topic := Topic(c)
+	if topic == ch.Topic {
+		return nil
+	}
+	if err := b.call(ctx, "conversations.setTopic", func() error {
+		_, err := b.API.SetTopicOfConversationContext(ctx, ch.ChannelID, topic)
+		return err
+	}); err != nil {
+		return err
+	}
+	return b.Store.SetTopic(ctx, c.Ref, topic)
+}
+
+// decisionThread puts a threshold decision's reason in full in the card's
+// thread when the card shows only its beginning, once.
+func (b *Bot) decisionThread(ctx context.Context, c *casefile.Case, ch casefile.SlackChannel) error {
+	d := c.Threshold.Decision
+	if d == nil || ch.CardTS == "" {
+		return nil
+	}
+	if _, cut := DecisionReason(d.Reason); !cut {
+		return nil
+	}
+	key := "decision-" + c.Ref
+	if done, err := b.Store.Seen(ctx, "thread:"+key); err != nil || done {
+		return err
+	}
+	text := fmt.Sprintf("*The reason for the decision*, as <@%s> gave it:\n%s", d.By, d.Reason)
+	if err := b.postInThread(ctx, ch.ChannelID, ch.CardTS, key, splitText(text, sectionChars), true); err != nil {
+		return err
+	}
+	_, err := b.Store.FirstSeen(ctx, "thread:"+key)
+	return err
+}
+
+// postInThread posts pieces of a long text as replies in the thread of ts,
+// each within Slack's limits and with block id KEY-N. With retry it first
+// looks in the thread for those posted before (a crash, a lost answer), so
+// that none is posted twice.
+func (b *Bot) postInThread(ctx context.Context, channel, ts, key string, pieces []string, retry bool) error {
+	have := map[string]bool{}
+	if retry {
+		var err error
+		if have, err = b.threadBlockIDs(ctx, channel, ts); err != nil {
+			return err
+		}
+	}
+	for i, p := range pieces {
+		id := fmt.Sprintf("%s-%d", key, i+1)
+		if have[id] {
+			continue
+		}
+		if _, err := b.post(ctx, channel, shortenMrkdwn(p, maxText), ThreadReply(id, p), slack.MsgOptionTS(ts)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// threadBlockIDs lists the block ids of the bot's replies in a thread.
+func (b *Bot) threadBlockIDs(ctx context.Context, channel, ts string) (map[string]bool, error) {
+	ids := map[string]bool{}
+	cursor := ""
+	for {
+		var msgs []slack.Message
+		var more bool
+		err := b.call(ctx, "conversations.replies", func() error {
+			var err error
+			msgs, more, cursor, err = b.API.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: channel, Timestamp: ts, Cursor: cursor, Limit: 200})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			for _, bl := range m.Blocks.BlockSet {
+				if id := blockIDOf(bl); id != "" {
+					ids[id] = true
+				}
+			}
+		}
+		if !more || cursor == "" {
+			return ids, nil
+		}
+	}
 }
 
 // inviteTeam invites the coordinators, approvers and the Chair, and the
-// officers of the agencies the application names (all agencies when it names none). Officers Slack cannot
-// find are reported to the coordinator; their agency is asked by email.
+// officers of the agencies the application names (all agencies when it
+// names none). One who cannot be added (a single-channel guest already in
+// their channel, a deactivated account, an officer Slack does not know)
+// keeps nobody else out: the coordinator is told who and why (user ids and
+// agency names only), and an agency with nobody here is asked by email.
 func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) error {
-	users := append([]string(nil), b.Config.Roles.Coordinator...)
-	users = append(users, b.Config.Roles.Approvers...)
-	users = append(users, b.Config.Roles.Chair...)
+	var users []string
+	role := map[string]string{} // who each person is here, for the report
+	add := func(us []string, what string) {
+		for _, u := range us {
+			if _, ok := role[u]; !ok {
+				role[u] = what
+				users = append(users, u)
+			}
+		}
+	}
+	add(b.Config.Roles.Coordinator, "the coordinator")
+	add(b.Config.Roles.Chair, "the Chair")
+	add(b.Config.Roles.Approvers, "an approver")
 	agencies := c.Agencies
 	if len(agencies) == 0 {
 		for _, a := range b.Config.Agencies {
@@ -169,73 +273,32 @@ func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) 
 			return err
 		}
 		for _, u := range ids {
-			agencyOf[u] = a.Name
+			if _, ok := agencyOf[u]; !ok {
+				agencyOf[u] = a.Name
+			}
 		}
-		users = append(users, ids...)
+		add(ids, "an officer of "+a.Name)
 		missingBy[a.Name] += len(missing)
 		if len(a.SlackUsers) == 0 {
 			missingBy[a.Name] = -1 // none configured
 		}
 	}
-	var team []string
-	seen := map[string]bool{}
+	refused, err := b.invite(ctx, channel, users)
+	if err != nil {
+		return err
+	}
+	var others []string // people Slack would not add, with why
 	for _, u := range users {
-		if !seen[u] {
-			seen[u] = true
-			team = append(team, u)
+		code, ok := refused[u]
+		if !ok {
+			continue
 		}
-	}
-	// The whole team in one call. conversations.invite is Tier 3 (50 a
-	// minute): a call per person (four for a case) capped channels at about
-	// 12 a minute, below conversations.create's Tier 2 (20 a minute), and so
-	// set the pace when many cases arrive (BenchmarkCreateChannels100). When
-	// one person cannot be added Slack adds nobody and names the reason;
-	// then each is invited alone, as before, so that the others are.
-	if len(team) > 1 {
-		invite := func() error {
-			return b.call(ctx, "conversations.invite", func() error {
-				_, err := b.API.InviteUsersToConversationContext(ctx, channel, team...)
-				return err
-			})
+		b.Logger.Warn("slack: could not be invited", "case", c.Ref, "user", u, "error", code)
+		if name, ok := agencyOf[u]; ok && (code == "user_not_found" || code == "users_not_found") {
+			missingBy[name] = max(missingBy[name], 0) + 1 // counted with those looked up by email
+			continue
 		}
-		err := invite()
-		if slackCode(err) == "already_in_channel" {
-			// A retry: an earlier attempt added the team, or some of it.
-			// Invite only who is missing, still in one call, rather than
-			// each person again (every call another chance to fail).
-			in, merr := b.members(ctx, channel)
-			if merr != nil {
-				return merr
-			}
-			team = slices.DeleteFunc(team, func(u string) bool { return slices.Contains(in, u) })
-			err = nil
-			if len(team) > 0 {
-				err = invite()
-			}
-		}
-		switch slackCode(err) {
-		case "":
-			team = nil
-		case "already_in_channel", "cant_invite_self", "user_not_found", "users_not_found", "user_is_deactivated", "cant_invite", "user_is_restricted":
-		default:
-			return err
-		}
-	}
-	for _, u := range team {
-		err := b.call(ctx, "conversations.invite", func() error {
-			_, err := b.API.InviteUsersToConversationContext(ctx, channel, u)
-			return err
-		})
-		switch slackCode(err) {
-		case "", "already_in_channel", "cant_invite_self":
-		case "user_not_found", "users_not_found", "user_is_deactivated", "cant_invite", "user_is_restricted":
-			if name, ok := agencyOf[u]; ok { // an officer, named by id or by email
-				missingBy[name] = max(missingBy[name], 0) + 1
-			}
-			b.Logger.Warn("slack: officer could not be invited", "case", c.Ref, "user", u, "error", slackCode(err))
-		default:
-			return err
-		}
+		others = append(others, fmt.Sprintf("<@%s> (%s): %s", u, role[u], inviteRefusalText(code)))
 	}
 	var lines []string
 	for _, id := range agencies {
@@ -247,12 +310,130 @@ func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) 
 			lines = append(lines, fmt.Sprintf("%s: %s not found in Slack", a.Name, plural(n, "officer")))
 		}
 	}
-	if len(lines) > 0 {
-		text := "I could not add every officer to this channel — " + strings.Join(lines, "; ") +
-			". An agency with no officer here is asked by email instead. Please check `[[agency]] slack_users` in the configuration."
-		return b.Store.Notice(ctx, c.Ref, "missing-officers", text, true)
+	lines = append(lines, others...)
+	if len(lines) == 0 {
+		return nil
 	}
-	return nil
+	text := "I could not add every officer to this channel — " + strings.Join(lines, "; ") +
+		". An agency with no officer here is asked by email instead. Please check `[[agency]] slack_users` in the configuration, or ask a Slack admin about the accounts named."
+	return b.Store.Notice(ctx, c.Ref, "missing-officers", text, true)
+}
+
+// inviteRefusals are conversations.invite's answers about one person, not
+// about the call: the others can still be added.
+var inviteRefusals = map[string]bool{
+	"already_in_channel": true, "cant_invite_self": true, "cant_invite": true, "ura_max_channels": true,
+	"user_not_found": true, "users_not_found": true, "user_is_restricted": true, "user_is_deactivated": true,
+	"user_disabled": true, "user_is_ultra_restricted": true,
+}
+
+// inviteRefusalText says why Slack would not add someone, in words.
+func inviteRefusalText(code string) string {
+	switch code {
+	case "ura_max_channels":
+		return "a single-channel guest, already in their one channel"
+	case "cant_invite", "user_is_deactivated", "user_disabled":
+		return "Slack does not allow inviting this account (deactivated?)"
+	case "user_is_restricted", "user_is_ultra_restricted":
+		return "a guest who cannot be added to this channel"
+	}
+	return "Slack said " + code
+}
+
+// invite adds users to a channel and returns those Slack would not add,
+// with its reason. It invites everyone in one call (conversations.invite
+// is Tier 3: a call per person once capped channel creation at about 12 a
+// minute, see BenchmarkCreateChannels100), with force, so that one person
+// who cannot be added keeps nobody else out. Slack then names only the
+// first refusal: whoever is still missing from the channel is asked about
+// alone, to learn why.
+func (b *Bot) invite(ctx context.Context, channel string, users []string) (map[string]string, error) {
+	defer func() {
+		b.mu.Lock()
+		delete(b.memberLists, channel) // listed again when next needed
+		b.mu.Unlock()
+	}()
+	refused := map[string]string{}
+	for len(users) > 0 {
+		batch := users[:min(len(users), 100)] // Slack takes 100 at a time
+		users = users[len(batch):]
+		err := b.call(ctx, "conversations.invite", func() error {
+			_, err := b.API.ForceInviteUsersToConversationContext(ctx, channel, batch...)
+			return err
+		})
+		switch code := slackCode(err); {
+		case err == nil:
+			continue
+		case !inviteRefusals[code]:
+			return nil, err
+		}
+		in, err := b.members(ctx, channel)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range batch {
+			if slices.Contains(in, u) {
+				continue
+			}
+			err := b.call(ctx, "conversations.invite", func() error {
+				_, err := b.API.InviteUsersToConversationContext(ctx, channel, u)
+				return err
+			})
+			switch code := slackCode(err); {
+			case err == nil, code == "already_in_channel", code == "cant_invite_self":
+			case inviteRefusals[code]:
+				refused[u] = code
+			default:
+				return nil, err
+			}
+		}
+	}
+	return refused, nil
+}
+
+// presentOfficers are the agency's officers who are in the channel: a
+// request mentions them, and an agency with none is asked by email.
+func (b *Bot) presentOfficers(ctx context.Context, channel string, a casefile.Agency) ([]string, error) {
+	officers, _, err := b.resolveOfficers(ctx, a)
+	if err != nil || len(officers) == 0 {
+		return nil, err
+	}
+	in, err := b.recentMembers(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(officers, func(u string) bool { return !slices.Contains(in, u) }), nil
+}
+
+// membersTTL is how long a channel's members, as Slack last listed them,
+// stand for a request's mentions: a busy thread updates its request many
+// times a minute, and only the bot adds people (inviting forgets the list).
+const membersTTL = 2 * time.Minute
+
+// recentMembers is members, from what Slack said less than membersTTL ago.
+func (b *Bot) recentMembers(ctx context.Context, channel string) ([]string, error) {
+	b.mu.Lock()
+	m, ok := b.memberLists[channel]
+	b.mu.Unlock()
+	if ok && b.now().Sub(m.at) < membersTTL {
+		return m.ids, nil
+	}
+	ids, err := b.members(ctx, channel)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	if b.memberLists == nil {
+		b.memberLists = map[string]memberList{}
+	}
+	b.memberLists[channel] = memberList{ids: ids, at: b.now()}
+	b.mu.Unlock()
+	return ids, nil
+}
+
+type memberList struct {
+	ids []string
+	at  time.Time
 }
 
 // members lists a channel's members.
@@ -390,10 +571,10 @@ func (b *Bot) updateCard(ctx context.Context, ref string) error {
 	if err := b.update(ctx, ch.ChannelID, ch.CardTS, "Community Trigger "+ref, blocks); err != nil {
 		return err
 	}
-	return b.call(ctx, "conversations.setTopic", func() error {
-		_, err := b.API.SetTopicOfConversationContext(ctx, ch.ChannelID, Topic(c))
+	if err := b.decisionThread(ctx, c, ch); err != nil {
 		return err
-	})
+	}
+	return b.setTopic(ctx, ch, c)
 }
 
 func (b *Bot) request(ctx context.Context, ref, agency string) (casefile.InfoRequest, error) {
@@ -422,7 +603,7 @@ func (b *Bot) postRequest(ctx context.Context, ref, agency string, retry bool) e
 	if !ok {
 		return casefile.Permanent(fmt.Errorf("agency %q is not configured", agency))
 	}
-	officers, _, err := b.resolveOfficers(ctx, a)
+	officers, err := b.presentOfficers(ctx, ch.ChannelID, a)
 	if err != nil {
 		return err
 	}
@@ -462,7 +643,7 @@ func (b *Bot) updateRequest(ctx context.Context, ref, agency string) error {
 		return errNotYet("the request to " + agency + " is not posted yet")
 	}
 	a, _ := b.Config.Agency(agency)
-	officers, _, err := b.resolveOfficers(ctx, a)
+	officers, err := b.presentOfficers(ctx, ch.ChannelID, a)
 	if err != nil {
 		return err
 	}
@@ -476,14 +657,21 @@ func (b *Bot) notify(ctx context.Context, ref, key, text string, who []string, p
 		return err
 	}
 	blockID := "notice-" + ref + "-" + key
+	ts := ""
 	if retry {
-		if ts, _ := b.findPosted(ctx, ch.ChannelID, blockID); ts != "" {
-			return nil
+		ts, _ = b.findPosted(ctx, ch.ChannelID, blockID)
+	}
+	if ts == "" {
+		blocks := NoticeMessage(ref, text, who, prompt)
+		if ts, err = b.post(ctx, ch.ChannelID, shortenMrkdwn(text, maxText), withBlockID(blocks, blockID)); err != nil {
+			return err
 		}
 	}
-	blocks := NoticeMessage(ref, text, who, prompt)
-	_, err = b.post(ctx, ch.ChannelID, text, withBlockID(blocks, blockID))
-	return err
+	// A notice too long for its message: the full text in its thread.
+	if pieces := NoticeThread(text, who); len(pieces) > 0 {
+		return b.postInThread(ctx, ch.ChannelID, ts, blockID, pieces, retry)
+	}
+	return nil
 }
 
 // call makes one Slack call, honouring Retry-After: a rate-limited method is

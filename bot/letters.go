@@ -175,12 +175,17 @@ func (b *Bot) letterSubmit(ctx context.Context, cb *slack.InteractionCallback, v
 		if r := refusal(b.permitLetter(ctx, who, casefile.ActEditLetter, l)); r != nil {
 			return *r
 		}
-		n, _ := strconv.Atoi(parts[2])
-		var texts []string
-		for i := 1; i <= n; i++ {
-			texts = append(texts, v.text(letterPartBlock(i)))
+		// The cuts of the letter the form was opened on: each part goes
+		// back between exactly the whitespace it was cut at.
+		want, seps := splitLetter(l.Text, editPartChars)
+		if n, err := strconv.Atoi(parts[2]); err != nil || n != len(want) || n == 0 {
+			return deny("This form is out of date: please open Edit again.")
 		}
-		if _, err := b.Store.EditLetter(ctx, who, ref, l.ID, strings.Join(texts, "\n\n")); err != nil {
+		texts := make([]string, len(want))
+		for i := range texts {
+			texts[i] = v.raw(letterPartBlock(i + 1))
+		}
+		if _, err := b.Store.EditLetter(ctx, who, ref, l.ID, joinLetter(texts, seps)); err != nil {
 			return fail(letterPartBlock(1), err)
 		}
 		return Response{}

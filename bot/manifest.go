@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -22,6 +23,13 @@ import (
 // Socket Mode's apps.connections.open takes the app-level token, whose
 // connections:write scope is granted when that token is made, not here.
 var botScopes = []string{"chat:write", "groups:history", "groups:read", "groups:write", "users:read", "users:read.email"}
+
+// Scopes are the bot token scopes the manifest asks for: what a token
+// installed from it carries (the Slack emulator's default, too).
+func Scopes() []string { return slices.Clone(botScopes) }
+
+// Events are the bot events the manifest subscribes to.
+func Events() []string { return slices.Clone(botEvents) }
 
 // botEvents are the Events API events the bot subscribes to: messages in
 // the private case channels, for agencies' replies in a request's thread.

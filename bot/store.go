@@ -38,9 +38,17 @@ type Store interface {
 
 	SetChannel(ctx context.Context, ref, channelID, name string) error
 	SetCardTS(ctx context.Context, ref, ts string) error
+	SetTopic(ctx context.Context, ref, topic string) error
 	SetRequestMessage(ctx context.Context, ref, agency, ts string, byEmail bool) error
 	Notice(ctx context.Context, ref, key, text string, coordinator bool) error
 	Audit(ctx context.Context, ref, actor, kind string, details map[string]any) error
 	FirstSeen(ctx context.Context, key string) (bool, error)
 	Seen(ctx context.Context, key string) (bool, error)
+
+	// The inbox of Events API events: each is kept before Slack is told it
+	// arrived, then handled, and offered again until it is done.
+	KeepEvent(ctx context.Context, id string, payload []byte, lease time.Duration) (fresh bool, err error)
+	PendingEvents(ctx context.Context, limit int, lease time.Duration) ([]casefile.SlackEvent, error)
+	EventDone(ctx context.Context, id, outcome string) error
+	EventLater(ctx context.Context, id string, wait time.Duration) error
 }

@@ -29,7 +29,17 @@ type AgencyReply struct {
 	Risk       string `json:"risk,omitempty"`
 	NoInfo     bool   `json:"no_information_held,omitempty"`
 	Text       string `json:"text,omitempty"`
-	At         string `json:"at"`
+	// Files are the files shared with a reply in the thread.
+	Files []SharedFile `json:"files,omitempty"`
+	At    string       `json:"at"`
+}
+
+// SharedFile is a file an officer shared with a reply in Slack, as Slack
+// names it: its name and permalink (readable by the channel's members).
+// The service never downloads it.
+type SharedFile struct {
+	Name      string `json:"name"`
+	Permalink string `json:"permalink"`
 }
 
 // SlackChannel is a case's channel as stored.
@@ -38,6 +48,16 @@ type SlackChannel struct {
 	ChannelID string
 	Name      string
 	CardTS    string
+	Topic     string // the topic the bot last set
+}
+
+// SlackEvent is an Events API event the bot recorded before acknowledging
+// it, waiting to be handled.
+type SlackEvent struct {
+	ID         string
+	Payload    []byte // the event callback, as Slack sent it
+	ReceivedAt time.Time
+	Attempts   int // handled before, and not done
 }
 
 // ReplyInput is an agency's answer to a request.
@@ -52,6 +72,7 @@ type ReplyInput struct {
 	Risk       string // current risk and notes
 	NoInfo     bool   // "no information held"
 	Text       string // a plain reply in the thread
+	Files      []SharedFile
 	// DedupeKey makes a retried delivery of the same reply harmless: the
 	// Slack event id, the view id, the Message-ID.
 	DedupeKey string

@@ -125,7 +125,7 @@ func (tx *Tx) purgeCounts(ctx context.Context, ref string) (casefile.Purge, erro
 		{&p.Messages, `SELECT count(*) FROM messages WHERE case_id = ? AND (raw IS NOT NULL OR raw_chunks > 0 OR body_text != '' OR body_html != '' OR subject != '' OR from_addr != '')`},
 		{&p.Attachments, `SELECT count(*) FROM attachments WHERE case_id = ? AND (data IS NOT NULL OR data_chunks > 0 OR filename != '')`},
 		{&p.Letters, `SELECT count(*) FROM letters WHERE case_id = ? AND (text != '' OR html != '')`},
-		{&p.Replies, `SELECT count(*) FROM agency_replies WHERE case_id = ? AND (complaints != '' OR considered != '' OR taken != '' OR risk != '' OR text != '')`},
+		{&p.Replies, `SELECT count(*) FROM agency_replies WHERE case_id = ? AND (complaints != '' OR considered != '' OR taken != '' OR risk != '' OR text != '' OR files != '[]')`},
 	} {
 		if err := tx.QueryRowContext(ctx, c.q, id).Scan(c.dst); err != nil {
 			return p, fmt.Errorf("purge %s: count: %w", ref, err)
@@ -216,7 +216,7 @@ func (tx *Tx) purge(ctx context.Context, ref string) (casefile.Purge, bool, erro
 		{`DELETE FROM chunks WHERE owner IN (SELECT 'm:' || id FROM messages WHERE case_id = ?1 UNION ALL SELECT 'a:' || id FROM attachments WHERE case_id = ?1)`, []any{id}},
 		{`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE attachments SET data = NULL, data_chunks = 0, filename = '' WHERE case_id = ?`, []any{id}},
-		{`UPDATE agency_replies SET complaints = '', considered = '', taken = '', risk = '', text = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE agency_replies SET complaints = '', considered = '', taken = '', risk = '', text = '', files = '[]' WHERE case_id = ?`, []any{id}},
 		{`UPDATE meetings SET summary = '', place = '', attendees = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE recommendations SET text = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE letters SET text = '', html = '' WHERE case_id = ?`, []any{id}},

@@ -58,8 +58,8 @@ func (s *Store) SetCardTS(ctx context.Context, ref, ts string) error {
 // Channel returns the channel of a case; ENOTFOUND when it has none yet.
 func (s *Store) Channel(ctx context.Context, ref string) (casefile.SlackChannel, error) {
 	ch := casefile.SlackChannel{CaseRef: ref}
-	err := s.rdb.QueryRowContext(ctx, `SELECT sc.channel_id, sc.name, sc.card_ts FROM slack_channels sc JOIN cases c ON c.id = sc.case_id WHERE c.ref = ?`, ref).
-		Scan(&ch.ChannelID, &ch.Name, &ch.CardTS)
+	err := s.rdb.QueryRowContext(ctx, `SELECT sc.channel_id, sc.name, sc.card_ts, sc.topic FROM slack_channels sc JOIN cases c ON c.id = sc.case_id WHERE c.ref = ?`, ref).
+		Scan(&ch.ChannelID, &ch.Name, &ch.CardTS, &ch.Topic)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ch, casefile.Errorf(casefile.ENOTFOUND, "%s has no channel yet", ref)
 	}
@@ -121,7 +121,7 @@ func (tx *Tx) requests(ctx context.Context, ref string) ([]casefile.InfoRequest,
 }
 
 func (tx *Tx) replies(ctx context.Context, requestID int64) ([]casefile.AgencyReply, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, agency, author, source, complaints, considered, taken, risk, no_info, text, at
+	rows, err := tx.QueryContext(ctx, `SELECT id, agency, author, source, complaints, considered, taken, risk, no_info, text, files, at
 		FROM agency_replies WHERE request_id = ? ORDER BY id`, requestID)
 	if err != nil {
 		return nil, err
@@ -131,8 +131,12 @@ func (tx *Tx) replies(ctx context.Context, requestID int64) ([]casefile.AgencyRe
 	for rows.Next() {
 		var r casefile.AgencyReply
 		var at int64
-		if err := rows.Scan(&r.ID, &r.Agency, &r.Author, &r.Source, &r.Complaints, &r.Considered, &r.Taken, &r.Risk, &r.NoInfo, &r.Text, &at); err != nil {
+		var files string
+		if err := rows.Scan(&r.ID, &r.Agency, &r.Author, &r.Source, &r.Complaints, &r.Considered, &r.Taken, &r.Risk, &r.NoInfo, &r.Text, &files, &at); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(files), &r.Files); err != nil {
+			return nil, fmt.Errorf("reply %d: files: %w", r.ID, err)
 		}
 		r.At = fromMS(at).Format(time.RFC3339)
 		out = append(out, r)
@@ -178,12 +182,21 @@ func (s *Store) RecordReply(ctx context.Context, a casefile.Actor, in casefile.R
 	if in.Author == "" {
 		return false, casefile.Errorf(casefile.EINVALID, "reply: the author is required")
 	}
-	empty := strings.TrimSpace(in.Complaints+in.Considered+in.Taken+in.Risk+in.Text) == ""
+	empty := strings.TrimSpace(in.Complaints+in.Considered+in.Taken+in.Risk+in.Text) == "" && len(in.Files) == 0
 	if empty && !in.NoInfo {
 		return false, casefile.Errorf(casefile.EINVALID, "reply: say what the agency holds, or tick \"no information held\"")
 	}
+	for i, f := range in.Files {
+		if f.Name == "" || !strings.HasPrefix(f.Permalink, "https://") {
+			return false, casefile.Errorf(casefile.EINVALID, "reply: file %d needs a name and an https permalink", i+1)
+		}
+	}
+	files, err := json.Marshal(append([]casefile.SharedFile{}, in.Files...))
+	if err != nil {
+		return false, err
+	}
 	changed := casefile.Changed(false)
-	err := s.update(ctx, func(tx *Tx) error {
+	err = s.update(ctx, func(tx *Tx) error {
 		c, err := tx.loadCase(ctx, in.Ref)
 		if err != nil {
 			return err
@@ -201,9 +214,9 @@ func (s *Store) RecordReply(ctx context.Context, a casefile.Actor, in casefile.R
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO agency_replies (request_id, case_id, agency, author, source, complaints, considered, taken, risk, no_info, text, dedupe_key, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
-			reqID, c.id, in.Agency, in.Author, in.Source, in.Complaints, in.Considered, in.Taken, in.Risk, in.NoInfo, in.Text, in.DedupeKey, ms(tx.now))
+		res, err := tx.ExecContext(ctx, `INSERT INTO agency_replies (request_id, case_id, agency, author, source, complaints, considered, taken, risk, no_info, text, files, dedupe_key, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING`,
+			reqID, c.id, in.Agency, in.Author, in.Source, in.Complaints, in.Considered, in.Taken, in.Risk, in.NoInfo, in.Text, string(files), in.DedupeKey, ms(tx.now))
 		if err != nil {
 			return fmt.Errorf("record reply: %w", err)
 		}
@@ -214,7 +227,11 @@ func (s *Store) RecordReply(ctx context.Context, a casefile.Actor, in casefile.R
 		if _, err := tx.ExecContext(ctx, `UPDATE info_requests SET replied_at = COALESCE(replied_at, ?) WHERE id = ?`, ms(tx.now), reqID); err != nil {
 			return err
 		}
-		ev, err := tx.event(ctx, c.id, in.Author, "agency.replied", map[string]any{"agency": in.Agency, "source": in.Source, "no_information_held": in.NoInfo})
+		details := map[string]any{"agency": in.Agency, "source": in.Source, "no_information_held": in.NoInfo}
+		if len(in.Files) > 0 {
+			details["files"] = len(in.Files)
+		}
+		ev, err := tx.event(ctx, c.id, in.Author, "agency.replied", details)
 		if err != nil {
 			return err
 		}

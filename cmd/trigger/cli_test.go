@@ -160,4 +160,14 @@ func TestConfigCheck(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, `agency[1].id: duplicate "police"`) {
 		t.Errorf("bad config: %d %q", code, stderr)
 	}
+
+	// An agency name longer than a Slack option's 75 characters works (it
+	// is shortened in forms), and the check says so.
+	long := filepath.Join(dir, "long.toml")
+	name := strings.Repeat("Neighbourhood Policing Team ", 3) // 84 characters
+	os.WriteFile(long, []byte("[[agency]]\nid = \"police\"\nname = \""+name+"\"\n[[agency]]\nid = \"council\"\nname = \"Council\"\n"), 0o600)
+	code, out, _ = run(t, dir, "", nil, "--config", long, "config", "check")
+	if code != 0 || !strings.Contains(out, "# warning: agency[0].name (police): 84 characters; Slack shows at most 75") || strings.Contains(out, "agency[1]") && strings.Contains(out, "warning: agency[1]") {
+		t.Errorf("long agency name: %d\n%s", code, out)
+	}
 }

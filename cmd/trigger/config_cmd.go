@@ -28,6 +28,9 @@ func runConfigCheck(ctx context.Context, m *Main, g *globals, args []string) err
 		src = "built-in defaults (no trigger.toml)"
 	}
 	fmt.Fprintf(m.Stdout, "# configuration OK: %s\n", src)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(m.Stdout, "# warning: %s\n", w)
+	}
 	shown := *cfg
 	shown.Slack.APIURL = maskURL(shown.Slack.APIURL)
 	if err := toml.NewEncoder(m.Stdout).Encode(shown); err != nil {

@@ -39,6 +39,9 @@ func runServe(ctx context.Context, m *Main, g *globals, args []string) error {
 		return err
 	}
 	logger := newLogger(m.Stderr, cfg.Log)
+	for _, w := range cfg.Warnings() {
+		logger.Warn("configuration: "+w, "code", "config_warning")
+	}
 	// One serve per database: a second one would work the same outbox.
 	lock, err := lockInstance(cfg.Database.Path)
 	if err != nil {
@@ -320,6 +323,9 @@ func (s *server) run(parent context.Context, started chan<- struct{}) error {
 	}
 	if s.bot != nil && s.slackHTTP == nil {
 		goPart("slack socket", s.bot.RunSocketMode)
+	}
+	if s.bot != nil {
+		goPart("slack background", s.bot.RunBackground)
 	}
 	goPart("reminders", (&schedule.ReminderScheduler{Store: s.store, Logger: s.logger.With("part", "reminders")}).Run)
 

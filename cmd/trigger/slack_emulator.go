@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 
+	"github.com/csp/trigger/bot"
 	"github.com/csp/trigger/bot/slackemu"
 )
 
@@ -37,15 +40,27 @@ func runSlackEmulator(ctx context.Context, m *Main, _ *globals, args []string) e
 	secret := fs.String("signing-secret", m.Getenv("TRIGGER_SLACK_SIGNING_SECRET"), "signing secret for HTTP deliveries (default $TRIGGER_SLACK_SIGNING_SECRET)")
 	interactivity := fs.String("interactivity-url", "", "POST interactions there, signed, instead of over Socket Mode")
 	events := fs.String("events-url", "", "POST events there, signed, instead of over Socket Mode")
+	scopes := fs.String("scopes", strings.Join(bot.Scopes(), ","), "the bot token's scopes, comma-separated (default: the manifest's); a call without its scope answers missing_scope")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(m.Stdout, "usage: trigger slack emulator [--listen ADDR] [--bot-token T] [--app-token T] [--signing-secret S] [--interactivity-url URL] [--events-url URL]")
+			fmt.Fprintln(m.Stdout, "usage: trigger slack emulator [--listen ADDR] [--bot-token T] [--app-token T] [--signing-secret S] [--interactivity-url URL] [--events-url URL] [--scopes S,S…]")
 			return errHelp
 		}
 		return usagef("slack emulator: %v", err)
 	}
 	if fs.NArg() > 0 {
 		return usagef("slack emulator: unexpected argument %q", fs.Arg(0))
+	}
+	tokenScopes := []string{}
+	for sc := range strings.SplitSeq(*scopes, ",") {
+		sc = strings.TrimSpace(sc)
+		if sc == "" {
+			continue
+		}
+		if !slices.Contains(slackemu.AllScopes, sc) {
+			return usagef("slack emulator: --scopes: %q is not a bot scope the emulator knows (%s)", sc, strings.Join(slackemu.AllScopes, ", "))
+		}
+		tokenScopes = append(tokenScopes, sc)
 	}
 
 	e := slackemu.New(slackemu.Options{
@@ -54,6 +69,7 @@ func runSlackEmulator(ctx context.Context, m *Main, _ *globals, args []string) e
 		SigningSecret:    *secret,
 		InteractivityURL: *interactivity,
 		EventsURL:        *events,
+		Scopes:           tokenScopes,
 		Logger:           slog.New(slog.NewTextHandler(m.Stderr, nil)),
 	})
 	defer e.Close()
@@ -65,6 +81,7 @@ func runSlackEmulator(ctx context.Context, m *Main, _ *globals, args []string) e
 	fmt.Fprintf(m.Stdout, "  bot token:      %s\n", e.BotToken())
 	fmt.Fprintf(m.Stdout, "  app token:      %s (Socket Mode via apps.connections.open)\n", e.AppToken())
 	fmt.Fprintf(m.Stdout, "  signing secret: %s\n", e.SigningSecret())
+	fmt.Fprintf(m.Stdout, "  bot scopes:     %s\n", strings.Join(e.Scopes(), ","))
 	fmt.Fprintf(m.Stdout, "  team %s, bot user %s (bot %s, app %s)\n", e.TeamID(), e.BotUserID(), e.BotID(), e.AppID())
 	fmt.Fprintln(m.Stdout, "  people:")
 	for _, p := range emulatorPeople {
