@@ -274,8 +274,11 @@ func (c *Case) NextDeadline() (name string, d Deadline, ok bool) {
 
 // Agency is a partner of the CSP asked for information about a case.
 type Agency struct {
-	ID         string   `toml:"id" json:"id"`
-	Name       string   `toml:"name" json:"name"`
+	ID   string `toml:"id" json:"id"`
+	Name string `toml:"name" json:"name"`
+	// NameCy is the agency's name in Welsh, for Welsh letters; "" means
+	// Name.
+	NameCy     string   `toml:"name_cy" json:"name_cy,omitempty"`
 	Aliases    []string `toml:"aliases" json:"aliases"`
 	Email      string   `toml:"email" json:"email"`
 	SlackUsers []string `toml:"slack_users" json:"slack_users"`
