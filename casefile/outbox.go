@@ -21,6 +21,12 @@ const (
 	JobEmailAck           = "email.ack"            // acknowledge an application
 	JobEmailAgency        = "email.agency_request" // ask an agency by email (no Slack officers)
 	JobEmailLetter        = "email.letter"         // send an approved letter
+	// JobEmailResident sends a resident email the store wrote (the
+	// consultation, the invitation, an update, the closure).
+	JobEmailResident = "email.resident"
+	// JobEmailThresholdReview forwards a request to review a not-met
+	// decision to the body that hears it.
+	JobEmailThresholdReview = "email.threshold_review"
 )
 
 // Payload is what an outbox job carries: one type per kind, so that what a
@@ -102,6 +108,21 @@ type LetterJob struct {
 	Role   string `json:"role"` // applicant, victim
 }
 
+// ResidentEmailJob emails a stored resident email to one recipient.
+type ResidentEmailJob struct {
+	Case  string `json:"case"`
+	Email int64  `json:"email"`
+	To    string `json:"to"`
+	Role  string `json:"role"` // applicant, victim
+}
+
+// ThresholdReviewJob forwards a request to review a not-met decision.
+type ThresholdReviewJob struct {
+	Case   string `json:"case"`
+	Review int64  `json:"review"`
+	To     string `json:"to"`
+}
+
 func (CreateChannelJob) JobKind() string { return JobSlackCreateChannel }
 func (UpdateCardJob) JobKind() string    { return JobSlackUpdateCard }
 func (PostRequestJob) JobKind() string   { return JobSlackPostRequest }
@@ -112,6 +133,10 @@ func (ReminderJob) JobKind() string      { return JobSlackReminder }
 func (AckJob) JobKind() string           { return JobEmailAck }
 func (AgencyEmailJob) JobKind() string   { return JobEmailAgency }
 func (LetterJob) JobKind() string        { return JobEmailLetter }
+func (ResidentEmailJob) JobKind() string { return JobEmailResident }
+func (ThresholdReviewJob) JobKind() string {
+	return JobEmailThresholdReview
+}
 
 // PayloadOf reads a job's payload as the type of its kind. A payload that
 // cannot be read, or a job of another kind, is a permanent error: retrying

@@ -276,3 +276,49 @@ func (c *Config) validateResident(bad func(key, format string, args ...any) erro
 	}
 	return nil
 }
+
+// Needs reports whether the resident needs an accessible format.
+func (c *Case) Needs(format string) bool { return slices.Contains(c.AccessibleFormat, format) }
+
+// Consultation is the resident's say in the action plan: the proposed
+// recommendations were sent to them (AskedAt; nil when they have no email
+// address and the coordinator asks them another way) for comment by
+// ReplyBy. The response is drafted when they reply, when ReplyBy has
+// passed, or when the coordinator skips it with a reason.
+type Consultation struct {
+	AskedAt    *time.Time `json:"asked_at"`
+	ReplyBy    Date       `json:"reply_by"`
+	RepliedAt  *time.Time `json:"replied_at"`
+	SkippedBy  string     `json:"skipped_by,omitempty"`
+	SkipReason string     `json:"skip_reason,omitempty"`
+	// EndedAt is when the draft stopped waiting: the reply, the date
+	// passing, or the skip.
+	EndedAt *time.Time `json:"ended_at"`
+}
+
+// Open reports whether the draft response still waits for the resident.
+func (c *Consultation) Open() bool { return c != nil && c.EndedAt == nil }
+
+// ThresholdReview is a request to have a not-met decision reviewed by the
+// body [further_review] threshold_decision names, and its result.
+type ThresholdReview struct {
+	ID          int64     `json:"-"`
+	RequestedAt time.Time `json:"requested_at"`
+	Source      string    `json:"source"` // email, slack
+	// Consent says whether the applicant agreed to their details going to
+	// the body with the request (nil: not known; then they do not).
+	Consent     *bool      `json:"consent_to_share"`
+	Body        string     `json:"body"`
+	ForwardedTo string     `json:"forwarded_to,omitempty"` // the body's address; "" when it was not emailed
+	Result      string     `json:"result"`                 // "", upheld, not_upheld
+	ResultAt    *time.Time `json:"result_at"`
+	ResultBy    string     `json:"result_by,omitempty"`
+	Notes       string     `json:"notes,omitempty"`
+}
+
+// Threshold-decision review results. Upheld means the body agreed with the
+// applicant: the threshold should have been met.
+const (
+	ReviewUpheld    = "upheld"
+	ReviewNotUpheld = "not_upheld"
+)
