@@ -500,8 +500,8 @@ func letterFuncs(lang string) template.FuncMap {
 			}
 			return s
 		},
-		"clock":    func(t time.Time) string { return t.In(London).Format("15:04") },
-		"tag":      func(ref string) string { return "[" + ref + "]" },
+		"clock": func(t time.Time) string { return t.In(London).Format("15:04") },
+		"tag":   func(ref string) string { return "[" + ref + "]" },
 		"link": func(s string) bool {
 			s = strings.ToLower(strings.TrimSpace(s))
 			return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
