@@ -110,6 +110,7 @@ func Parse(raw []byte, opt Options) (casefile.Inbound, error) {
 	default:
 		in.Application = emptyApplication()
 	}
+	residentSignals(&in)
 	return in, nil
 }
 
