@@ -204,6 +204,9 @@ type Update struct {
 	Kind string // UpdateMeeting, UpdateSlip, UpdateContact
 	// Closed: the meeting is a closed session (UpdateMeeting).
 	Closed bool
+	// Late: the meeting is later than the date the resident was given
+	// (UpdateMeeting, and the invitation).
+	Late bool
 	// Deadline is the Deadline* name that slipped, NewDate its new date,
 	// Why a reason key ("consultation") or "".
 	Deadline string

@@ -112,3 +112,12 @@ type QuarantineRecord struct {
 	ResolvedAt *time.Time `json:"resolved_at"`
 	Raw        []byte     `json:"-"`
 }
+
+// MessageText is an email's text as a person with a role reads it: the
+// resident's views in writing, their reply to the consultation.
+type MessageText struct {
+	MessageID string    `json:"message_id"`
+	Subject   string    `json:"subject"`
+	At        time.Time `json:"at"`
+	Text      string    `json:"text"`
+}

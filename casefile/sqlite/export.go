@@ -99,6 +99,10 @@ func (s *Store) Export(ctx context.Context, a casefile.Actor, ref, dir string) (
 	if err != nil {
 		return nil, err
 	}
+	residentMail, err := s.ResidentEmails(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
 	events, err := s.Events(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -140,6 +144,15 @@ func (s *Store) Export(ctx context.Context, a casefile.Actor, ref, dir string) (
 		}
 		if l.HTML != "" {
 			x.write(base+".html", []byte(l.HTML), fmt.Sprintf("%s letter, version %d (%s), as the HTML email part", l.Kind, l.Version, state))
+		}
+	}
+	for i, e := range residentMail {
+		base := fmt.Sprintf("emails/%02d-%s", i+1, SafeFilename(e.Kind))
+		if e.Text != "" {
+			x.write(base+".txt", []byte(e.Text), fmt.Sprintf("%s email to the applicant (%s), text", e.Kind, e.Subject))
+		}
+		if e.HTML != "" {
+			x.write(base+".html", []byte(e.HTML), fmt.Sprintf("%s email to the applicant, as the HTML email part", e.Kind))
 		}
 	}
 	if len(escs) > 0 {
