@@ -322,3 +322,14 @@ const (
 	ReviewUpheld    = "upheld"
 	ReviewNotUpheld = "not_upheld"
 )
+
+// ThresholdReviewForward is what the email forwarding a request to review a
+// not-met decision says: the decision and its reasons always; with the
+// applicant's consent, their application, the letter they received and
+// their request too.
+type ThresholdReviewForward struct {
+	Case        *Case
+	Review      ThresholdReview
+	Letter      *Letter // the not-met letter sent; nil when none
+	RequestText string  // the applicant's email asking for the review; "" when recorded by the coordinator
+}

@@ -664,20 +664,9 @@ func (s *Store) RecordThresholdReviewResult(ctx context.Context, a casefile.Acto
 	return changed, err
 }
 
-// ThresholdReviewForward is what the email forwarding a request to review a
-// not-met decision says: the decision and its reasons always; with the
-// applicant's consent, their application, the letter they received and
-// their request too.
-type ThresholdReviewForward struct {
-	Case        *casefile.Case
-	Review      casefile.ThresholdReview
-	Letter      *casefile.Letter // the not-met letter sent; nil when none
-	RequestText string           // the applicant's email asking for the review; "" when recorded by the coordinator
-}
-
 // ThresholdReviewForward reads what forwarding a request needs.
-func (s *Store) ThresholdReviewForward(ctx context.Context, ref string, id int64) (*ThresholdReviewForward, error) {
-	var f ThresholdReviewForward
+func (s *Store) ThresholdReviewForward(ctx context.Context, ref string, id int64) (*casefile.ThresholdReviewForward, error) {
+	var f casefile.ThresholdReviewForward
 	err := s.view(ctx, func(tx *Tx) error {
 		c, err := tx.readCase(ctx, ref)
 		if err != nil {
