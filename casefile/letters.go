@@ -392,6 +392,14 @@ func LangCode(langs []string) string {
 	return strings.Join(langs, "+")
 }
 
+// ParseTemplates parses the built-in templates now rather than at the
+// first letter, and reports an error in them: a store calls it when it
+// opens, so that no command's transaction pays for it.
+func ParseTemplates() error {
+	_, err := letterTemplates(nil)
+	return err
+}
+
 type letterSets struct{ en, cy *template.Template }
 
 var builtin struct {

@@ -24,7 +24,11 @@ func (tx *Tx) draftLetter(ctx context.Context, c *caseRow, kind, by string) (*ca
 	if err != nil {
 		return nil, err
 	}
-	return tx.storeLetter(ctx, c, kind, casefile.LangCode(langs), text, d.FurtherReviewBy, by)
+	further := d.FurtherReviewBy
+	if kind == casefile.LetterMet {
+		further = casefile.Date{} // the met letter offers no further review
+	}
+	return tx.storeLetter(ctx, c, kind, casefile.LangCode(langs), text, further, by)
 }
 
 func (tx *Tx) storeLetter(ctx context.Context, c *caseRow, kind, lang, text string, further casefile.Date, by string) (*casefile.Letter, error) {
