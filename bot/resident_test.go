@@ -294,13 +294,16 @@ func TestResidentInSlack(t *testing.T) {
 		"rec1_text": "Joint plan", "rec1_owner": "council", "rec1_due": "2026-12-15"}); err != nil || !res.Closed {
 		t.Fatalf("outcome: %+v %v", res, err)
 	}
-	notice := h.waitMessage(ch.ID, "emailed to the applicant for comment by")
+	h.waitFor("the card to show the consultation", func() bool {
+		card = h.card(c.Ref)
+		return strings.Contains(text(card), "waiting for the applicant's comments") && strings.Contains(string(card.Blocks), bot.ActionSkipConsultation)
+	})
 	if s := h.status(c.Ref); s != casefile.StatusDrafting {
 		t.Fatalf("status %s during the consultation, want drafting", s)
 	}
-	h.click(h.police, ch.ID, notice.TS, bot.ActionSkipConsultation, c.Ref)
+	h.click(h.police, ch.ID, card.TS, bot.ActionSkipConsultation, c.Ref)
 	h.ephemeral(h.police, "only the coordinator can skip the consultation")
-	h.click(h.coord, ch.ID, notice.TS, bot.ActionSkipConsultation, c.Ref)
+	h.click(h.coord, ch.ID, card.TS, bot.ActionSkipConsultation, c.Ref)
 	form = h.modal(h.coord, bot.ViewSkipConsult)
 	if res, err := h.emu.SubmitView(h.coord, form.ID, map[string]string{bot.BlockComment: "She agreed the plan by phone."}); err != nil || !res.Closed {
 		t.Fatalf("skip: %+v %v", res, err)

@@ -352,16 +352,16 @@ func (tx *Tx) startConsultation(ctx context.Context, c *caseRow, ev int64) error
 	if err != nil {
 		return err
 	}
-	text := fmt.Sprintf("The proposed recommendations were emailed to the applicant for comment by *%s*. The draft response waits until they reply or that date passes; *Skip consultation* (with a reason) drafts it now.", replyBy.Human())
+	// Emailed, the card says so (with Skip consultation): a message more
+	// would cost the channel's rate of posting for nothing. Not emailed,
+	// the coordinator must act.
 	if id != 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE consultations SET asked_at = ? WHERE case_id = ?`, ms(tx.now), c.id); err != nil {
 			return err
 		}
-	} else {
-		text = fmt.Sprintf("The applicant could not be emailed the proposed recommendations. Please ask them for their comments another way by *%s*, then press *Skip consultation* and record what they said; otherwise the response is drafted after that date.", replyBy.Human())
-	}
-	if _, err := tx.enqueue(ctx, c.id, ev, "consultation-notice:"+c.ref+":"+fmt.Sprint(ev), casefile.NotifyJob{
-		Case: c.ref, Event: ev, Coordinator: true, Prompt: "consultation", Text: text,
+	} else if _, err := tx.enqueue(ctx, c.id, ev, "consultation-notice:"+c.ref+":"+fmt.Sprint(ev), casefile.NotifyJob{
+		Case: c.ref, Event: ev, Coordinator: true, Prompt: "consultation",
+		Text: fmt.Sprintf("The applicant could not be emailed the proposed recommendations. Please ask them for their comments another way by *%s*, then press *Skip consultation* and record what they said; otherwise the response is drafted after that date.", replyBy.Human()),
 	}); err != nil {
 		return err
 	}
