@@ -331,3 +331,46 @@ func latestKind(t *testing.T, h *harness, ref, kind string) *casefile.Letter {
 	t.Fatalf("no %s letter", kind)
 	return nil
 }
+
+// The applicant's comments on the recommendations show in the channel —
+// the words themselves when the partnership lets the channel carry personal
+// data — with a button that shows the whole email to a person with a role.
+func TestConsultationReplyInChannel(t *testing.T) {
+	h := newHarness(t, harnessOpts{mode: "socket"})
+	h.cfg.Slack.SharePersonalData = true
+	c := h.newCase()
+	ctx := h.ctx
+	ok := func(_ bool, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok(h.store.Decide(ctx, who(h.coord), c.Ref, casefile.Met, ""))
+	for i, a := range []string{"police", "council", "housing"} {
+		ok(h.store.RecordReply(ctx, who("U-"), casefile.ReplyInput{Ref: c.Ref, Agency: a, Author: "U-" + a, Source: "form", Taken: "Warnings", DedupeKey: fmt.Sprint(i)}))
+	}
+	ok(h.store.ScheduleMeeting(ctx, who(h.coord), c.Ref, casefile.MeetingPlan{When: time.Now().Add(24 * time.Hour), Place: "Room 2"}))
+	no := false
+	ok(h.store.RecordOutcome(ctx, who(h.coord), c.Ref, casefile.MeetingOutcome{Summary: "Not joined up.", Adequate: &no,
+		Recommendations: []casefile.Recommendation{{Text: "Joint plan", Owner: "council", Due: casefile.MustDate("2026-12-15")}}}))
+	if _, err := h.store.Ingest(ctx, casefile.Inbound{MessageID: "comments-1@example.net", From: "lucy.fielding@example.net",
+		Subject: "Re: [" + c.Ref + "] Your case review", SubjectRefs: []string{c.Ref}, Raw: []byte("x"),
+		Text: "Please add the car park to the plan.\n\nOn Mon, Community Trigger wrote:\n> The actions proposed"}); err != nil {
+		t.Fatal(err)
+	}
+	ch := h.channel(c.Ref)
+	notice := h.waitMessage(ch.ID, "The applicant replied to the consultation")
+	if !strings.Contains(text(notice), "Please add the car park to the plan.") || strings.Contains(text(notice), "The actions proposed") {
+		t.Errorf("the notice does not show their words (and only theirs):\n%s", text(notice))
+	}
+	h.click(h.coord, ch.ID, notice.TS, bot.ActionReadMessage, c.Ref+"|comments-1@example.net")
+	m := h.modal(h.coord, bot.ViewReadMessage)
+	if !strings.Contains(string(m.Blocks), "Please add the car park") {
+		t.Errorf("the email modal: %s", m.Blocks)
+	}
+	if n := h.events(c.Ref, "details.viewed"); n != 1 {
+		t.Errorf("%d details.viewed events, want 1 (the coordinator's reading)", n)
+	}
+	h.waitMessage(ch.ID, "case review outcome, version 1")
+}

@@ -396,7 +396,11 @@ func LangCode(langs []string) string {
 // first letter, and reports an error in them: a store calls it when it
 // opens, so that no command's transaction pays for it.
 func ParseTemplates() error {
-	_, err := letterTemplates(nil)
+	if _, err := letterTemplates(nil); err != nil {
+		return err
+	}
+	// html/template works out its escaping at the first Execute.
+	_, err := LetterHTMLWith("warm", "Heading\n\nA line.\n\n"+LanguageBreak+"\n\n  - an item", HTMLOptions{Lang: "cy+en"})
 	return err
 }
 

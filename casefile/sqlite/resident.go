@@ -420,9 +420,18 @@ func (tx *Tx) consultationReply(ctx context.Context, c *caseRow, in casefile.Inb
 	if err != nil {
 		return false, err
 	}
+	text := "The applicant replied to the consultation on the proposed recommendations. Read their comments before approving the response; the draft is below."
+	if tx.s.Config.Slack.SharePersonalData {
+		// The partnership lets the channel carry personal data: the
+		// comments themselves, as much as a message holds.
+		comments := newText(in.Text)
+		if r := []rune(comments); len(r) > 2000 {
+			comments = string(r[:2000]) + "…"
+		}
+		text += "\n>>> " + comments
+	}
 	if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev), casefile.NotifyJob{
-		Case: c.ref, Event: ev, Coordinator: true, Prompt: "read_message:" + in.MessageID,
-		Text: "The applicant replied to the consultation on the proposed recommendations. Read their comments before approving the response; the draft is below.",
+		Case: c.ref, Event: ev, Coordinator: true, Prompt: "read_message:" + in.MessageID, Text: text,
 	}); err != nil {
 		return false, err
 	}
@@ -784,4 +793,19 @@ func (tx *Tx) meetingMail(ctx context.Context, c *caseRow, ev int64, p casefile.
 		d.Update = casefile.Update{Kind: casefile.UpdateMeeting, Closed: p.ClosedSession, Late: late}
 	})
 	return err
+}
+
+// newText is the part of an email its sender wrote: the text before the
+// quoted message ("On … wrote:", "> " lines, an Outlook header).
+func newText(text string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, ">") || strings.HasSuffix(t, "wrote:") || strings.HasSuffix(t, "ysgrifennodd:") ||
+			strings.HasPrefix(t, "-----Original Message") || strings.HasPrefix(t, "From: ") {
+			break
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
 }
