@@ -277,3 +277,56 @@ func TestWelshMutationAfterAr(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateVariantsGolden pins the branches the main goldens do not
+// take, in both languages: each kind of update, each reason for closing,
+// a late online invitation, a further review declined and upheld, and the
+// not-met letter without a route for reviewing the decision.
+func TestTemplateVariantsGolden(t *testing.T) {
+	variants := []struct {
+		name, template string
+		shape          func(d *casefile.LetterData)
+	}{
+		{"update-slip", casefile.MailUpdate, func(d *casefile.LetterData) {
+			d.Update = casefile.Update{Kind: casefile.UpdateSlip, Deadline: casefile.DeadlineResponse, NewDate: casefile.MustDate("2026-11-30"), Why: "consultation"}
+		}},
+		{"update-contact", casefile.MailUpdate, func(d *casefile.LetterData) { d.Update = casefile.Update{Kind: casefile.UpdateContact} }},
+		{"update-meeting-late", casefile.MailUpdate, func(d *casefile.LetterData) {
+			d.Update = casefile.Update{Kind: casefile.UpdateMeeting, Late: true}
+			d.Involvement = casefile.InvolvementWriting
+		}},
+		{"invitation-late-online", casefile.MailInvitation, func(d *casefile.LetterData) {
+			d.Update = casefile.Update{Late: true}
+			d.Meeting.Place = "https://meet.example/ct-2026-0001"
+		}},
+		{"closure-withdrawn", casefile.MailClosure, func(d *casefile.LetterData) { d.Closure.Reason = casefile.ClosedWithdrawn }},
+		{"closure-further-review", casefile.MailClosure, func(d *casefile.LetterData) { d.Closure.Reason = casefile.ClosedFurtherReview }},
+		{"closure-not-met-pending", casefile.MailClosure, func(d *casefile.LetterData) {
+			d.Closure.NotMet, d.ThresholdReviewPending = true, true
+		}},
+		{"further_review-declined", casefile.LetterFurtherReview, func(d *casefile.LetterData) {
+			d.Declined, d.DeclineReason = true, "Nothing new was raised."
+		}},
+		{"further_review-upheld", casefile.LetterFurtherReview, func(d *casefile.LetterData) { d.Upheld = true }},
+		{"not_met-no-route", casefile.LetterNotMet, func(d *casefile.LetterData) {
+			cfg := *d.Config
+			cfg.FurtherReview.ThresholdDecision, cfg.FurtherReview.ThresholdDecisionCy, cfg.FurtherReview.ThresholdDecisionEmail = "", "", ""
+			d.Config = &cfg
+		}},
+	}
+	for _, v := range variants {
+		for _, lang := range []string{"en", "cy"} {
+			t.Run(v.name+"."+lang, func(t *testing.T) {
+				cfg := welshConfig()
+				d := sampleData(cfg, v.template)
+				v.shape(d)
+				got, err := casefile.Render(nil, v.template, []string{lang}, d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				goldenText(t, v.name+"."+lang+".golden.txt", got)
+				checkLetter(t, got, d.Config, lang)
+			})
+		}
+	}
+}
