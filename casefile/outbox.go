@@ -67,7 +67,9 @@ type NotifyJob struct {
 	Coordinator bool   `json:"coordinator,omitempty"`
 	Chair       bool   `json:"chair,omitempty"`
 	// Prompt names the buttons that go with the message ("acknowledged",
-	// "schedule_meeting", "further_review", "further_outcome"); "" for none.
+	// "schedule_meeting", "further_review", "further_outcome",
+	// "involvement", "consultation", "threshold_review_result", or
+	// "read_message:<Message-ID>"); "" for none.
 	Prompt string `json:"prompt,omitempty"`
 	// Key identifies the message in the channel, so that a retry finds it
 	// instead of posting it twice; "" means the job's id.
