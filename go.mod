@@ -12,6 +12,7 @@ require (
 	github.com/rickar/cal/v2 v2.1.13
 	github.com/slack-go/slack v0.35.0
 	golang.org/x/net v0.62.0
+	golang.org/x/oauth2 v0.38.0
 	modernc.org/sqlite v1.62.0
 )
 

@@ -120,7 +120,7 @@ func TestGoldenResident(t *testing.T) {
 	}
 
 	w.at("2026-10-06 09:30")
-	ref := w.create(application())
+	ref := w.create(applicationAt(casefile.MustDate("2026-10-06")))
 	w.must(w.store.SetPreferences(w.ctx, who(goldenCoord), ref, casefile.LangWelsh, []string{casefile.FormatLargePrint}))
 	w.at("2026-10-08 14:15")
 	w.must(w.store.Decide(w.ctx, who(goldenCoord), ref, casefile.Met, ""))

@@ -3,9 +3,11 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -48,6 +50,7 @@ func (b *Bot) RunSocketMode(ctx context.Context) error {
 }
 
 func (b *Bot) socketEvent(ctx context.Context, client *socketmode.Client, evt socketmode.Event, wg *sync.WaitGroup) {
+	defer b.recovered("socket mode event")
 	switch evt.Type {
 	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
 		b.connected.Store(true)
@@ -58,7 +61,7 @@ func (b *Bot) socketEvent(ctx context.Context, client *socketmode.Client, evt so
 		if !ok || evt.Request == nil {
 			return
 		}
-		resp := b.HandleInteraction(ctx, &cb)
+		resp := b.interactSafely(ctx, &cb)
 		if resp.Ack != nil {
 			client.Ack(*evt.Request, resp.Ack)
 		} else {
@@ -88,8 +91,37 @@ func (b *Bot) after(ctx context.Context, resp Response, wg *sync.WaitGroup) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer b.recovered("after an interaction")
 		resp.After(context.WithoutCancel(ctx))
 	}()
+}
+
+// recovered, deferred, turns a panic into a log line with a code (never
+// the payload, which may hold personal data), so that one bad payload does
+// not stop the service.
+func (b *Bot) recovered(what string) {
+	if r := recover(); r != nil {
+		b.Logger.Error("slack: panic handled", "code", "panic", "in", what, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	}
+}
+
+// interactSafely is HandleInteraction with a panic answered as an error:
+// the interaction is acknowledged (Slack would otherwise send it again, to
+// panic again), and a form shows that something went wrong.
+func (b *Bot) interactSafely(ctx context.Context, cb *slack.InteractionCallback) (resp Response) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.Logger.Error("slack: panic handled", "code", "panic", "in", "interaction", "type", string(cb.Type),
+				"callback", cb.View.CallbackID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			resp = Response{}
+			if cb.Type == slack.InteractionTypeViewSubmission {
+				if block := firstInput(cb.View); block != "" {
+					resp.Ack = viewErrors(map[string]string{block: explain(fmt.Errorf("panic"))})
+				}
+			}
+		}
+	}()
+	return b.HandleInteraction(ctx, cb)
 }
 
 func (b *Bot) event(ctx context.Context, ev slackevents.EventsAPIEvent, wg *sync.WaitGroup) {
@@ -108,6 +140,7 @@ func (b *Bot) event(ctx context.Context, ev slackevents.EventsAPIEvent, wg *sync
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		defer b.recovered("event")
 		ctx := context.WithoutCancel(ctx)
 		if !b.HandleEvent(ctx, id, ev.InnerEvent) {
 			return // not marked seen: Slack's retry gets another chance
@@ -155,6 +188,7 @@ func (h *HTTPHandler) verified(w http.ResponseWriter, r *http.Request) ([]byte, 
 
 // Events serves /slack/events.
 func (h *HTTPHandler) Events(w http.ResponseWriter, r *http.Request) {
+	defer h.Bot.recovered("events endpoint")
 	body, ok := h.verified(w, r)
 	if !ok {
 		return
@@ -177,6 +211,7 @@ func (h *HTTPHandler) Events(w http.ResponseWriter, r *http.Request) {
 
 // Interactivity serves /slack/interactivity.
 func (h *HTTPHandler) Interactivity(w http.ResponseWriter, r *http.Request) {
+	defer h.Bot.recovered("interactivity endpoint")
 	body, ok := h.verified(w, r)
 	if !ok {
 		return
@@ -191,7 +226,7 @@ func (h *HTTPHandler) Interactivity(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}
-	resp := h.Bot.HandleInteraction(context.WithoutCancel(r.Context()), &cb)
+	resp := h.Bot.interactSafely(context.WithoutCancel(r.Context()), &cb)
 	if resp.Ack != nil {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(resp.Ack)

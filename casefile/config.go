@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Config is the whole configuration file (TOML) as DESIGN.md fixes it. The
+// Config is the whole configuration file (TOML; README lists every key). The
 // adapters' sections are plain data here, so every part of the program reads
 // one validated value.
 type Config struct {
@@ -32,6 +32,7 @@ type Config struct {
 	Officers []Officer     `toml:"officer"`
 	Log      LogConfig     `toml:"log"`
 	Letters  LettersConfig `toml:"letters"`
+	Outbox   OutboxConfig  `toml:"outbox"`
 
 	// Secrets come from the environment (or a file it names), never from
 	// the configuration file, and are never printed.
@@ -78,6 +79,18 @@ type RolesConfig struct {
 	Coordinator IDList `toml:"coordinator"`
 	Chair       IDList `toml:"chair"`
 	Approvers   IDList `toml:"approvers"`
+	// CoordinatorEmail is where the coordinator is told, by email, of
+	// work the service could not do when Slack is the part that failed
+	// (a job that ended); empty means [partnership] contact_email. A list
+	// of email addresses, not Slack ids.
+	CoordinatorEmail IDList `toml:"coordinator_email"`
+}
+
+// OutboxConfig is how long the outbox keeps trying.
+type OutboxConfig struct {
+	// GiveUpAfter is how long a job may keep failing (from its first
+	// failure) before it ends and the coordinator is told.
+	GiveUpAfter Duration `toml:"give_up_after"`
 }
 
 type Timescales struct {
@@ -181,8 +194,8 @@ type Secrets struct {
 	SMTPPassword       string
 }
 
-// IDList is a list of Slack user ids; in the file it may be one string or a
-// list of strings.
+// IDList is a list of Slack user ids (or, for coordinator_email, of email
+// addresses); in the file it may be one string or a list of strings.
 type IDList []string
 
 func (l *IDList) UnmarshalTOML(v any) error {
@@ -257,6 +270,7 @@ func DefaultConfig() Config {
 		},
 		FurtherReview: FurtherReviewConfig{ReviewOutcome: DefaultReviewOutcomeBody},
 		Log:           LogConfig{Format: "text", Level: "info"},
+		Outbox:        OutboxConfig{GiveUpAfter: Duration{7 * 24 * time.Hour}},
 	}
 }
 
@@ -304,6 +318,13 @@ func (c *Config) Validate() error {
 	if c.IMAP.MaxMessageSize < 1<<10 {
 		return bad("imap.max_message_size", "must be at least 1024 bytes")
 	}
+	// Residents' mail and the service's passwords never cross a network in
+	// clear: no TLS only to the same machine (a local relay, the tests).
+	for _, t := range []struct{ key, tls, addr string }{{"imap.tls", c.IMAP.TLS, c.IMAP.Address}, {"smtp.tls", c.SMTP.TLS, c.SMTP.Address}} {
+		if t.tls == "none" && t.addr != "" && !loopback(t.addr) {
+			return bad(t.key, `"none" sends mail and passwords in clear: use implicit or starttls (none is allowed only to a loopback address)`)
+		}
+	}
 	if c.SMTP.From == "" || !strings.Contains(c.SMTP.From, "@") {
 		return bad("smtp.from", "must be an email address")
 	}
@@ -317,6 +338,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Slack.APIURL != "" && !strings.HasPrefix(c.Slack.APIURL, "http://") && !strings.HasPrefix(c.Slack.APIURL, "https://") {
 		return bad("slack.api_url", "must start with http:// or https://")
+	}
+	if rest, ok := strings.CutPrefix(c.Slack.APIURL, "http://"); ok {
+		host, _, _ := strings.Cut(rest, "/")
+		if _, h, ok := strings.Cut(host, "@"); ok {
+			host = h
+		}
+		if !loopback(host) {
+			return bad("slack.api_url", "http:// would send the bot's token in clear: use https:// (http:// is allowed only to a loopback address)")
+		}
 	}
 	if len(c.Agencies) == 0 {
 		return bad("agency", "at least one agency is needed")
@@ -378,6 +408,17 @@ func (c *Config) Validate() error {
 			return bad(fmt.Sprintf("calendar.extra_holidays[%d]", i), "%v", err)
 		}
 	}
+	for i, a := range c.Roles.CoordinatorEmail {
+		if !strings.Contains(a, "@") {
+			return bad(fmt.Sprintf("roles.coordinator_email[%d]", i), "not an email address")
+		}
+	}
+	if c.Partnership.ContactEmail != "" && !strings.Contains(c.Partnership.ContactEmail, "@") {
+		return bad("partnership.contact_email", "not an email address")
+	}
+	if c.Outbox.GiveUpAfter.Duration < time.Hour {
+		return bad("outbox.give_up_after", "%s: must be at least 1h (the default is 168h, 7 days)", c.Outbox.GiveUpAfter.Duration)
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -391,6 +432,19 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// loopback reports whether addr (host, or host:port) is this machine.
+func loopback(addr string) bool {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
 // WorkingCalendar returns the working-day calendar with the configured
 // extra holidays.
 func (c *Config) WorkingCalendar() *Calendar {
@@ -401,6 +455,19 @@ func (c *Config) WorkingCalendar() *Calendar {
 		}
 	}
 	return NewCalendar(extra)
+}
+
+// CoordinatorEmails are the addresses the coordinator is emailed at when
+// Slack cannot reach them: [roles] coordinator_email, else [partnership]
+// contact_email; none when neither is set.
+func (c *Config) CoordinatorEmails() []string {
+	if len(c.Roles.CoordinatorEmail) > 0 {
+		return c.Roles.CoordinatorEmail
+	}
+	if c.Partnership.ContactEmail != "" {
+		return []string{c.Partnership.ContactEmail}
+	}
+	return nil
 }
 
 // Agency returns the configured agency with the given id.

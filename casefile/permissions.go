@@ -112,6 +112,7 @@ const (
 	ActSkipConsultation      Action = "skip_consultation"
 	ActRecordThresholdReview Action = "record_threshold_review_request"
 	ActThresholdReviewResult Action = "record_threshold_review_result"
+	ActRetryJobs             Action = "retry_jobs" // put ended outbox jobs back
 )
 
 // rules says who may do what. The administrator may do everything; the
@@ -140,6 +141,7 @@ var rules = map[Action]struct {
 	ActSkipConsultation:      {[]Role{RoleCoordinator}, "the coordinator", "skip the consultation"},
 	ActRecordThresholdReview: {[]Role{RoleCoordinator}, "the coordinator", "record a request to review the threshold decision"},
 	ActThresholdReviewResult: {[]Role{RoleCoordinator}, "the coordinator", "record the result of a threshold-decision review"},
+	ActRetryJobs:             {[]Role{RoleCoordinator}, "the coordinator", "put outbox jobs back"},
 }
 
 func forbidden(who, what string) error {

@@ -25,7 +25,9 @@ type ThresholdRules struct {
 	HateRoute          bool `toml:"hate_route"`       // one hate incident suffices
 }
 
-// DefaultThresholdRules are the defaults DESIGN.md gives.
+// DefaultThresholdRules are the rules of s.104 and the statutory guidance:
+// three complaints, each reported within a month of the behaviour, the
+// application within six months of the report; both local routes on.
 func DefaultThresholdRules() ThresholdRules {
 	return ThresholdRules{
 		Complaints: 3, ReportWithinMonths: 1, ApplyWithinMonths: 6,
@@ -94,10 +96,10 @@ func Assess(app Application, appliedOn Date, r ThresholdRules) ThresholdResult {
 	switch {
 	case res.QualifyingComplaints >= need:
 		res.Assessment = Met
-		res.Reasons = append(res.Reasons, fmt.Sprintf("threshold met: %d qualifying complaints (%d needed)", res.QualifyingComplaints, need))
+		res.Reasons = append(res.Reasons, fmt.Sprintf("threshold met: %s (%d needed)", Count(res.QualifyingComplaints, "qualifying complaint", "qualifying complaints"), need))
 	case res.QualifyingComplaints+undated >= need:
 		res.Assessment = Unknown
-		res.Reasons = append(res.Reasons, fmt.Sprintf("cannot tell: %d qualifying complaints, %d more without the dates needed (%d needed)", res.QualifyingComplaints, undated, need))
+		res.Reasons = append(res.Reasons, fmt.Sprintf("cannot tell: %s, %d more without the dates needed (%d needed)", Count(res.QualifyingComplaints, "qualifying complaint", "qualifying complaints"), undated, need))
 	default:
 		res.Assessment = NotMet
 		res.Reasons = append(res.Reasons, fmt.Sprintf("threshold not met on complaints: %d qualifying (%d needed)", res.QualifyingComplaints, need))

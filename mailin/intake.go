@@ -49,26 +49,56 @@ func (in *Intake) options(received time.Time) Options {
 // quarantined with its raw bytes, and the result says so with a nil error:
 // the error is for database failures only, which the caller retries.
 func (in *Intake) IngestRaw(ctx context.Context, raw []byte, internalDate time.Time) (casefile.IngestResult, error) {
-	m, err := Parse(raw, in.options(internalDate))
+	m, err := parseSafely(raw, in.options(internalDate))
 	if err != nil {
-		res, qerr := in.Store.Quarantine(ctx, sniffMessageID(raw), raw, err)
-		if qerr != nil {
-			return res, fmt.Errorf("quarantine: %w", qerr)
-		}
-		return res, nil
+		return in.quarantine(ctx, sniffMessageID(raw), raw, err)
 	}
 	res, err := in.Store.Ingest(ctx, m)
+	if refused(err) {
+		return in.quarantine(ctx, m.MessageID, raw, err)
+	}
 	if err != nil {
 		return res, fmt.Errorf("ingest %s: %w", casefile.MessageKey(m.MessageID, raw), err)
 	}
 	return res, nil
 }
 
+// refused reports whether the case file refused a message as it is (a coded
+// error: invalid, a conflict): trying again cannot help, so it goes to the
+// quarantine at once. Anything else (the database busy or full, a disk
+// error) is for the caller to retry: a good application is never
+// quarantined because the database hiccuped.
+func refused(err error) bool {
+	code := casefile.ErrorCode(err)
+	return code != "" && code != casefile.EINTERNAL
+}
+
+func (in *Intake) quarantine(ctx context.Context, messageID string, raw []byte, cause error) (casefile.IngestResult, error) {
+	res, err := in.Store.Quarantine(ctx, messageID, raw, cause)
+	if err != nil {
+		return res, fmt.Errorf("quarantine: %w", err)
+	}
+	return res, nil
+}
+
+// parseSafely is Parse, with a panic on some input nobody foresaw turned
+// into an error: that message is quarantined, and the service goes on
+// reading the others instead of crashing on it at every start.
+func parseSafely(raw []byte, opt Options) (m casefile.Inbound, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the message could not be read (parser panic: %v)", r)
+		}
+	}()
+	return Parse(raw, opt)
+}
+
 // IngestBatch files several messages as IngestRaw would, parsing them on
-// every core and filing those that parse in one transaction (see
-// casefile.Store.IngestBatch): results and errors are in the order given.
-// A message that cannot be read is quarantined; errs are for database
-// failures, which the caller retries.
+// every core and filing those that parse in transactions of batchTx
+// messages each, one savepoint per message (see the store's IngestBatch):
+// results and errors are in the order given.
+// A message that cannot be read, or that the case file refuses, is
+// quarantined; errs are for database failures, which the caller retries.
 func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates []time.Time) ([]casefile.IngestResult, []error) {
 	results, errs := make([]casefile.IngestResult, len(raws)), make([]error, len(raws))
 	parsed, perrs := make([]casefile.Inbound, len(raws)), make([]error, len(raws))
@@ -78,7 +108,7 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			parsed[i], perrs[i] = Parse(raw, in.options(internalDates[i]))
+			parsed[i], perrs[i] = parseSafely(raw, in.options(internalDates[i]))
 		})
 	}
 	wg.Wait()
@@ -86,11 +116,7 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 	var at []int
 	for i, raw := range raws {
 		if perrs[i] != nil {
-			res, err := in.Store.Quarantine(ctx, sniffMessageID(raw), raw, perrs[i])
-			if err != nil {
-				err = fmt.Errorf("quarantine: %w", err)
-			}
-			results[i], errs[i] = res, err
+			results[i], errs[i] = in.quarantine(ctx, sniffMessageID(raw), raw, perrs[i])
 			continue
 		}
 		batch, at = append(batch, parsed[i]), append(at, i)
@@ -109,6 +135,8 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 			switch {
 			case err != nil:
 				errs[i] = fmt.Errorf("ingest: %w", err)
+			case refused(berrs[j]):
+				results[i], errs[i] = in.quarantine(ctx, batch[j+lo].MessageID, raws[i], berrs[j])
 			default:
 				results[i], errs[i] = res[j], berrs[j]
 			}
@@ -129,7 +157,7 @@ func (in *Intake) Retry(ctx context.Context, id int64) (casefile.IngestResult, e
 	if err != nil {
 		return casefile.IngestResult{}, err
 	}
-	m, perr := Parse(rec.Raw, in.options(rec.CreatedAt))
+	m, perr := parseSafely(rec.Raw, in.options(rec.CreatedAt))
 	if perr != nil {
 		res, err := in.Store.Quarantine(ctx, rec.MessageKey, rec.Raw, perr)
 		if err != nil {
@@ -138,6 +166,9 @@ func (in *Intake) Retry(ctx context.Context, id int64) (casefile.IngestResult, e
 		return res, nil
 	}
 	res, err := in.Store.Ingest(ctx, m)
+	if refused(err) {
+		return in.quarantine(ctx, rec.MessageKey, rec.Raw, err)
+	}
 	if err != nil {
 		return res, fmt.Errorf("retry quarantined %d: %w", id, err)
 	}

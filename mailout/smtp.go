@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/mailauth"
 )
 
 // Send composes m and delivers it to the configured SMTP server. It fills
@@ -60,7 +63,8 @@ func (s *Sender) send(ctx context.Context, m Message, handOver func() error) ([]
 }
 
 // SendRaw runs one SMTP transaction: connect (implicit TLS, STARTTLS or
-// none), AUTH PLAIN when a username is set, MAIL FROM, RCPT TO, DATA.
+// none), AUTH with a token when OAuth is set (else PLAIN when a username is
+// set), MAIL FROM, RCPT TO, DATA.
 func (s *Sender) SendRaw(ctx context.Context, from string, to []string, raw []byte) error {
 	return s.sendRaw(ctx, from, to, raw, nil)
 }
@@ -94,7 +98,11 @@ func (s *Sender) sendRaw(ctx context.Context, from string, to []string, raw []by
 	if err := c.Hello(s.domain()); err != nil {
 		return fmt.Errorf("smtp: EHLO: %w", err)
 	}
-	if s.Config.Username != "" {
+	if s.OAuth != nil {
+		if err := s.authToken(ctx, c); err != nil {
+			return err
+		}
+	} else if s.Config.Username != "" {
 		if ok, _ := c.Extension("AUTH"); !ok {
 			return fmt.Errorf("smtp: %s offers no AUTH, but smtp.username is set", addr)
 		}
@@ -147,6 +155,37 @@ func (s *Sender) sendRaw(ctx context.Context, from string, to []string, raw []by
 		c.Close()
 	}()
 	return nil
+}
+
+// authToken signs in as smtp.username with a token from s.OAuth: XOAUTH2
+// (which Exchange offers), else OAUTHBEARER, the token sent after the 334.
+// A refused token (535) is renewed and tried once more.
+func (s *Sender) authToken(ctx context.Context, c *smtp.Client) error {
+	addr, user := s.Config.Address, s.Config.Username
+	if user == "" {
+		return errors.New("smtp: smtp.username (the mailbox to send as) is needed to sign in with a token")
+	}
+	ok, offered := c.Extension("AUTH")
+	mechs := strings.Fields(strings.ToUpper(offered))
+	mech := mailauth.PickMechanism(func(m string) bool { return slices.Contains(mechs, m) })
+	if !ok || mech == "" {
+		return fmt.Errorf("smtp: %s offers AUTH %q: neither XOAUTH2 nor OAUTHBEARER, so it cannot sign in with a token", addr, offered)
+	}
+	return s.OAuth.SignIn(ctx, func(tok mailauth.Token) error {
+		sc := mailauth.NewSASLClient(mailauth.SMTP, mech, user, tok.AccessToken)
+		if err := c.Auth(sc); err != nil {
+			err = fmt.Errorf("smtp: AUTH %s as %s: %w", mech, user, err)
+			if r := sc.Refusal(); r != nil {
+				err = fmt.Errorf("%w (%v)", err, r)
+			}
+			var se *smtp.SMTPError
+			if errors.As(err, &se) && se.Code == 535 {
+				return mailauth.Refused(err)
+			}
+			return err
+		}
+		return nil
+	})
 }
 
 // dial connects and says hello over the configured kind of TLS.
@@ -212,8 +251,9 @@ func bareAddress(s string) (string, error) {
 	return a.Address, nil
 }
 
-// addressRE finds email addresses in a server's reply.
-var addressRE = regexp.MustCompile(`[^\s<>"'(),;:]+@[^\s<>"'(),;:]+`)
+// addressRE finds email addresses in a server's reply, with their angle
+// brackets: "<resident@example.net>" becomes "<address>".
+var addressRE = regexp.MustCompile(`<?[^\s<>"'(),;:]+@[^\s<>"'(),;:]+>?`)
 
 // scrubbedError is an SMTP error with the addresses in its text replaced:
 // a server's refusal usually quotes the recipient, and the error goes to

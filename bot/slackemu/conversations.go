@@ -35,37 +35,62 @@ func (e *Emulator) checkChannelName(name string) string {
 	return ""
 }
 
-// channelFor finds the channel a call names, as the bot sees it: a private
-// channel the bot is not in does not exist.
-func (e *Emulator) channelFor(p params) (*channel, error) {
-	id := p.Get("channel")
+// conversation finds the conversation a call names by its id, as the bot
+// sees it: a private channel the bot is not in does not exist. Like Slack's
+// conversations.* methods it takes ids only, not names.
+func (e *Emulator) conversation(id string) (*channel, error) {
 	c := e.channels[id]
-	if c == nil && id != "" {
-		c = e.channelByNameLocked(strings.TrimPrefix(id, "#"))
-	}
 	if c == nil || c.Private && !c.isMember(e.bot.ID) {
 		return nil, fail("channel_not_found")
 	}
 	return c, nil
 }
 
-// memberChannelFor is channelFor for methods the bot must be in the
-// channel to use.
-func (e *Emulator) memberChannelFor(p params) (*channel, error) {
-	c, err := e.channelFor(p)
-	if err != nil {
-		return nil, err
+// postTarget finds where chat.postMessage or chat.postEphemeral posts: a
+// conversation id, a channel name ("#name" or "name"), or a person's user
+// id, which means the app's DM with them (opened if need be).
+func (e *Emulator) postTarget(p params) (*channel, error) {
+	id := p.Get("channel")
+	if u := e.users[id]; u != nil && !u.IsBot {
+		if u.Deleted {
+			return nil, fail("channel_not_found")
+		}
+		return e.openIMLocked(u), nil
 	}
+	if c := e.channels[id]; c != nil || id == "" {
+		return e.conversation(id)
+	}
+	c := e.channelByNameLocked(strings.TrimPrefix(id, "#"))
+	if c == nil {
+		return nil, fail("channel_not_found")
+	}
+	return e.conversation(c.ID)
+}
+
+// postableLocked checks that the app may post in c: it must be a member,
+// and the channel not archived.
+func (e *Emulator) postableLocked(c *channel) error {
 	if !c.isMember(e.bot.ID) {
-		return nil, fail("not_in_channel")
+		return fail("not_in_channel")
 	}
 	if c.Archived {
-		return nil, fail("is_archived")
+		return fail("is_archived")
 	}
-	return c, nil
+	return nil
 }
 
 func (e *Emulator) channelJSON(c *channel) map[string]any {
+	if c.IM {
+		return map[string]any{
+			"id":              c.ID,
+			"created":         c.created.Unix(),
+			"is_im":           true,
+			"is_org_shared":   false,
+			"user":            c.User,
+			"is_user_deleted": e.users[c.User].Deleted,
+			"priority":        0,
+		}
+	}
 	return map[string]any{
 		"id":              c.ID,
 		"name":            c.Name,
@@ -91,38 +116,82 @@ func (e *Emulator) channelJSON(c *channel) map[string]any {
 }
 
 func (e *Emulator) conversationsCreate(p params) (reply, error) {
+	private := isTrue(p.Get("is_private"))
+	typ := "public"
+	if private {
+		typ = "private"
+	}
+	if err := e.needFor(opCreate, typ); err != nil {
+		return nil, err
+	}
 	name := p.Get("name")
 	if code := e.checkChannelName(name); code != "" {
 		return nil, fail(code)
 	}
-	c := e.createChannelLocked(name, isTrue(p.Get("is_private")), e.bot.ID)
+	c := e.createChannelLocked(name, private, e.bot.ID)
 	c.Members = []string{e.bot.ID}
 	return reply{"channel": e.channelJSON(c)}, nil
 }
 
 func (e *Emulator) conversationsInfo(p params) (reply, error) {
-	c, err := e.channelFor(p)
+	c, err := e.conversation(p.Get("channel"))
 	if err != nil {
+		return nil, err
+	}
+	if err := e.needFor(opRead, c.convType()); err != nil {
 		return nil, err
 	}
 	return reply{"channel": e.channelJSON(c)}, nil
 }
 
+// listTypes reads a types argument ("public_channel,private_channel,im")
+// into conversation types, checking the read scope of each.
+func (e *Emulator) listTypes(p params) (map[string]bool, error) {
+	arg := p.Get("types")
+	if arg == "" {
+		arg = "public_channel"
+	}
+	names := map[string]string{"public_channel": "public", "private_channel": "private", "im": "im", "mpim": "mpim"}
+	types := map[string]bool{}
+	for t := range strings.SplitSeq(arg, ",") {
+		typ, ok := names[strings.TrimSpace(t)]
+		if !ok {
+			return nil, fail("invalid_types")
+		}
+		if typ == "mpim" {
+			if !e.hasScope("mpim:read") {
+				return nil, e.missingScope([]string{"mpim:read"})
+			}
+			continue // the emulator has no group DMs
+		}
+		if err := e.needFor(opRead, typ); err != nil {
+			return nil, err
+		}
+		types[typ] = true
+	}
+	return types, nil
+}
+
 func (e *Emulator) conversationsList(p params) (reply, error) {
-	types := strings.Split(p.Get("types"), ",")
-	if p.Get("types") == "" {
-		types = []string{"public_channel"}
+	types, err := e.listTypes(p)
+	if err != nil {
+		return nil, err
 	}
 	var list []*channel
 	for _, id := range e.channelOrder {
 		c := e.channels[id]
 		switch {
 		case c.Archived && isTrue(p.Get("exclude_archived")):
-		case !c.Private && slices.Contains(types, "public_channel"),
-			c.Private && slices.Contains(types, "private_channel") && c.isMember(e.bot.ID):
+		case !types[c.convType()]:
+		case c.Private && !c.isMember(e.bot.ID):
+		default:
 			list = append(list, c)
 		}
 	}
+	return e.channelPage(list, p)
+}
+
+func (e *Emulator) channelPage(list []*channel, p params) (reply, error) {
 	from, to, next, err := page(len(list), p, 100)
 	if err != nil {
 		return nil, err
@@ -135,8 +204,11 @@ func (e *Emulator) conversationsList(p params) (reply, error) {
 }
 
 func (e *Emulator) conversationsMembers(p params) (reply, error) {
-	c, err := e.channelFor(p)
+	c, err := e.conversation(p.Get("channel"))
 	if err != nil {
+		return nil, err
+	}
+	if err := e.needFor(opRead, c.convType()); err != nil {
 		return nil, err
 	}
 	from, to, next, err := page(len(c.Members), p, 100)
@@ -146,12 +218,25 @@ func (e *Emulator) conversationsMembers(p params) (reply, error) {
 	return reply{"members": slices.Clone(c.Members[from:to]), "response_metadata": map[string]any{"next_cursor": next}}, nil
 }
 
-// conversationsInvite invites users one by one. Without force the first
-// failure fails the call and nobody is invited; with force the valid users
-// are invited and every failure is reported in errors.
+// maxInvitees is how many users one conversations.invite may name.
+const maxInvitees = 100
+
+// conversationsInvite checks every user first. Without force, any failure
+// fails the call and nobody is invited; with force the valid users are
+// invited and the call still answers ok=false with every failure. Either
+// way error is the first failure and errors lists them all.
 func (e *Emulator) conversationsInvite(p params) (reply, error) {
-	c, err := e.memberChannelFor(p)
+	c, err := e.conversation(p.Get("channel"))
 	if err != nil {
+		return nil, err
+	}
+	if c.IM {
+		return nil, fail("method_not_supported_for_channel_type")
+	}
+	if err := e.needFor(opInvite, c.convType()); err != nil {
+		return nil, err
+	}
+	if err := e.postableLocked(c); err != nil {
 		return nil, err
 	}
 	var users []string
@@ -163,32 +248,26 @@ func (e *Emulator) conversationsInvite(p params) (reply, error) {
 	if len(users) == 0 {
 		return nil, fail("no_user")
 	}
-	if len(users) > 1000 {
+	if len(users) > maxInvitees {
 		return nil, fail("too_many_users")
 	}
-	force := isTrue(p.Get("force"))
 	var ok []string
 	var failures []map[string]any
-	for _, u := range users {
-		code := ""
-		switch {
-		case e.users[u] == nil:
-			code = "user_not_found"
-		case u == e.bot.ID:
-			code = "cant_invite_self"
-		case c.isMember(u) || slices.Contains(ok, u):
-			code = "already_in_channel"
-		}
+	for _, id := range users {
+		code := e.inviteProblemLocked(c, id, ok)
 		if code == "" {
-			ok = append(ok, u)
+			ok = append(ok, id)
 			continue
 		}
-		failures = append(failures, map[string]any{"user": u, "ok": false, "error": code})
-		if !force {
-			return nil, &apiError{code: code, fields: map[string]any{"errors": failures}}
-		}
+		failures = append(failures, map[string]any{"user": id, "ok": false, "error": code})
 	}
-	c.Members = append(c.Members, ok...)
+	if len(failures) > 0 && !isTrue(p.Get("force")) {
+		return nil, &apiError{code: failures[0]["error"].(string), fields: map[string]any{"errors": failures}}
+	}
+	for _, id := range ok {
+		c.Members = append(c.Members, id)
+		e.postSystemLocked(c, &Message{User: id, Subtype: "channel_join", Inviter: e.bot.ID, Text: "<@" + id + "> has joined the channel"})
+	}
 	if len(failures) > 0 {
 		return nil, &apiError{code: failures[0]["error"].(string), fields: map[string]any{
 			"errors": failures, "channel": e.channelJSON(c),
@@ -197,25 +276,65 @@ func (e *Emulator) conversationsInvite(p params) (reply, error) {
 	return reply{"channel": e.channelJSON(c)}, nil
 }
 
+// inviteProblemLocked is why user id cannot be invited to c (besides the
+// users ok already in this call), or "".
+func (e *Emulator) inviteProblemLocked(c *channel, id string, ok []string) string {
+	u := e.users[id]
+	switch {
+	case u == nil:
+		return "user_not_found"
+	case id == e.bot.ID:
+		return "cant_invite_self"
+	case u.Deleted:
+		return "cant_invite"
+	case c.isMember(id) || slices.Contains(ok, id):
+		return "already_in_channel"
+	case u.UltraRestricted && len(e.channelsOfLocked(id)) > 0:
+		return "ura_max_channels"
+	}
+	return ""
+}
+
+// channelsOfLocked lists the channels (not DMs) user is in.
+func (e *Emulator) channelsOfLocked(user string) []*channel {
+	var out []*channel
+	for _, id := range e.channelOrder {
+		if c := e.channels[id]; !c.IM && c.isMember(user) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// maxTopic is the longest topic Slack takes, in characters.
+const maxTopic = 250
+
 func (e *Emulator) conversationsSetTopic(p params) (reply, error) {
-	c, err := e.memberChannelFor(p)
+	c, err := e.conversation(p.Get("channel"))
 	if err != nil {
 		return nil, err
 	}
+	if err := e.needFor(opTopic, c.convType()); err != nil {
+		return nil, err
+	}
+	if err := e.postableLocked(c); err != nil {
+		return nil, err
+	}
 	topic := p.Get("topic")
-	if len([]rune(topic)) > 250 {
+	if chars(topic) > maxTopic {
 		return nil, fail("too_long")
 	}
 	c.Topic = topic
+	e.postSystemLocked(c, &Message{User: e.bot.ID, Subtype: "channel_topic", Topic: topic, Text: "set the channel topic: " + topic})
 	return reply{"channel": e.channelJSON(c)}, nil
 }
 
 func (e *Emulator) conversationsJoin(p params) (reply, error) {
-	c, err := e.channelFor(p)
+	c, err := e.conversation(p.Get("channel"))
 	if err != nil {
 		return nil, err
 	}
-	if c.Private {
+	if c.Private || c.IM {
 		return nil, fail("method_not_supported_for_channel_type")
 	}
 	if c.Archived {
@@ -229,21 +348,34 @@ func (e *Emulator) conversationsJoin(p params) (reply, error) {
 		}, nil
 	}
 	c.Members = append(c.Members, e.bot.ID)
+	e.postSystemLocked(c, &Message{User: e.bot.ID, Subtype: "channel_join", Text: "<@" + e.bot.ID + "> has joined the channel"})
 	return reply{"channel": e.channelJSON(c)}, nil
 }
 
-// conversationsHistory lists top-level messages, newest first.
-func (e *Emulator) conversationsHistory(p params) (reply, error) {
-	c, err := e.channelFor(p)
+// historyConversation finds a conversation whose messages the bot may read.
+func (e *Emulator) historyConversation(p params) (*channel, error) {
+	c, err := e.conversation(p.Get("channel"))
 	if err != nil {
+		return nil, err
+	}
+	if err := e.needFor(opHistory, c.convType()); err != nil {
 		return nil, err
 	}
 	if !c.isMember(e.bot.ID) {
 		return nil, fail("not_in_channel")
 	}
+	return c, nil
+}
+
+// conversationsHistory lists top-level messages, newest first.
+func (e *Emulator) conversationsHistory(p params) (reply, error) {
+	c, err := e.historyConversation(p)
+	if err != nil {
+		return nil, err
+	}
 	var list []*Message
 	for _, m := range slices.Backward(c.messages) {
-		if (m.ThreadTS == "" || m.ThreadTS == m.TS) && inRange(m.TS, p) {
+		if m.TopLevel() && inRange(m.TS, p) {
 			list = append(list, m)
 		}
 	}
@@ -262,12 +394,9 @@ func (e *Emulator) conversationsHistory(p params) (reply, error) {
 // conversationsReplies lists a thread, parent first; ts may name the
 // parent or any reply.
 func (e *Emulator) conversationsReplies(p params) (reply, error) {
-	c, err := e.channelFor(p)
+	c, err := e.historyConversation(p)
 	if err != nil {
 		return nil, err
-	}
-	if !c.isMember(e.bot.ID) {
-		return nil, fail("not_in_channel")
 	}
 	m := c.message(p.Get("ts"))
 	if m == nil {
@@ -292,6 +421,69 @@ func (e *Emulator) conversationsReplies(p params) (reply, error) {
 		"has_more":          next != "",
 		"response_metadata": map[string]any{"next_cursor": next},
 	}, nil
+}
+
+// openIMLocked returns the app's DM with u, opening it if need be.
+func (e *Emulator) openIMLocked(u *User) *channel {
+	for _, id := range e.channelOrder {
+		if c := e.channels[id]; c.IM && c.User == u.ID {
+			return c
+		}
+	}
+	c := &channel{Channel: Channel{ID: e.newID("D"), IM: true, Private: true, User: u.ID, Creator: e.bot.ID}, created: e.clock.now()}
+	c.Members = []string{e.bot.ID, u.ID}
+	e.channels[c.ID] = c
+	e.channelOrder = append(e.channelOrder, c.ID)
+	return c
+}
+
+// conversationsOpen opens (or finds) the app's DM with one person. Group
+// DMs (several users) are not emulated.
+func (e *Emulator) conversationsOpen(p params) (reply, error) {
+	var c *channel
+	already := false
+	switch users, id := p.Get("users"), p.Get("channel"); {
+	case id != "":
+		var err error
+		if c, err = e.conversation(id); err != nil {
+			return nil, err
+		}
+		if !c.IM {
+			return nil, fail("method_not_supported_for_channel_type")
+		}
+		already = true
+	case users == "":
+		return nil, fail("users_list_not_supplied")
+	default:
+		list := strings.Split(users, ",")
+		if len(list) > 8 {
+			return nil, fail("too_many_users")
+		}
+		if len(list) > 1 {
+			return nil, fail("method_not_supported_for_channel_type", "[ERROR] the emulator has no group DMs")
+		}
+		u := e.users[strings.TrimSpace(list[0])]
+		switch {
+		case u == nil, u.ID == e.bot.ID:
+			return nil, fail("user_not_found")
+		case u.Deleted:
+			return nil, fail("user_disabled")
+		}
+		if err := e.needFor(opCreate, "im"); err != nil {
+			return nil, err
+		}
+		for _, cid := range e.channelOrder {
+			if ch := e.channels[cid]; ch.IM && ch.User == u.ID {
+				already = true
+			}
+		}
+		c = e.openIMLocked(u)
+	}
+	ch := map[string]any{"id": c.ID}
+	if isTrue(p.Get("return_im")) {
+		ch = e.channelJSON(c)
+	}
+	return reply{"no_op": already, "already_open": already, "channel": ch}, nil
 }
 
 // inRange applies the oldest, latest and inclusive arguments. Timestamps
@@ -332,6 +524,25 @@ func (e *Emulator) messageJSON(m *Message) map[string]any {
 	}
 	if m.Edited {
 		j["edited"] = map[string]any{"user": m.User, "ts": m.TS}
+	}
+	if m.Subtype != "" {
+		j["subtype"] = m.Subtype
+	}
+	if m.Inviter != "" {
+		j["inviter"] = m.Inviter
+	}
+	if m.Subtype == "channel_topic" {
+		j["topic"] = m.Topic
+	}
+	if len(m.Files) > 0 {
+		files := make([]map[string]any, 0, len(m.Files))
+		for _, f := range m.Files {
+			files = append(files, e.fileJSON(f))
+		}
+		j["files"], j["upload"], j["display_as_bot"] = files, true, false
+	}
+	if m.Attachments != nil {
+		j["attachments"] = json.RawMessage(m.Attachments)
 	}
 	return j
 }

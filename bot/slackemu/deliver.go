@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -49,8 +50,8 @@ func (e *Emulator) interact(typ string, payload map[string]any, acceptsResponse 
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(e.ctx, e.clock.real(ackDeadline))
 	defer cancel()
-	status, answer, err := e.postSigned(ctx, target, ctype, body, nil)
-	res := ackResult{acked: err == nil && status/100 == 2, payload: answer}
+	status, answer, answerType, err := e.postSigned(ctx, target, ctype, body, nil)
+	res := ackResult{acked: err == nil && status/100 == 2, payload: answer, contentType: answerType}
 	switch {
 	case err != nil:
 		res.problem = ProblemTimeout
@@ -121,7 +122,7 @@ func (e *Emulator) postEvent(raw []byte, d *Delivery) {
 			}
 		}
 		ctx, cancel := context.WithTimeout(e.ctx, e.clock.real(ackDeadline))
-		status, _, err := e.postSigned(ctx, e.opts.EventsURL, "application/json", raw, header)
+		status, _, _, err := e.postSigned(ctx, e.opts.EventsURL, "application/json", raw, header)
 		cancel()
 
 		e.mu.Lock()
@@ -148,12 +149,13 @@ func (e *Emulator) postEvent(raw []byte, d *Delivery) {
 	}
 }
 
-// postSigned POSTs body with Slack's v0 request signature. The timestamp is
-// real time: the receiver checks it against its own clock.
-func (e *Emulator) postSigned(ctx context.Context, target, ctype string, body []byte, header http.Header) (int, []byte, error) {
+// postSigned POSTs body with Slack's v0 request signature and returns the
+// answer's status, body and media type. The timestamp is real time: the
+// receiver checks it against its own clock.
+func (e *Emulator) postSigned(ctx context.Context, target, ctype string, body []byte, header http.Header) (int, []byte, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, "", err
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -164,11 +166,12 @@ func (e *Emulator) postSigned(ctx context.Context, target, ctype string, body []
 	req.Header.Set("X-Slack-Signature", Sign(e.opts.SigningSecret, ts, body))
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, "", err
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, bytes.TrimSpace(answer), err
+	mediaType, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	return resp.StatusCode, bytes.TrimSpace(answer), mediaType, err
 }
 
 // Sign is Slack's v0 request signature of body sent at timestamp ts.

@@ -25,6 +25,20 @@ type Options struct {
 	TeamName          string // workspace name and domain (default "emulator")
 	BotName           string // the bot user's name (default "trigger")
 
+	// Scopes are the bot token's scopes. Nil means every scope the
+	// emulator checks (AllScopes); a method called without the scope
+	// Slack's reference names for it answers missing_scope.
+	Scopes []string
+	// Events are the bot events the app subscribes to ("message.groups",
+	// "message.channels", "message.im", "app_mention", "app_home_opened").
+	// Nil means all of them. A message event also needs the token's
+	// history scope for the conversation's type.
+	Events []string
+	// Commands are the app's slash commands ("/trigger"). Nil accepts any
+	// command; a person running another one gets Slack's "not a valid
+	// command" and the app hears nothing.
+	Commands []string
+
 	// TimeScale is how fast emulated time runs: 60 makes an emulated minute
 	// pass in a real second. Zero means 1.
 	TimeScale float64
@@ -66,8 +80,10 @@ type Emulator struct {
 	appID        string
 	botID        string
 	bot          *User
+	scopes       map[string]bool
 	users        map[string]*User
 	userOrder    []string
+	files        map[string]*storedFile
 	channels     map[string]*channel
 	channelOrder []string
 	views        map[string]*View
@@ -114,7 +130,9 @@ func New(opts Options) *Emulator {
 		clock:        newClock(opts.Start, opts.TimeScale),
 		log:          log,
 		client:       &http.Client{},
+		scopes:       map[string]bool{},
 		users:        map[string]*User{},
+		files:        map[string]*storedFile{},
 		channels:     map[string]*channel{},
 		views:        map[string]*View{},
 		stacks:       map[string][]string{},
@@ -125,6 +143,13 @@ func New(opts Options) *Emulator {
 		tickets:      map[string]time.Time{},
 		changed:      make(chan struct{}),
 		kick:         make(chan struct{}, 1),
+	}
+	scopes := opts.Scopes
+	if scopes == nil {
+		scopes = AllScopes
+	}
+	for _, sc := range scopes {
+		e.scopes[strings.TrimSpace(sc)] = true
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.limiter = limiter{windows: map[string][]time.Time{}}
@@ -234,6 +259,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveSocket(w, r)
 	case strings.HasPrefix(r.URL.Path, "/response/"):
 		e.serveResponseURL(w, r)
+	case strings.HasPrefix(r.URL.Path, "/files/"):
+		e.serveFile(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -90,3 +90,15 @@ func reasonModal(callbackID string) slack.ModalViewRequest {
 		Blocks:          slack.Blocks{BlockSet: []slack.Block{input}},
 	}
 }
+
+// messageAt is the message with ts in a channel's history.
+func messageAt(tb testing.TB, e *slackemu.Emulator, channel, ts string) slackemu.Message {
+	tb.Helper()
+	for _, m := range e.Messages(channel) {
+		if m.TS == ts {
+			return m
+		}
+	}
+	tb.Fatalf("no message %s in %s", ts, channel)
+	return slackemu.Message{}
+}

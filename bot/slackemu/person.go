@@ -52,6 +52,9 @@ func (e *Emulator) personInChannelLocked(userID, channelID string, mustBeMember 
 	if u == nil || u.IsBot {
 		return nil, nil, errPerson("no person %s", userID)
 	}
+	if u.Deleted {
+		return nil, nil, errPerson("%s is deactivated", userID)
+	}
 	c := e.channels[channelID]
 	if c == nil {
 		return nil, nil, errPerson("no channel %s", channelID)
@@ -313,6 +316,21 @@ func viewState(v *View, values map[string]string) (map[string]any, map[string]st
 		if val == "" && b["optional"] != true {
 			missing[id] = "Please complete this required field."
 		}
+		if typ == "plain_text_input" && val != "" {
+			most, least := float64(maxInputLength), 0.0
+			if n, ok := el["max_length"].(float64); ok {
+				most = n
+			}
+			if n, ok := el["min_length"].(float64); ok {
+				least = n
+			}
+			switch n := float64(chars(val)); {
+			case n > most:
+				return nil, nil, errPerson("input %q takes at most %v characters; Slack's client stops typing there", id, most)
+			case n < least:
+				missing[id] = fmt.Sprintf("Please enter at least %v characters.", least)
+			}
+		}
 		entry, err := inputValue(el, typ, val)
 		if err != nil {
 			return nil, nil, err
@@ -373,7 +391,8 @@ func inputValue(el map[string]any, typ, val string) (map[string]any, error) {
 // Say has a person post a top-level message; the app gets a message event
 // when it is in the channel.
 func (e *Emulator) Say(userID, channelID, text string) (string, error) {
-	return e.personPost(userID, channelID, "", text)
+	m, err := e.personPost(userID, channelID, &Message{Text: text})
+	return m.TS, err
 }
 
 // ReplyInThread has a person reply in a thread; the app gets a message
@@ -382,38 +401,58 @@ func (e *Emulator) ReplyInThread(userID, channelID, threadTS, text string) (stri
 	if threadTS == "" {
 		return "", errPerson("a thread reply needs a thread_ts")
 	}
-	return e.personPost(userID, channelID, threadTS, text)
+	m, err := e.personPost(userID, channelID, &Message{Text: text, ThreadTS: threadTS})
+	return m.TS, err
 }
 
-func (e *Emulator) personPost(userID, channelID, threadTS, text string) (string, error) {
+// BroadcastReply has a person reply in a thread and tick "Also send to
+// #channel": the reply shows in the thread and in the channel, and the app
+// gets a message event with subtype thread_broadcast and the thread's root.
+func (e *Emulator) BroadcastReply(userID, channelID, threadTS, text string) (string, error) {
+	if threadTS == "" {
+		return "", errPerson("a thread reply needs a thread_ts")
+	}
+	m, err := e.personPost(userID, channelID, &Message{Text: text, ThreadTS: threadTS, Subtype: "thread_broadcast"})
+	return m.TS, err
+}
+
+// UploadFile has a person upload a file into a channel, or into a thread
+// when threadTS is set, with up.Text as the message: the app gets a message
+// event with subtype file_share and the file (id, name, mimetype,
+// permalink). It returns the file and the message's ts.
+func (e *Emulator) UploadFile(userID, channelID, threadTS string, up Upload) (File, string, error) {
+	if up.Name == "" {
+		return File{}, "", errPerson("an upload needs a file name")
+	}
+	m, err := e.personPost(userID, channelID, &Message{Text: up.Text, ThreadTS: threadTS, Subtype: "file_share"}, up)
+	if err != nil {
+		return File{}, "", err
+	}
+	return m.Files[0], m.TS, nil
+}
+
+func (e *Emulator) personPost(userID, channelID string, m *Message, uploads ...Upload) (Message, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	_, c, err := e.personInChannelLocked(userID, channelID, true)
+	u, c, err := e.personInChannelLocked(userID, channelID, true)
 	if err != nil {
-		return "", err
+		return Message{}, err
 	}
-	m := &Message{User: userID, Text: text, ThreadTS: threadTS}
+	if m.ThreadTS != "" && c.message(m.ThreadTS) == nil {
+		return Message{}, errPerson("no message %s in %s to reply to", m.ThreadTS, c.ID)
+	}
+	m.User = userID
+	for _, up := range uploads {
+		m.Files = append(m.Files, e.newFileLocked(u, c, up))
+	}
 	if err := e.addMessageLocked(c, m); err != nil {
-		return "", errPerson("no message %s in %s to reply to", threadTS, c.Name)
+		return Message{}, errPerson("no message %s in %s to reply to", m.ThreadTS, c.ID)
 	}
 	e.changedLocked()
-	if !c.isMember(e.bot.ID) {
-		return m.TS, nil
-	}
-	typ := "channel"
-	if c.Private {
-		typ = "group"
-	}
-	event := map[string]any{
-		"type": "message", "channel": c.ID, "user": userID, "text": text, "ts": m.TS,
-		"event_ts": m.TS, "channel_type": typ, "client_msg_id": uuid(), "team": e.teamID,
-	}
-	if m.ThreadTS != "" {
-		event["thread_ts"] = m.ThreadTS
-		event["parent_user_id"] = c.message(m.ThreadTS).User
-	}
-	e.emitEventLocked(event)
-	if strings.Contains(text, "<@"+e.bot.ID+">") {
+	event := e.messageEventLocked(c, m)
+	event["client_msg_id"] = uuid()
+	e.emitMessageLocked(c, event)
+	if strings.Contains(m.Text, "<@"+e.bot.ID+">") && c.isMember(e.bot.ID) && e.subscribedLocked("app_mention") {
 		mention := map[string]any{}
 		for k, v := range event {
 			mention[k] = v
@@ -422,12 +461,121 @@ func (e *Emulator) personPost(userID, channelID, threadTS, text string) (string,
 		delete(mention, "channel_type")
 		e.emitEventLocked(mention)
 	}
-	return m.TS, nil
+	return *m, nil
 }
 
-// SlashCommand has a person run a slash command in a channel. An
-// acknowledgement carrying a message is shown like Slack shows it: in the
-// channel for response_type "in_channel", else only to the person.
+// ownMessageLocked finds a message a person posted, for them to edit or
+// delete.
+func (e *Emulator) ownMessageLocked(userID, channelID, ts string) (*channel, *Message, error) {
+	_, c, err := e.personInChannelLocked(userID, channelID, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := c.message(ts)
+	switch {
+	case m == nil:
+		return nil, nil, errPerson("no message %s in %s", ts, c.ID)
+	case m.User != userID || m.BotID != "" || m.Subtype == "channel_join" || m.Subtype == "channel_topic" || m.Subtype == "tombstone":
+		return nil, nil, errPerson("%s cannot change message %s: it is not theirs", userID, ts)
+	}
+	return c, m, nil
+}
+
+// EditMessage has a person edit their message: the app gets a message
+// event with subtype message_changed, the message as it is now and as it
+// was (previous_message).
+func (e *Emulator) EditMessage(userID, channelID, ts, text string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, m, err := e.ownMessageLocked(userID, channelID, ts)
+	if err != nil {
+		return err
+	}
+	previous := e.messageJSON(m)
+	m.Text, m.Edited = text, true
+	e.changedLocked()
+	now := e.newTS()
+	e.emitMessageLocked(c, map[string]any{
+		"type": "message", "subtype": "message_changed", "hidden": true,
+		"channel": c.ID, "ts": now, "event_ts": now, "channel_type": c.channelType(),
+		"message": e.messageJSON(m), "previous_message": previous,
+	})
+	return nil
+}
+
+// DeleteMessage has a person delete their message: it leaves the channel
+// (a thread's parent with replies stays as a "This message was deleted."
+// tombstone) and the app gets a message event with subtype
+// message_deleted, deleted_ts and previous_message.
+func (e *Emulator) DeleteMessage(userID, channelID, ts string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, m, err := e.ownMessageLocked(userID, channelID, ts)
+	if err != nil {
+		return err
+	}
+	previous := e.messageJSON(m)
+	if m.ReplyCount > 0 {
+		*m = Message{Channel: m.Channel, TS: m.TS, ThreadTS: m.ThreadTS, ReplyCount: m.ReplyCount,
+			User: "USLACKBOT", Subtype: "tombstone", Text: "This message was deleted."}
+	} else {
+		e.deleteMessageLocked(c, m)
+	}
+	e.changedLocked()
+	now := e.newTS()
+	e.emitMessageLocked(c, map[string]any{
+		"type": "message", "subtype": "message_deleted", "hidden": true,
+		"channel": c.ID, "ts": now, "event_ts": now, "channel_type": c.channelType(),
+		"deleted_ts": ts, "previous_message": previous,
+	})
+	return nil
+}
+
+// OpenDM returns the app's direct message conversation with a person,
+// opening it if need be; the person can then Say things in it.
+func (e *Emulator) OpenDM(userID string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[userID]
+	if u == nil || u.IsBot || u.Deleted {
+		return "", errPerson("no active person %s", userID)
+	}
+	c := e.openIMLocked(u)
+	e.changedLocked()
+	return c.ID, nil
+}
+
+// OpenHome has a person open the app's Home tab: the app gets an
+// app_home_opened event (tab "home", the DM channel, and the view now
+// published for them, if any). HomeView shows what they then see.
+func (e *Emulator) OpenHome(userID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[userID]
+	if u == nil || u.IsBot || u.Deleted {
+		return errPerson("no active person %s", userID)
+	}
+	c := e.openIMLocked(u)
+	ts := e.newTS()
+	event := map[string]any{"type": "app_home_opened", "user": u.ID, "channel": c.ID, "tab": "home", "event_ts": ts}
+	if v := e.views[e.homes[u.ID]]; v != nil {
+		event["view"] = e.viewJSON(v, nil)
+	}
+	if e.subscribedLocked("app_home_opened") {
+		e.emitEventLocked(event)
+	}
+	e.changedLocked()
+	return nil
+}
+
+// SlashCommand has a person run a slash command in a channel (or a DM).
+// The app gets it as a slash_commands envelope, or a signed form POST to
+// CommandsURL, with a trigger_id and a response_url (5 posts within 30
+// minutes), and has 3 seconds to acknowledge. What the acknowledgement
+// carries is shown as Slack shows it: in the channel for response_type
+// "in_channel", else to the person alone (Ephemerals). Over HTTP a body
+// is read as JSON only with Content-Type application/json; any other body
+// is shown as plain text.
 func (e *Emulator) SlashCommand(userID, channelID, command, text string) (SlashResult, error) {
 	e.mu.Lock()
 	u, c, err := e.personInChannelLocked(userID, channelID, false)
@@ -435,10 +583,22 @@ func (e *Emulator) SlashCommand(userID, channelID, command, text string) (SlashR
 		e.mu.Unlock()
 		return SlashResult{}, err
 	}
+	if !strings.HasPrefix(command, "/") || len(command) < 2 || strings.ContainsAny(command, " \t\n") ||
+		!e.scopes["commands"] || e.opts.Commands != nil && !slices.Contains(e.opts.Commands, command) {
+		e.mu.Unlock()
+		return SlashResult{}, errPerson("%s is not a valid command", command)
+	}
+	name := c.Name
+	switch {
+	case c.IM:
+		name = "directmessage"
+	case c.Private:
+		name = "privategroup"
+	}
 	res := SlashResult{TriggerID: e.issueTriggerLocked(userID), ResponseURL: e.newResponseURLLocked(userID, c.ID, "")}
 	payload := map[string]any{
 		"token": e.opts.VerificationToken, "team_id": e.teamID, "team_domain": e.opts.TeamName,
-		"channel_id": c.ID, "channel_name": c.Name, "user_id": u.ID, "user_name": u.Name,
+		"channel_id": c.ID, "channel_name": name, "user_id": u.ID, "user_name": u.Name,
 		"command": command, "text": text, "api_app_id": e.appID, "is_enterprise_install": "false",
 		"response_url": res.ResponseURL, "trigger_id": res.TriggerID,
 	}
@@ -446,12 +606,16 @@ func (e *Emulator) SlashCommand(userID, channelID, command, text string) (SlashR
 
 	ack := e.interact("slash_commands", payload, true)
 	res.Acked, res.Problem = ack.acked, ack.problem
-	if !ack.acked || len(ack.payload) == 0 {
-		return res, nil
+	if !ack.acked || len(ack.payload) == 0 || string(ack.payload) == "null" {
+		return res, nil // acknowledged without an answer: nothing is shown
 	}
 	var msg responseMessage
-	if json.Unmarshal(ack.payload, &msg) != nil {
-		msg = responseMessage{Text: string(ack.payload)} // a plain-text answer
+	switch {
+	case ack.contentType != "" && ack.contentType != "application/json":
+		msg = responseMessage{Text: string(ack.payload)} // shown as text, as Slack does
+	case json.Unmarshal(ack.payload, &msg) != nil:
+		res.Problem = ProblemBadResponse
+		return res, nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

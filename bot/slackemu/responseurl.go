@@ -84,6 +84,20 @@ func (e *Emulator) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	}
 	ru.uses++
 	if err := e.showResponseLocked(ru, msg); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			call.OK, call.Error, call.Detail = false, ae.code, ae.messages
+			e.calls = append(e.calls, call)
+			body := map[string]any{"ok": false, "error": ae.code}
+			for k, v := range ae.fields {
+				body[k] = v
+			}
+			if len(ae.messages) > 0 {
+				body["response_metadata"] = map[string]any{"messages": ae.messages}
+			}
+			writeJSON(w, call.Status, body)
+			return
+		}
 		answer(err.Error())
 		return
 	}
@@ -111,14 +125,17 @@ func (e *Emulator) showResponseLocked(ru *responseURL, msg responseMessage) erro
 	}
 	var blocks json.RawMessage
 	if len(msg.Blocks) > 0 && string(msg.Blocks) != "null" {
-		b, err := checkBlocks(string(msg.Blocks), 50)
+		b, _, _, err := checkMessageBlocks(string(msg.Blocks))
 		if err != nil {
-			return errors.New("invalid_blocks")
+			return err
 		}
 		blocks = b
 	}
 	if msg.Text == "" && blocks == nil {
 		return errors.New("no_text")
+	}
+	if chars(msg.Text) > maxMessageText {
+		return errors.New("msg_too_long")
 	}
 	switch {
 	case msg.ReplaceOriginal && original != nil:

@@ -56,9 +56,10 @@ type envelope struct {
 
 // ackResult is what a person's Slack client learns from a delivery.
 type ackResult struct {
-	acked   bool
-	payload json.RawMessage
-	problem string
+	acked       bool
+	payload     json.RawMessage
+	contentType string // of an HTTP answer's body; "" over Socket Mode
+	problem     string
 }
 
 func (env *envelope) message() map[string]any {

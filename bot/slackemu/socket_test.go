@@ -138,8 +138,9 @@ func TestSocketModeDelivery(t *testing.T) {
 		b := startSocketBot(t, e, handle)
 		receive(t, b.hellos, "hello")
 		officer := e.AddUser("officer", "officer@example.org")
-		ch := caseChannel(t, b.api, "ct-2026-0001")
-		if _, err := b.api.InviteUsersToConversation(ch.ID, officer.ID); err != nil {
+		// Made directly: an invite would post (and deliver) a channel_join.
+		ch, err := e.AddChannel("ct-2026-0001", true, e.BotUserID(), officer.ID)
+		if err != nil {
 			t.Fatal(err)
 		}
 		return e, b, officer, ch.ID

@@ -16,13 +16,23 @@ type User struct {
 	RealName string
 	Email    string
 	IsBot    bool
+	// Restricted is a guest; UltraRestricted a single-channel guest, who
+	// can be in one channel only.
+	Restricted      bool
+	UltraRestricted bool
+	// Deleted is a deactivated account: users.info shows deleted=true,
+	// users.lookupByEmail no longer finds it, nobody can invite or DM it.
+	Deleted bool
 }
 
-// Channel is a public or private channel as a test sees it.
+// Channel is a public or private channel, or a direct message (IM)
+// between the app and one person, as a test sees it.
 type Channel struct {
 	ID       string
-	Name     string
+	Name     string // "" for a DM
 	Private  bool
+	IM       bool   // a direct message; User is the person
+	User     string // the person in a DM
 	Topic    string
 	Creator  string
 	Archived bool
@@ -38,9 +48,24 @@ type Message struct {
 	User       string // author: a person's id, or the bot user for the app
 	BotID      string // set when the app posted it
 	Text       string
-	Blocks     json.RawMessage // as posted, nil when none
+	Blocks     json.RawMessage // as posted (with the ids Slack fills in), nil when none
 	Edited     bool
 	ReplyCount int
+	// Subtype is Slack's message subtype: "" for an ordinary message,
+	// "thread_broadcast" for a reply also sent to the channel,
+	// "file_share", "channel_join", "channel_topic", "tombstone" (a
+	// deleted thread parent).
+	Subtype     string
+	Files       []File // file_share
+	Inviter     string // channel_join: who invited the user
+	Topic       string // channel_topic
+	Attachments json.RawMessage
+}
+
+// TopLevel reports whether the message shows in the channel itself: not a
+// thread reply, unless it was also sent to the channel.
+func (m Message) TopLevel() bool {
+	return m.ThreadTS == "" || m.ThreadTS == m.TS || m.Subtype == "thread_broadcast"
 }
 
 // Ephemeral is a message only one person sees: chat.postEphemeral, an
@@ -76,7 +101,10 @@ type Call struct {
 	Params url.Values // without the token
 	OK     bool
 	Error  string // Slack error code, "ratelimited", or "" when OK
-	Status int    // HTTP status
+	// Detail is the answer's response_metadata.messages: for invalid_blocks
+	// and invalid_arguments, Slack's "[ERROR] … [json-pointer:…]" lines.
+	Detail []string
+	Status int // HTTP status
 	At     time.Time
 }
 
@@ -117,6 +145,35 @@ func (e *Emulator) AddUser(name, email string) User {
 	e.userOrder = append(e.userOrder, u.ID)
 	e.changedLocked()
 	return *u
+}
+
+// AddGuest adds a guest to the workspace: a multi-channel guest, or with
+// singleChannel a single-channel guest, who can be in one channel only
+// (inviting them to a second answers ura_max_channels).
+func (e *Emulator) AddGuest(name, email string, singleChannel bool) User {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := &User{ID: e.newID("U"), Name: name, RealName: name, Email: email, Restricted: true, UltraRestricted: singleChannel}
+	e.users[u.ID] = u
+	e.userOrder = append(e.userOrder, u.ID)
+	e.changedLocked()
+	return *u
+}
+
+// Deactivate deactivates a person's account, as a workspace admin does:
+// users.info then shows deleted=true, users.lookupByEmail answers
+// users_not_found, invites answer cant_invite and the person can no longer
+// act. They stay listed in the channels they were in.
+func (e *Emulator) Deactivate(userID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[userID]
+	if u == nil || u.IsBot {
+		return fmt.Errorf("slackemu: deactivate %s: no such person", userID)
+	}
+	u.Deleted = true
+	e.changedLocked()
+	return nil
 }
 
 // AddChannel creates a channel directly, without the Web API and its rules
@@ -186,7 +243,7 @@ func (e *Emulator) ChannelByName(name string) (Channel, bool) {
 
 func (e *Emulator) channelByNameLocked(name string) *channel {
 	for _, id := range e.channelOrder {
-		if c := e.channels[id]; strings.EqualFold(c.Name, name) {
+		if c := e.channels[id]; !c.IM && strings.EqualFold(c.Name, name) {
 			return c
 		}
 	}
@@ -203,14 +260,16 @@ func (e *Emulator) Members(channelID string) []string {
 	return nil
 }
 
-// Messages lists a channel's top-level messages, oldest first.
+// Messages lists a channel's top-level messages, oldest first, with the
+// system messages Slack posts (channel_join, channel_topic) and replies
+// also sent to the channel (thread_broadcast).
 func (e *Emulator) Messages(channelID string) []Message {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []Message
 	if c := e.channels[channelID]; c != nil {
 		for _, m := range c.messages {
-			if m.ThreadTS == "" || m.ThreadTS == m.TS {
+			if m.TopLevel() {
 				out = append(out, *m)
 			}
 		}

@@ -24,25 +24,58 @@ func (e *Emulator) usersInfo(p params) (reply, error) {
 	return reply{"user": e.userJSON(u)}, nil
 }
 
+// usersLookupByEmail finds an active account by email. Slack: "If the
+// user has been deactivated, users_not_found will be returned".
 func (e *Emulator) usersLookupByEmail(p params) (reply, error) {
 	email := p.Get("email")
 	for _, id := range e.userOrder {
-		if u := e.users[id]; email != "" && strings.EqualFold(u.Email, email) {
+		if u := e.users[id]; email != "" && !u.Deleted && strings.EqualFold(u.Email, email) {
 			return reply{"user": e.userJSON(u)}, nil
 		}
 	}
 	return nil, fail("users_not_found")
 }
 
+// usersConversations lists the conversations the bot (or, with user, that
+// person, among those the bot can see) is a member of.
+func (e *Emulator) usersConversations(p params) (reply, error) {
+	types, err := e.listTypes(p)
+	if err != nil {
+		return nil, err
+	}
+	who := e.bot.ID
+	if u := p.Get("user"); u != "" {
+		if e.users[u] == nil {
+			return nil, fail("user_not_found")
+		}
+		who = u
+	}
+	var list []*channel
+	for _, id := range e.channelOrder {
+		c := e.channels[id]
+		switch {
+		case !c.isMember(who), !types[c.convType()]:
+		case c.Archived && isTrue(p.Get("exclude_archived")):
+		case c.Private && !c.isMember(e.bot.ID):
+		default:
+			list = append(list, c)
+		}
+	}
+	return e.channelPage(list, p)
+}
+
 func (e *Emulator) userJSON(u *User) map[string]any {
 	return map[string]any{
-		"id":        u.ID,
-		"team_id":   e.teamID,
-		"name":      u.Name,
-		"real_name": u.RealName,
-		"deleted":   false,
-		"is_bot":    u.IsBot,
-		"tz":        "Europe/London",
+		"id":                  u.ID,
+		"team_id":             e.teamID,
+		"name":                u.Name,
+		"real_name":           u.RealName,
+		"deleted":             u.Deleted,
+		"is_bot":              u.IsBot,
+		"is_app_user":         false,
+		"is_restricted":       u.Restricted,
+		"is_ultra_restricted": u.UltraRestricted,
+		"tz":                  "Europe/London",
 		"profile": map[string]any{
 			"real_name":    u.RealName,
 			"display_name": u.Name,

@@ -46,85 +46,63 @@ func (e *Emulator) useTriggerLocked(id string) (*trigger, error) {
 }
 
 // parseView validates a view argument like Slack does and returns it with
-// the block and action ids Slack would fill in.
+// the block and action ids Slack would fill in. Every problem is reported
+// as invalid_arguments with Slack's "[ERROR] <what> [json-pointer:/view…]"
+// messages.
 func (e *Emulator) parseView(raw, wantType string) (*View, error) {
 	if raw == "" {
 		return nil, fail("invalid_arguments", "[ERROR] missing required field: view")
 	}
 	var obj map[string]any
-	if err := json.Unmarshal([]byte(raw), &obj); err != nil {
-		return nil, fail("invalid_arguments", "[ERROR] view must be a JSON object")
+	if err := decodeJSON([]byte(raw), &obj); err != nil || obj == nil {
+		return nil, fail("invalid_arguments", "[ERROR] must provide an object [json-pointer:/view]")
 	}
-	bad := func(msg, pointer string) error {
-		return fail("invalid_arguments", fmt.Sprintf("[ERROR] %s [json-pointer:/view%s]", msg, pointer))
+	k := &kit{surface: inModal, blockIDs: map[string]bool{}}
+	if wantType == "home" {
+		k.surface = inHome
 	}
 	if t, _ := obj["type"].(string); t != wantType {
-		return nil, bad("must be "+strconv.Quote(wantType), "/type")
+		k.bad("/view/type", "must be %s", strconv.Quote(wantType))
+		return nil, fail("invalid_arguments", k.messages()...)
+	}
+	if wantType == "modal" {
+		k.textObject("/view/title", obj["title"], maxModalTitle, plainOnly, true)
+		for _, f := range []string{"submit", "close"} {
+			if obj[f] != nil {
+				k.textObject("/view/"+f, obj[f], maxModalTitle, plainOnly, true)
+			}
+		}
+	}
+	k.str("/view/private_metadata", obj["private_metadata"], 0, maxPrivateMetadata, false)
+	k.str("/view/callback_id", obj["callback_id"], 0, maxCallbackID, false)
+	k.str("/view/external_id", obj["external_id"], 0, maxExternalID, false)
+	blocks, ok := obj["blocks"].([]any)
+	if !ok {
+		k.bad("/view/blocks", "missing required field: blocks")
+	} else {
+		k.blocks("/view/blocks", blocks, maxViewBlocks)
+	}
+	inputs := 0
+	for _, b := range blocks {
+		if m, _ := b.(map[string]any); m["type"] == "input" {
+			inputs++
+		}
+	}
+	if wantType == "modal" && inputs > 0 && obj["submit"] == nil {
+		k.bad("/view/submit", "must provide a submit property when using input blocks")
+	}
+	if len(k.problems) > 0 {
+		return nil, fail("invalid_arguments", k.messages()...)
 	}
 	v := &View{Type: wantType}
 	v.CallbackID, _ = obj["callback_id"].(string)
 	v.PrivateMetadata, _ = obj["private_metadata"].(string)
 	v.ExternalID, _ = obj["external_id"].(string)
-	if len(v.PrivateMetadata) > 3000 {
-		return nil, bad("must be less than 3001 characters", "/private_metadata")
-	}
-	if len(v.CallbackID) > 255 {
-		return nil, bad("must be less than 256 characters", "/callback_id")
-	}
-	if wantType == "modal" {
-		title, _ := obj["title"].(map[string]any)
+	if title, ok := obj["title"].(map[string]any); ok {
 		v.Title, _ = title["text"].(string)
-		if v.Title == "" {
-			return nil, bad("missing required field: title", "/title")
-		}
-		if len([]rune(v.Title)) > 24 {
-			return nil, bad("must be less than 25 characters", "/title/text")
-		}
 	}
-	blocks, ok := obj["blocks"].([]any)
-	if !ok {
-		return nil, bad("missing required field: blocks", "/blocks")
-	}
-	if len(blocks) > 100 {
-		return nil, bad("no more than 100 items allowed", "/blocks")
-	}
-	seen := map[string]bool{}
-	inputs := 0
-	for i, b := range blocks {
-		block, _ := b.(map[string]any)
-		typ, _ := block["type"].(string)
-		if typ == "" {
-			return nil, bad("missing required field: type", fmt.Sprintf("/blocks/%d", i))
-		}
-		id, _ := block["block_id"].(string)
-		if id == "" {
-			id = randomHex(3)
-			block["block_id"] = id
-		}
-		if seen[id] {
-			return nil, bad("duplicate block_id "+strconv.Quote(id), fmt.Sprintf("/blocks/%d/block_id", i))
-		}
-		seen[id] = true
-		if typ != "input" {
-			continue
-		}
-		inputs++
-		el, _ := block["element"].(map[string]any)
-		if t, _ := el["type"].(string); t == "" {
-			return nil, bad("missing required field: element", fmt.Sprintf("/blocks/%d/element", i))
-		}
-		if _, ok := block["label"].(map[string]any); !ok {
-			return nil, bad("missing required field: label", fmt.Sprintf("/blocks/%d/label", i))
-		}
-		if a, _ := el["action_id"].(string); a == "" {
-			el["action_id"] = randomHex(3)
-		}
-	}
-	if _, ok := obj["submit"].(map[string]any); wantType == "modal" && inputs > 0 && !ok {
-		return nil, bad("must provide a submit property when using input blocks", "/submit")
-	}
-	v.Blocks, _ = json.Marshal(blocks)
-	v.JSON, _ = json.Marshal(obj)
+	v.Blocks = encodeJSON(blocks)
+	v.JSON = encodeJSON(obj)
 	return v, nil
 }
 
@@ -277,22 +255,38 @@ func (e *Emulator) viewsUpdate(p params) (reply, error) {
 	return reply{"view": e.viewJSON(v, nil)}, nil
 }
 
+// viewsPublish publishes a person's Home tab. user_id must be a person
+// in the workspace (not the bot, not deactivated); a hash, when given,
+// must be the current view's; the view must be under 250 kB.
 func (e *Emulator) viewsPublish(p params) (reply, error) {
 	user := p.Get("user_id")
-	if e.users[user] == nil {
-		return nil, fail("user_not_found")
+	if u := e.users[user]; u == nil || u.IsBot || u.Deleted {
+		return nil, fail("invalid_arguments", "invalid `user_id`")
 	}
-	v, err := e.parseView(p.Get("view"), "home")
+	raw := p.Get("view")
+	if len(raw) > maxViewBytes {
+		return nil, fail("view_too_large")
+	}
+	v, err := e.parseView(raw, "home")
 	if err != nil {
 		return nil, err
 	}
-	if old := e.views[e.homes[user]]; old != nil {
+	old := e.views[e.homes[user]]
+	except := ""
+	if old != nil {
+		except = old.ID
+	}
+	if err := e.checkExternalID(v, except); err != nil {
+		return nil, err
+	}
+	if old != nil {
 		if h := p.Get("hash"); h != "" && h != old.Hash {
 			return nil, fail("hash_conflict")
 		}
 		e.replaceViewLocked(old, v)
 	} else {
-		v.ID, v.User, v.Hash, v.RootViewID = e.newID("V"), user, e.newHash(), ""
+		v.ID, v.User, v.Hash = e.newID("V"), user, e.newHash()
+		v.RootViewID = v.ID
 		e.views[v.ID] = v
 		e.homes[user] = v.ID
 	}

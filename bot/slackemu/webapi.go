@@ -37,6 +37,9 @@ var webAPI = map[string]apiMethod{
 	"conversations.join":     {rate: Tier3, handle: (*Emulator).conversationsJoin},
 	"conversations.history":  {rate: Tier3, handle: (*Emulator).conversationsHistory},
 	"conversations.replies":  {rate: Tier3, handle: (*Emulator).conversationsReplies},
+	"conversations.open":     {rate: Tier3, handle: (*Emulator).conversationsOpen},
+	"users.conversations":    {rate: Tier3, handle: (*Emulator).usersConversations},
+	"files.info":             {rate: Tier4, handle: (*Emulator).filesInfo},
 	"chat.postMessage":       {rate: PostMessageRate, perChannel: true, handle: (*Emulator).chatPostMessage},
 	"chat.postEphemeral":     {rate: Tier4, handle: (*Emulator).chatPostEphemeral},
 	"chat.update":            {rate: Tier3, handle: (*Emulator).chatUpdate},
@@ -118,6 +121,14 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 		e.answerLocked(w, call, nil, fail(code))
 		return
 	}
+	if !m.appToken {
+		w.Header().Set("X-OAuth-Scopes", strings.Join(e.Scopes(), ","))
+		if err := e.checkMethodScopes(method); err != nil {
+			w.Header().Set("X-Accepted-OAuth-Scopes", strings.Join(methodScopes[method], ","))
+			e.answerLocked(w, call, nil, err)
+			return
+		}
+	}
 	key := method
 	if m.perChannel {
 		key += ":" + p.Get("channel")
@@ -153,7 +164,7 @@ func (e *Emulator) answerLocked(w http.ResponseWriter, call Call, rep reply, err
 		if len(ae.messages) > 0 {
 			body["response_metadata"] = map[string]any{"messages": ae.messages}
 		}
-		call.Error = ae.code
+		call.Error, call.Detail = ae.code, ae.messages
 	}
 	e.calls = append(e.calls, call)
 	writeJSON(w, http.StatusOK, body)

@@ -281,8 +281,12 @@ func TestChannelHousekeeping(t *testing.T) {
 			}
 		}
 		hist, err := api.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: private.ID})
-		if err != nil || len(hist.Messages) != 1 || hist.Messages[0].ReplyCount != 2 {
+		if err != nil || len(hist.Messages) != 2 || hist.Messages[0].ReplyCount != 2 || hist.Messages[0].Text != "card" {
 			t.Fatalf("history = %+v, %v", hist, err)
+		}
+		// Slack's own message about the topic set in SetTopic, newest last.
+		if topic := hist.Messages[1]; topic.SubType != "channel_topic" || topic.Topic != "Case CT-2026-0003" || topic.User != e.BotUserID() {
+			t.Errorf("system message = %+v, want the channel_topic", topic.Msg)
 		}
 		msgs, _, _, err := api.GetConversationReplies(&slack.GetConversationRepliesParameters{ChannelID: private.ID, Timestamp: parent})
 		if err != nil || len(msgs) != 3 || msgs[0].Text != "card" || msgs[2].Text != "two" {
@@ -391,7 +395,7 @@ func TestUpdateMessage(t *testing.T) {
 		if _, _, _, err := api.UpdateMessage(ch.ID, ts, slack.MsgOptionText("status: accepted", false)); err != nil {
 			t.Fatal(err)
 		}
-		if got := e.Messages(ch.ID)[0]; got.Text != "status: accepted" || !got.Edited {
+		if got := messageAt(t, e, ch.ID, ts); got.Text != "status: accepted" || !got.Edited {
 			t.Errorf("message now %+v", got)
 		}
 	})

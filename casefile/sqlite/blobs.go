@@ -46,31 +46,5 @@ func (tx *Tx) writeChunks(ctx context.Context, owner string, data []byte) error 
 	return nil
 }
 
-// readChunks reassembles data stored in chunks.
-func (tx *Tx) readChunks(ctx context.Context, owner string, n int) ([]byte, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT data FROM chunks WHERE owner = ? ORDER BY seq`, owner)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make([]byte, 0, n*chunkSize)
-	got := 0
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return nil, err
-		}
-		out = append(out, b...)
-		got++
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if got != n {
-		return nil, fmt.Errorf("%s: %d of %d chunks found", owner, got, n)
-	}
-	return out, nil
-}
-
 func messageOwner(id int64) string    { return fmt.Sprintf("m:%d", id) }
 func attachmentOwner(id int64) string { return fmt.Sprintf("a:%d", id) }

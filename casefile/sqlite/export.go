@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,25 +38,27 @@ type ExportFile struct {
 	Description string `json:"description"`
 }
 
-// storedMessage is a message with its raw bytes and attachments.
+// storedMessage is what the export lists of a message; its raw bytes and
+// attachments are streamed to their files, never held in memory whole.
 type storedMessage struct {
 	id                 int64
 	messageID          string
 	direction, kind    string
 	subject, from      string
 	at                 time.Time
-	raw                []byte
 	hasRaw             bool
+	rawChunks          int
 	attachments        []storedAttachment
 	bodyText, bodyHTML string
 }
 
 type storedAttachment struct {
+	id                    int64
 	filename, contentType string
 	size                  int64
 	sha256                string
-	data                  []byte
 	hasData               bool
+	chunks                int
 }
 
 // Export writes everything held about a case into dir, for a subject
@@ -63,7 +67,12 @@ type storedAttachment struct {
 // the agencies' replies, the meeting, every version of every letter, the
 // further reviews and the chronology from the audit trail, with
 // index.json listing each file's sha256. dir must be empty or not exist.
-// The export is recorded in the audit trail.
+//
+// Everything is read in one read transaction, so the bundle is one
+// consistent moment of the case; raw mail and attachments are streamed
+// chunk by chunk; the files are written into a temporary folder beside dir
+// that becomes dir only once complete, so a failed export leaves nothing
+// half-written. The export is recorded in the audit trail.
 func (s *Store) Export(ctx context.Context, a casefile.Actor, ref, dir string) (*ExportIndex, error) {
 	if err := a.Permit(casefile.ActExport); err != nil {
 		return nil, err
@@ -72,66 +81,110 @@ func (s *Store) Export(ctx context.Context, a casefile.Actor, ref, dir string) (
 	if by == "" {
 		return nil, casefile.Errorf(casefile.EINVALID, "by: who exported the case must be recorded")
 	}
-	c, err := s.Case(ctx, ref)
+	exists, err := emptyDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := emptyDir(dir); err != nil {
-		return nil, err
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, fmt.Errorf("out: %w", err)
 	}
-	msgs, err := s.storedMessages(ctx, c.ID)
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(filepath.Clean(dir))+".partial-")
 	if err != nil {
+		return nil, fmt.Errorf("out: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(tmp)
+		}
+	}()
+	x := &exporter{dir: tmp, idx: &ExportIndex{Case: ref, ExportedAt: s.Now().In(casefile.London), Files: []ExportFile{}}}
+	if err := s.view(ctx, func(tx *Tx) error { return tx.export(ctx, x, ref) }); err != nil {
 		return nil, err
 	}
-	reqs, err := s.Requests(ctx, ref)
-	if err != nil {
+	idx, _ := json.MarshalIndent(x.idx, "", "  ")
+	if err := os.WriteFile(filepath.Join(tmp, "index.json"), append(idx, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("export %s: %w", ref, err)
+	}
+	if exists {
+		if err := os.Remove(dir); err != nil {
+			return nil, fmt.Errorf("out: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, fmt.Errorf("export %s: %w", ref, err)
+	}
+	done = true
+	if err := s.Audit(ctx, ref, by, "case.exported", map[string]any{"files": len(x.idx.Files)}); err != nil {
 		return nil, err
 	}
-	meeting, err := s.MeetingOf(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	letters, err := s.Letters(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	escs, err := s.FurtherReviews(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	residentMail, err := s.ResidentEmails(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	events, err := s.Events(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
+	return x.idx, nil
+}
 
-	x := &exporter{dir: dir, idx: &ExportIndex{Case: ref, ExportedAt: s.Now().In(casefile.London), Purged: c.Purged, Files: []ExportFile{}}}
+// export writes the bundle's files from one read transaction.
+func (tx *Tx) export(ctx context.Context, x *exporter, ref string) error {
+	c, err := tx.readCase(ctx, ref)
+	if err != nil {
+		return err
+	}
+	x.idx.Purged = c.Purged
+	msgs, err := tx.storedMessages(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	reqs, err := tx.requests(ctx, ref)
+	if err != nil {
+		return err
+	}
+	meeting, err := tx.meeting(ctx, ref)
+	if err != nil {
+		return err
+	}
+	letters, err := tx.letters(ctx, ref)
+	if err != nil {
+		return err
+	}
+	reviews, err := tx.furtherReviews(ctx, ref)
+	if err != nil {
+		return err
+	}
+	residentMail, err := tx.residentEmails(ctx, ref)
+	if err != nil {
+		return err
+	}
+	events, err := tx.events(ctx, ref)
+	if err != nil {
+		return err
+	}
+	cfg := tx.s.Config
 	caseJSON, _ := json.MarshalIndent(c, "", "  ")
 	x.write("case.json", append(caseJSON, '\n'), "the case record, as `trigger case show --json` prints it")
-	x.write("application.md", []byte(applicationMarkdown(c, s.Config)), "the application and the threshold decision, readable")
+	x.write("application.md", []byte(applicationMarkdown(c, cfg)), "the application and the threshold decision, readable")
 	for i, m := range msgs {
 		base := fmt.Sprintf("messages/%02d-%s-%s", i+1, m.direction, SafeFilename(m.kind))
 		if m.hasRaw {
-			x.write(base+".eml", m.raw, fmt.Sprintf("email %s (%s, %s), exactly as %s", m.messageID, m.direction, m.kind,
-				map[string]string{"in": "received", "out": "sent"}[m.direction]))
+			x.stream(base+".eml", fmt.Sprintf("email %s (%s, %s), exactly as %s", m.messageID, m.direction, m.kind,
+				map[string]string{"in": "received", "out": "sent"}[m.direction]), func(w io.Writer) error {
+				return tx.copyBlob(ctx, w, `SELECT raw FROM messages WHERE id = ?`, m.id, messageOwner(m.id), m.rawChunks)
+			})
 		}
 		for k, a := range m.attachments {
 			if !a.hasData {
 				continue
 			}
 			name := fmt.Sprintf("attachments/%02d-%02d-%s", i+1, k+1, SafeFilename(a.filename))
-			x.write(name, a.data, fmt.Sprintf("attachment %q (%s) of email %02d", a.filename, a.contentType, i+1))
+			x.stream(name, fmt.Sprintf("attachment %q (%s) of email %02d", a.filename, a.contentType, i+1), func(w io.Writer) error {
+				return tx.copyBlob(ctx, w, `SELECT data FROM attachments WHERE id = ?`, a.id, attachmentOwner(a.id), a.chunks)
+			})
 		}
 	}
 	x.write("messages.md", []byte(messagesMarkdown(msgs)), "every email on the case, with what was kept of each")
 	if len(reqs) > 0 {
-		x.write("agency-replies.md", []byte(repliesMarkdown(reqs, s.Config)), "the requests to the agencies and their replies")
+		x.write("agency-replies.md", []byte(repliesMarkdown(reqs, cfg)), "the requests to the agencies and their replies")
 	}
 	if meeting != nil {
-		x.write("meeting.md", []byte(meetingMarkdown(meeting, s.Config)), "the case review meeting: plan, record and recommendations")
+		x.write("meeting.md", []byte(meetingMarkdown(meeting, cfg)), "the case review meeting: plan, record and recommendations")
 	}
 	for i, l := range letters {
 		base := fmt.Sprintf("letters/%02d-%s-v%d", i+1, SafeFilename(l.Kind), l.Version)
@@ -155,42 +208,32 @@ func (s *Store) Export(ctx context.Context, a casefile.Actor, ref, dir string) (
 			x.write(base+".html", []byte(e.HTML), fmt.Sprintf("%s email to the applicant, as the HTML email part", e.Kind))
 		}
 	}
-	if len(escs) > 0 {
-		x.write("further-reviews.md", []byte(furtherReviewsMarkdown(escs)), "requests for a further review and their outcomes")
+	if len(reviews) > 0 {
+		x.write("further-reviews.md", []byte(furtherReviewsMarkdown(reviews)), "requests for a further review and their outcomes")
 	}
 	evJSON, _ := json.MarshalIndent(events, "", "  ")
 	x.write("chronology.json", append(evJSON, '\n'), "the audit trail, oldest first, as data")
 	x.write("chronology.md", []byte(chronologyMarkdown(ref, events)), "the audit trail, oldest first, readable")
 	x.write("README.md", []byte(readme(c, x.idx)), "what this bundle is and what each file holds")
-	if x.err != nil {
-		return nil, x.err
-	}
-	idx, _ := json.MarshalIndent(x.idx, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, "index.json"), append(idx, '\n'), 0o600); err != nil {
-		return nil, fmt.Errorf("export %s: %w", ref, err)
-	}
-	if err := s.Audit(ctx, ref, by, "case.exported", map[string]any{"files": len(x.idx.Files)}); err != nil {
-		return nil, err
-	}
-	return x.idx, nil
+	return x.err
 }
 
-// emptyDir makes dir, or checks that it is empty: an export never mixes
-// with other files.
-func emptyDir(dir string) error {
+// emptyDir checks that dir does not exist or is empty, and says whether it
+// exists: an export never mixes with other files.
+func emptyDir(dir string) (exists bool, err error) {
 	if dir == "" {
-		return casefile.Errorf(casefile.EINVALID, "out: a directory to write to is required")
+		return false, casefile.Errorf(casefile.EINVALID, "out: a directory to write to is required")
 	}
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return os.MkdirAll(dir, 0o700)
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("out: %w", err)
+		return false, fmt.Errorf("out: %w", err)
 	case len(entries) > 0:
-		return casefile.Errorf(casefile.EINVALID, "out: %s is not empty: export into a new directory", dir)
+		return true, casefile.Errorf(casefile.EINVALID, "out: %s is not empty: export into a new directory", dir)
 	}
-	return nil
+	return true, nil
 }
 
 type exporter struct {
@@ -200,6 +243,15 @@ type exporter struct {
 }
 
 func (x *exporter) write(rel string, data []byte, what string) {
+	x.stream(rel, what, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// stream writes one file from fill, hashing it on the way, and lists it in
+// the index.
+func (x *exporter) stream(rel, what string, fill func(io.Writer) error) {
 	if x.err != nil {
 		return
 	}
@@ -208,80 +260,107 @@ func (x *exporter) write(rel string, data []byte, what string) {
 		x.err = err
 		return
 	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
 		x.err = err
 		return
 	}
-	sum := sha256.Sum256(data)
-	x.idx.Files = append(x.idx.Files, ExportFile{Path: rel, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Description: what})
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(f, h)}
+	err = fill(cw)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		x.err = fmt.Errorf("export %s: %w", rel, err)
+		return
+	}
+	x.idx.Files = append(x.idx.Files, ExportFile{Path: rel, Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil)), Description: what})
 }
 
-func (s *Store) storedMessages(ctx context.Context, caseID int64) ([]storedMessage, error) {
-	var out []storedMessage
-	err := s.view(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, message_id, direction, kind, subject, from_addr, at, raw, raw_chunks, body_text, body_html
-			FROM messages WHERE case_id = ? ORDER BY at, id`, caseID)
-		if err != nil {
-			return fmt.Errorf("export: messages: %w", err)
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// copyBlob writes a raw message or an attachment to w: the inline value, or
+// its chunks one at a time, so that a 25 MB email never sits in memory whole.
+func (tx *Tx) copyBlob(ctx context.Context, w io.Writer, inlineQuery string, id int64, owner string, chunks int) error {
+	if chunks == 0 {
+		var b []byte
+		if err := tx.QueryRowContext(ctx, inlineQuery, id).Scan(&b); err != nil {
+			return err
 		}
-		var rawChunks []int
+		_, err := w.Write(b)
+		return err
+	}
+	for seq := 0; seq < chunks; seq++ {
+		var b []byte
+		err := tx.QueryRowContext(ctx, `SELECT data FROM chunks WHERE owner = ? AND seq = ?`, owner, seq).Scan(&b)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s: chunk %d of %d missing", owner, seq, chunks)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storedMessages lists a case's messages and their attachments, without
+// their bytes.
+func (tx *Tx) storedMessages(ctx context.Context, caseID int64) ([]storedMessage, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, message_id, direction, kind, subject, from_addr, at, raw IS NOT NULL, raw_chunks, body_text, body_html
+		FROM messages WHERE case_id = ? ORDER BY at, id`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("export: messages: %w", err)
+	}
+	var out []storedMessage
+	for rows.Next() {
+		var m storedMessage
+		var at int64
+		var inline bool
+		if err := rows.Scan(&m.id, &m.messageID, &m.direction, &m.kind, &m.subject, &m.from, &at, &inline, &m.rawChunks, &m.bodyText, &m.bodyHTML); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		m.at, m.hasRaw = fromMS(at), inline || m.rawChunks > 0
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		rows, err := tx.QueryContext(ctx, `SELECT id, filename, content_type, size, sha256, data IS NOT NULL, data_chunks FROM attachments WHERE message_id = ? ORDER BY id`, out[i].id)
+		if err != nil {
+			return nil, fmt.Errorf("export: attachments: %w", err)
+		}
 		for rows.Next() {
-			var m storedMessage
-			var at int64
-			var n int
-			if err := rows.Scan(&m.id, &m.messageID, &m.direction, &m.kind, &m.subject, &m.from, &at, &m.raw, &n, &m.bodyText, &m.bodyHTML); err != nil {
+			var a storedAttachment
+			var inline bool
+			if err := rows.Scan(&a.id, &a.filename, &a.contentType, &a.size, &a.sha256, &inline, &a.chunks); err != nil {
 				rows.Close()
-				return err
+				return nil, err
 			}
-			m.at = fromMS(at)
-			out = append(out, m)
-			rawChunks = append(rawChunks, n)
+			a.hasData = inline || a.chunks > 0
+			out[i].attachments = append(out[i].attachments, a)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return nil, err
 		}
-		for i := range out {
-			if rawChunks[i] > 0 {
-				if out[i].raw, err = tx.readChunks(ctx, messageOwner(out[i].id), rawChunks[i]); err != nil {
-					return fmt.Errorf("export: message %d: %w", out[i].id, err)
-				}
-			}
-			out[i].hasRaw = out[i].raw != nil
-			rows, err := tx.QueryContext(ctx, `SELECT id, filename, content_type, size, sha256, data, data_chunks FROM attachments WHERE message_id = ? ORDER BY id`, out[i].id)
-			if err != nil {
-				return fmt.Errorf("export: attachments: %w", err)
-			}
-			var chunkedIDs []int64
-			var chunkedN []int
-			for rows.Next() {
-				var a storedAttachment
-				var id int64
-				var n int
-				if err := rows.Scan(&id, &a.filename, &a.contentType, &a.size, &a.sha256, &a.data, &n); err != nil {
-					rows.Close()
-					return err
-				}
-				chunkedIDs, chunkedN = append(chunkedIDs, id), append(chunkedN, n)
-				out[i].attachments = append(out[i].attachments, a)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			for j := range out[i].attachments {
-				a := &out[i].attachments[j]
-				if chunkedN[j] > 0 {
-					if a.data, err = tx.readChunks(ctx, attachmentOwner(chunkedIDs[j]), chunkedN[j]); err != nil {
-						return fmt.Errorf("export: attachment %d: %w", chunkedIDs[j], err)
-					}
-				}
-				a.hasData = a.data != nil
-			}
-		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // SafeFilename makes a name given by a sender safe to write: no directory,
@@ -393,7 +472,7 @@ func applicationMarkdown(c *casefile.Case, cfg *casefile.Config) string {
 		}
 	}
 	b.WriteString("\n## Threshold\n\n")
-	fmt.Fprintf(&b, "Assessment: %s (%d qualifying complaints)\n\n", c.Threshold.Assessment, c.Threshold.QualifyingComplaints)
+	fmt.Fprintf(&b, "Assessment: %s (%s)\n\n", c.Threshold.Assessment, casefile.Count(c.Threshold.QualifyingComplaints, "qualifying complaint", "qualifying complaints"))
 	for _, r := range c.Threshold.Reasons {
 		fmt.Fprintf(&b, "- %s\n", r)
 	}

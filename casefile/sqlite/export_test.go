@@ -119,3 +119,40 @@ func TestSafeFilename(t *testing.T) {
 		}
 	}
 }
+
+// TestExportAllOrNothing: an export that fails leaves nothing behind — no
+// folder, no partial files beside it — and an existing empty folder is
+// used, a non-empty one refused.
+func TestExportAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	s, _ := MustOpenStore(t)
+	c := mustCreate(t, s, sampleApplication())
+	parent := t.TempDir()
+
+	dir := filepath.Join(parent, "sar")
+	if _, err := s.Export(ctx, who("Sam Patel"), "CT-1999-0001", dir); casefile.ErrorCode(err) != casefile.ENOTFOUND {
+		t.Fatalf("export of an unknown case: %v", err)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Fatalf("a failed export left %v behind", left)
+	}
+
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Export(ctx, who("Sam Patel"), c.Ref, dir); err != nil {
+		t.Fatalf("export into an empty folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
+		t.Fatalf("no index.json: %v", err)
+	}
+	if _, err := s.Export(ctx, who("Sam Patel"), c.Ref, dir); casefile.ErrorCode(err) != casefile.EINVALID {
+		t.Fatalf("export into a non-empty folder: %v", err)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 1 {
+		t.Fatalf("the parent holds %v, want only the export", left)
+	}
+	if _, err := s.Export(ctx, casefile.Actor{ID: "U-POLICE", Roles: []casefile.Role{casefile.RoleOfficer}}, c.Ref, filepath.Join(parent, "x")); casefile.ErrorCode(err) != casefile.EFORBIDDEN {
+		t.Fatalf("export by an agency officer: %v", err)
+	}
+}

@@ -62,7 +62,9 @@ func (tx *Tx) storeLetter(ctx context.Context, c *caseRow, kind, lang, text stri
 // large print when they asked for it.
 func (tx *Tx) letterHTML(ctx context.Context, c *caseRow, l *casefile.Letter) (string, error) {
 	var formats string
-	tx.QueryRowContext(ctx, `SELECT formats FROM cases WHERE id = ?`, c.id).Scan(&formats)
+	if err := tx.QueryRowContext(ctx, `SELECT formats FROM cases WHERE id = ?`, c.id).Scan(&formats); err != nil {
+		return "", fmt.Errorf("letter html: %s: %w", c.ref, err)
+	}
 	return casefile.LetterHTMLWith(l.Subject, l.Text, casefile.HTMLOptions{
 		LargePrint: strings.Contains(formats, casefile.FormatLargePrint), Lang: l.Lang,
 	})
@@ -128,8 +130,10 @@ func (tx *Tx) letterData(ctx context.Context, c *caseRow, kind string) (*casefil
 	d.Adequate = d.Meeting.Adequate == nil || *d.Meeting.Adequate
 	var outcome, decision, reason sql.NullString
 	var upheld sql.NullBool
-	tx.QueryRowContext(ctx, `SELECT outcome, upheld, decision, reason FROM further_reviews WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).
-		Scan(&outcome, &upheld, &decision, &reason)
+	if err := optional(tx.QueryRowContext(ctx, `SELECT outcome, upheld, decision, reason FROM further_reviews WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).
+		Scan(&outcome, &upheld, &decision, &reason)); err != nil {
+		return nil, fmt.Errorf("letter %s: further review: %w", c.ref, err)
+	}
 	d.FurtherReviewOutcome, d.Upheld = outcome.String, upheld.Bool
 	d.Declined, d.DeclineReason = decision.String == "declined", reason.String
 	return d, nil
@@ -137,20 +141,36 @@ func (tx *Tx) letterData(ctx context.Context, c *caseRow, kind string) (*casefil
 
 // Letters returns every version of a case's letters, oldest first.
 func (s *Store) Letters(ctx context.Context, ref string) ([]casefile.Letter, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT l.id FROM letters l JOIN cases c ON c.id = l.case_id WHERE c.ref = ? ORDER BY l.id`, ref)
+	var out []casefile.Letter
+	err := s.view(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.letters(ctx, ref)
+		return err
+	})
+	return out, err
+}
+
+func (tx *Tx) letters(ctx context.Context, ref string) ([]casefile.Letter, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT l.id FROM letters l JOIN cases c ON c.id = l.case_id WHERE c.ref = ? ORDER BY l.id`, ref)
 	if err != nil {
 		return nil, err
 	}
 	var ids []int64
 	for rows.Next() {
 		var id int64
-		rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	var out []casefile.Letter
 	for _, id := range ids {
-		l, err := s.Letter(ctx, id)
+		l, err := tx.letter(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +320,9 @@ func (s *Store) EditLetter(ctx context.Context, a casefile.Actor, ref string, ba
 			return casefile.Errorf(casefile.ECONFLICT, "the text is unchanged: no new version was made")
 		}
 		var further, lang string
-		tx.QueryRowContext(ctx, `SELECT further_review_by, lang FROM letters WHERE id = ?`, latest.id).Scan(&further, &lang)
+		if err := tx.QueryRowContext(ctx, `SELECT further_review_by, lang FROM letters WHERE id = ?`, latest.id).Scan(&further, &lang); err != nil {
+			return err
+		}
 		fd, _ := casefile.ParseDate(further)
 		if l, err = tx.storeLetter(ctx, c, kind, lang, text, fd, by); err != nil {
 			return err
@@ -401,7 +423,9 @@ func (s *Store) ApproveLetter(ctx context.Context, a casefile.Actor, ref string,
 		id, version := latest.id, latest.version
 		if id != letterID || latest.hash != hash {
 			var thisApproved sql.NullString
-			tx.QueryRowContext(ctx, `SELECT approved_by FROM letters WHERE id = ? AND case_id = ?`, letterID, c.id).Scan(&thisApproved)
+			if err := optional(tx.QueryRowContext(ctx, `SELECT approved_by FROM letters WHERE id = ? AND case_id = ?`, letterID, c.id).Scan(&thisApproved)); err != nil {
+				return err
+			}
 			if thisApproved.Valid {
 				return nil // approved already, by a click that won
 			}
@@ -429,7 +453,11 @@ func (s *Store) ApproveLetter(ctx context.Context, a casefile.Actor, ref string,
 		if err != nil {
 			return err
 		}
-		if html, err := tx.letterHTML(ctx, c, l); err == nil && html != l.HTML {
+		html, err := tx.letterHTML(ctx, c, l)
+		if err != nil {
+			return err
+		}
+		if html != l.HTML {
 			if _, err := tx.ExecContext(ctx, `UPDATE letters SET html = ? WHERE id = ?`, html, id); err != nil {
 				return err
 			}
@@ -460,7 +488,9 @@ func (s *Store) ApproveLetter(ctx context.Context, a casefile.Actor, ref string,
 				return err
 			}
 			var further string
-			tx.QueryRowContext(ctx, `SELECT further_review_by FROM letters WHERE id = ?`, id).Scan(&further)
+			if err := tx.QueryRowContext(ctx, `SELECT further_review_by FROM letters WHERE id = ?`, id).Scan(&further); err != nil {
+				return err
+			}
 			if d, err := casefile.ParseDate(further); err == nil {
 				if err := tx.setDeadline(ctx, c.id, casefile.DeadlineFurtherReview, d); err != nil {
 					return err

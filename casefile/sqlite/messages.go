@@ -78,7 +78,11 @@ func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestR
 	err := tx.QueryRowContext(ctx, `SELECT case_id FROM messages WHERE message_id = ?`, in.MessageID).Scan(&caseID)
 	switch {
 	case err == nil:
-		return result(casefile.OutcomeDuplicate, tx.refOf(ctx, caseID), in.MessageID, "this Message-ID was ingested before"), nil
+		ref, err := tx.refOf(ctx, caseID)
+		if err != nil {
+			return casefile.IngestResult{}, err
+		}
+		return result(casefile.OutcomeDuplicate, ref, in.MessageID, "this Message-ID was ingested before"), nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return casefile.IngestResult{}, fmt.Errorf("dedupe: %w", err)
 	}
@@ -176,6 +180,10 @@ func (tx *Tx) residentFollowup(ctx context.Context, c *caseRow, in casefile.Inbo
 		if err != nil {
 			return err
 		}
+		metSent, err := tx.metLetterSent(ctx, c)
+		if err != nil {
+			return err
+		}
 		switch {
 		case c.status == casefile.StatusDrafting && cons.Open():
 			replied, err := tx.consultationReply(ctx, c, in)
@@ -185,7 +193,7 @@ func (tx *Tx) residentFollowup(ctx context.Context, c *caseRow, in casefile.Inbo
 			if replied {
 				return nil // consultationReply told the channel
 			}
-		case beforeMeeting && in.Involvement == casefile.InvolvementUnknown && involvementWas == casefile.InvolvementUnknown && tx.metLetterSent(ctx, c):
+		case beforeMeeting && in.Involvement == casefile.InvolvementUnknown && involvementWas == casefile.InvolvementUnknown && metSent:
 			said = append(said, "it does not say clearly how involved they want to be. Please read it and record their choice")
 			prompt = "involvement"
 		case beforeMeeting && c.involvement == casefile.InvolvementWriting:
@@ -207,10 +215,10 @@ func (tx *Tx) residentFollowup(ctx context.Context, c *caseRow, in casefile.Inbo
 
 // metLetterSent reports whether the letter asking how involved the resident
 // wants to be was approved.
-func (tx *Tx) metLetterSent(ctx context.Context, c *caseRow) bool {
+func (tx *Tx) metLetterSent(ctx context.Context, c *caseRow) (bool, error) {
 	var n int
-	tx.QueryRowContext(ctx, `SELECT count(*) FROM letters WHERE case_id = ? AND kind = ? AND approved_at IS NOT NULL`, c.id, casefile.LetterMet).Scan(&n)
-	return n > 0
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM letters WHERE case_id = ? AND kind = ? AND approved_at IS NOT NULL`, c.id, casefile.LetterMet).Scan(&n)
+	return n > 0, err
 }
 
 // ingestThresholdReview files the applicant's request to review a not-met
@@ -229,13 +237,13 @@ func (tx *Tx) ingestThresholdReview(ctx context.Context, in casefile.Inbound, c 
 	return result(casefile.OutcomeFurtherReview, c.ref, in.MessageID, how+": asks for a review of the threshold decision by "+tx.s.Config.FurtherReview.ThresholdDecision), nil
 }
 
-func (tx *Tx) refOf(ctx context.Context, id sql.NullInt64) string {
+func (tx *Tx) refOf(ctx context.Context, id sql.NullInt64) (string, error) {
 	if !id.Valid {
-		return ""
+		return "", nil
 	}
 	var ref string
-	tx.QueryRowContext(ctx, `SELECT ref FROM cases WHERE id = ?`, id.Int64).Scan(&ref)
-	return ref
+	err := tx.QueryRowContext(ctx, `SELECT ref FROM cases WHERE id = ?`, id.Int64).Scan(&ref)
+	return ref, err
 }
 
 // thread finds the case a message belongs to: a reply to one of our own
@@ -271,7 +279,11 @@ func (tx *Tx) thread(ctx context.Context, in casefile.Inbound) (*caseRow, string
 		if err != nil {
 			return nil, "", err
 		}
-		if in.Machine == casefile.MachineBounce || tx.isParty(ctx, c, in.From) {
+		party, err := tx.isParty(ctx, c, in.From)
+		if err != nil {
+			return nil, "", err
+		}
+		if in.Machine == casefile.MachineBounce || party {
 			return c, "case reference in the subject from a party to the case", nil
 		}
 	}
@@ -283,28 +295,28 @@ func (tx *Tx) thread(ctx context.Context, in casefile.Inbound) (*caseRow, string
 
 // isParty reports whether addr belongs to the applicant, the victim, a
 // co-applicant or an agency of the case, or has written on it before.
-func (tx *Tx) isParty(ctx context.Context, c *caseRow, addr string) bool {
+func (tx *Tx) isParty(ctx context.Context, c *caseRow, addr string) (bool, error) {
 	addr = strings.ToLower(strings.TrimSpace(addr))
 	if addr == "" {
-		return false
+		return false, nil
 	}
 	is := func(a string) bool { return strings.EqualFold(strings.TrimSpace(a), addr) }
 	if is(c.app.Applicant.Email) || (c.app.OnBehalfOf != nil && is(c.app.OnBehalfOf.Email)) {
-		return true
+		return true, nil
 	}
 	for _, p := range c.app.CoApplicants {
 		if is(p.Email) {
-			return true
+			return true, nil
 		}
 	}
 	for _, a := range tx.s.Config.Agencies {
 		if is(a.Email) {
-			return true
+			return true, nil
 		}
 	}
 	var n int
-	tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE case_id = ? AND direction = 'in' AND from_addr = ?`, c.id, addr).Scan(&n)
-	return n > 0
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE case_id = ? AND direction = 'in' AND from_addr = ?`, c.id, addr).Scan(&n)
+	return n > 0, err
 }
 
 func (tx *Tx) storeMessage(ctx context.Context, caseID int64, in casefile.Inbound, kind string) (int64, error) {
@@ -403,7 +415,9 @@ func (tx *Tx) ingestFurtherReview(ctx context.Context, in casefile.Inbound, c *c
 func (tx *Tx) requestFurtherReview(ctx context.Context, c *caseRow, actor, source string) error {
 	late := false
 	var due sql.NullString
-	tx.QueryRowContext(ctx, `SELECT due_on FROM deadlines WHERE case_id = ? AND name = ?`, c.id, casefile.DeadlineFurtherReview).Scan(&due)
+	if err := optional(tx.QueryRowContext(ctx, `SELECT due_on FROM deadlines WHERE case_id = ? AND name = ?`, c.id, casefile.DeadlineFurtherReview).Scan(&due)); err != nil {
+		return err
+	}
 	if due.Valid {
 		if d, err := casefile.ParseDate(due.String); err == nil && casefile.DateOf(tx.now).After(d) {
 			late = true
@@ -463,10 +477,16 @@ func (s *Store) CloseAfterFurtherReviewWindow(ctx context.Context) (int, error) 
 	var refs []string
 	for rows.Next() {
 		var ref string
-		rows.Scan(&ref)
+		if err := rows.Scan(&ref); err != nil {
+			rows.Close()
+			return 0, err
+		}
 		refs = append(refs, ref)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
 	closed := 0
 	for _, ref := range refs {
 		err := s.update(ctx, func(tx *Tx) error {
@@ -614,7 +634,9 @@ func (s *Store) RecordFurtherReviewOutcome(ctx context.Context, a casefile.Actor
 		}
 		if c.status != casefile.StatusFurtherReview {
 			var o string
-			tx.QueryRowContext(ctx, `SELECT outcome FROM further_reviews WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&o)
+			if err := optional(tx.QueryRowContext(ctx, `SELECT outcome FROM further_reviews WHERE case_id = ? ORDER BY id DESC LIMIT 1`, c.id).Scan(&o)); err != nil {
+				return err
+			}
 			if o != "" {
 				return nil
 			}
@@ -642,7 +664,17 @@ func (s *Store) RecordFurtherReviewOutcome(ctx context.Context, a casefile.Actor
 
 // FurtherReviews lists a case's requests for a further review.
 func (s *Store) FurtherReviews(ctx context.Context, ref string) ([]casefile.FurtherReview, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT e.requested_at, e.source, e.late, COALESCE(e.decision, ''), e.reason, e.decided_by, e.outcome, e.upheld
+	var out []casefile.FurtherReview
+	err := s.view(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.furtherReviews(ctx, ref)
+		return err
+	})
+	return out, err
+}
+
+func (tx *Tx) furtherReviews(ctx context.Context, ref string) ([]casefile.FurtherReview, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT e.requested_at, e.source, e.late, COALESCE(e.decision, ''), e.reason, e.decided_by, e.outcome, e.upheld
 		FROM further_reviews e JOIN cases c ON c.id = e.case_id WHERE c.ref = ? ORDER BY e.id`, ref)
 	if err != nil {
 		return nil, err

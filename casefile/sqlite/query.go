@@ -184,33 +184,40 @@ func (s *Store) Cases(ctx context.Context, status casefile.Status) ([]casefile.C
 func (s *Store) Events(ctx context.Context, ref string) ([]casefile.Event, error) {
 	var out []casefile.Event
 	err := s.view(ctx, func(tx *Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE ref = ?`, ref).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return casefile.Errorf(casefile.ENOTFOUND, "no case %s", ref)
-		}
-		if err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, seq, at, actor, kind, details FROM events WHERE case_id = ? ORDER BY seq`, id)
-		if err != nil {
-			return fmt.Errorf("events: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e := casefile.Event{CaseRef: ref}
-			var at int64
-			var details string
-			if err := rows.Scan(&e.ID, &e.Seq, &at, &e.Actor, &e.Kind, &details); err != nil {
-				return err
-			}
-			e.At = fromMS(at)
-			if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
-				return fmt.Errorf("event %d: %w", e.ID, err)
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
+		var err error
+		out, err = tx.events(ctx, ref)
+		return err
 	})
 	return out, err
+}
+
+func (tx *Tx) events(ctx context.Context, ref string) ([]casefile.Event, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM cases WHERE ref = ?`, ref).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, casefile.Errorf(casefile.ENOTFOUND, "no case %s", ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, seq, at, actor, kind, details FROM events WHERE case_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	defer rows.Close()
+	var out []casefile.Event
+	for rows.Next() {
+		e := casefile.Event{CaseRef: ref}
+		var at int64
+		var details string
+		if err := rows.Scan(&e.ID, &e.Seq, &at, &e.Actor, &e.Kind, &details); err != nil {
+			return nil, err
+		}
+		e.At = fromMS(at)
+		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.ID, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

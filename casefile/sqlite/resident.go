@@ -144,17 +144,27 @@ func (tx *Tx) residentEmail(ctx context.Context, c *caseRow, ev int64, kind, key
 
 // ResidentEmail returns one stored resident email.
 func (s *Store) ResidentEmail(ctx context.Context, id int64) (*casefile.ResidentEmail, error) {
+	var e *casefile.ResidentEmail
+	err := s.view(ctx, func(tx *Tx) error {
+		var err error
+		e, err = tx.residentEmail1(ctx, id)
+		return err
+	})
+	return e, err
+}
+
+func (tx *Tx) residentEmail1(ctx context.Context, id int64) (*casefile.ResidentEmail, error) {
 	var e casefile.ResidentEmail
 	var created int64
 	var sent sql.NullInt64
-	err := s.rdb.QueryRowContext(ctx, `SELECT e.id, c.ref, e.kind, e.lang, e.subject, e.text, e.html, e.created_at, e.sent_at
+	err := tx.QueryRowContext(ctx, `SELECT e.id, c.ref, e.kind, e.lang, e.subject, e.text, e.html, e.created_at, e.sent_at
 		FROM resident_emails e JOIN cases c ON c.id = e.case_id WHERE e.id = ?`, id).
 		Scan(&e.ID, &e.CaseRef, &e.Kind, &e.Lang, &e.Subject, &e.Text, &e.HTML, &created, &sent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, casefile.Errorf(casefile.ENOTFOUND, "no resident email %d", id)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("resident email %d: %w", id, err)
 	}
 	e.CreatedAt, e.SentAt = fromMS(created), nullTime(sent)
 	return &e, nil
@@ -163,20 +173,36 @@ func (s *Store) ResidentEmail(ctx context.Context, id int64) (*casefile.Resident
 // ResidentEmails lists the emails the service wrote to a case's resident,
 // oldest first.
 func (s *Store) ResidentEmails(ctx context.Context, ref string) ([]casefile.ResidentEmail, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT e.id FROM resident_emails e JOIN cases c ON c.id = e.case_id WHERE c.ref = ? ORDER BY e.id`, ref)
+	var out []casefile.ResidentEmail
+	err := s.view(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.residentEmails(ctx, ref)
+		return err
+	})
+	return out, err
+}
+
+func (tx *Tx) residentEmails(ctx context.Context, ref string) ([]casefile.ResidentEmail, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT e.id FROM resident_emails e JOIN cases c ON c.id = e.case_id WHERE c.ref = ? ORDER BY e.id`, ref)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("resident emails of %s: %w", ref, err)
 	}
 	var ids []int64
 	for rows.Next() {
 		var id int64
-		rows.Scan(&id)
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
 	var out []casefile.ResidentEmail
 	for _, id := range ids {
-		e, err := s.ResidentEmail(ctx, id)
+		e, err := tx.residentEmail1(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -366,7 +392,9 @@ func (tx *Tx) startConsultation(ctx context.Context, c *caseRow, ev int64) error
 		return err
 	}
 	var due string
-	tx.QueryRowContext(ctx, `SELECT due_on FROM deadlines WHERE case_id = ? AND name = ?`, c.id, casefile.DeadlineResponse).Scan(&due)
+	if err := optional(tx.QueryRowContext(ctx, `SELECT due_on FROM deadlines WHERE case_id = ? AND name = ?`, c.id, casefile.DeadlineResponse).Scan(&due)); err != nil {
+		return err
+	}
 	if respDue := d(due); !respDue.IsZero() && !replyBy.Before(respDue) {
 		newDue := tx.s.Cal.AddWorkingDays(replyBy, 2)
 		return tx.slip(ctx, c, ev, casefile.DeadlineResponse, newDue, "consultation")
@@ -495,10 +523,16 @@ func (s *Store) EndConsultations(ctx context.Context) (int, error) {
 	var refs []string
 	for rows.Next() {
 		var ref string
-		rows.Scan(&ref)
+		if err := rows.Scan(&ref); err != nil {
+			rows.Close()
+			return 0, err
+		}
 		refs = append(refs, ref)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, ref := range refs {
 		err := s.update(ctx, func(tx *Tx) error {
@@ -611,7 +645,9 @@ func (s *Store) RequestThresholdReview(ctx context.Context, a casefile.Actor, re
 			return casefile.Errorf(casefile.ECONFLICT, "%s is %s: a review of the threshold decision can be asked for once the not-met letter is sent", ref, c.status)
 		}
 		var open int
-		tx.QueryRowContext(ctx, `SELECT count(*) FROM threshold_reviews WHERE case_id = ? AND result = ''`, c.id).Scan(&open)
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM threshold_reviews WHERE case_id = ? AND result = ''`, c.id).Scan(&open); err != nil {
+			return err
+		}
 		if open > 0 {
 			return nil
 		}
@@ -692,9 +728,13 @@ func (s *Store) ThresholdReviewForward(ctx context.Context, ref string, id int64
 			return casefile.Errorf(casefile.ENOTFOUND, "%s has no threshold review %d", ref, id)
 		}
 		var msgID string
-		tx.QueryRowContext(ctx, `SELECT request_message FROM threshold_reviews WHERE id = ?`, id).Scan(&msgID)
+		if err := tx.QueryRowContext(ctx, `SELECT request_message FROM threshold_reviews WHERE id = ?`, id).Scan(&msgID); err != nil {
+			return err
+		}
 		if msgID != "" {
-			tx.QueryRowContext(ctx, `SELECT body_text FROM messages WHERE message_id = ?`, msgID).Scan(&f.RequestText)
+			if err := optional(tx.QueryRowContext(ctx, `SELECT body_text FROM messages WHERE message_id = ?`, msgID).Scan(&f.RequestText)); err != nil {
+				return err
+			}
 		}
 		var letterID int64
 		err = tx.QueryRowContext(ctx, `SELECT id FROM letters WHERE case_id = ? AND kind = ? AND approved_at IS NOT NULL ORDER BY id DESC LIMIT 1`,
@@ -733,8 +773,12 @@ func (s *Store) WrittenViews(ctx context.Context, ref string) ([]casefile.Messag
 func (tx *Tx) writtenViews(ctx context.Context, c *caseRow) ([]casefile.MessageText, error) {
 	var accepted sql.NullInt64
 	var held sql.NullInt64
-	tx.QueryRowContext(ctx, `SELECT accepted_at FROM cases WHERE id = ?`, c.id).Scan(&accepted)
-	tx.QueryRowContext(ctx, `SELECT held_at FROM meetings WHERE case_id = ?`, c.id).Scan(&held)
+	if err := tx.QueryRowContext(ctx, `SELECT accepted_at FROM cases WHERE id = ?`, c.id).Scan(&accepted); err != nil {
+		return nil, err
+	}
+	if err := optional(tx.QueryRowContext(ctx, `SELECT held_at FROM meetings WHERE case_id = ?`, c.id).Scan(&held)); err != nil {
+		return nil, err
+	}
 	if !accepted.Valid {
 		return nil, nil
 	}
@@ -781,7 +825,9 @@ func (s *Store) MessageText(ctx context.Context, ref, messageID string) (casefil
 // than the one the met letter gave.
 func (tx *Tx) meetingMail(ctx context.Context, c *caseRow, ev int64, p casefile.MeetingPlan) error {
 	var due string
-	tx.QueryRowContext(ctx, `SELECT due_on FROM deadlines WHERE case_id = ? AND name = ?`, c.id, casefile.DeadlineReviewMeeting).Scan(&due)
+	if err := optional(tx.QueryRowContext(ctx, `SELECT due_on FROM deadlines WHERE case_id = ? AND name = ?`, c.id, casefile.DeadlineReviewMeeting).Scan(&due)); err != nil {
+		return err
+	}
 	late := !d(due).IsZero() && casefile.DateOf(p.When).After(d(due))
 	kind := casefile.MailUpdate
 	if c.involvement == casefile.InvolvementMeeting && !p.ClosedSession {

@@ -65,6 +65,11 @@ func (s *Store) PurgeExpired(ctx context.Context) ([]casefile.Purge, error) {
 			out = append(out, p)
 		}
 	}
+	if len(out) > 0 {
+		if err := s.checkpoint(ctx); err != nil {
+			return out, err
+		}
+	}
 	return out, nil
 }
 
@@ -86,9 +91,16 @@ func (tx *Tx) retentionDue(ctx context.Context) ([]string, error) {
 	return refs, rows.Err()
 }
 
-// RetentionCutoffAt is RetentionCutoff at the moment now.
+// RetentionCutoffAt is RetentionCutoff at the moment now. From 29 February
+// the years go back to the 28th when that year has no 29th (AddDate alone
+// would give 1 March, and purge a case closed that morning a day early).
 func (s *Store) RetentionCutoffAt(now time.Time) time.Time {
-	return now.In(casefile.London).AddDate(-s.Config.Retention.Years, 0, 0)
+	now = now.In(casefile.London)
+	cut := now.AddDate(-s.Config.Retention.Years, 0, 0)
+	if cut.Day() != now.Day() {
+		cut = cut.AddDate(0, 0, -cut.Day())
+	}
+	return cut
 }
 
 // eventFreeText are the keys of audit event details that may hold free
@@ -284,5 +296,8 @@ func (s *Store) PurgeLooseMail(ctx context.Context) (casefile.LooseMail, error) 
 		_, err = tx.event(ctx, 0, "retention", "mail.purged", map[string]any{"messages": l.Messages, "quarantined": l.Quarantined})
 		return err
 	})
+	if err == nil && l.Messages+l.Quarantined > 0 {
+		err = s.checkpoint(ctx)
+	}
 	return l, err
 }

@@ -284,11 +284,13 @@ func (tx *Tx) meetingReady(ctx context.Context, c *caseRow) (bool, string, error
 	if waiting == 0 {
 		return true, "every agency has replied", nil
 	}
-	tx.QueryRowContext(ctx, `SELECT due_on FROM deadlines WHERE case_id = ? AND name = ?`, c.id, casefile.DeadlineAgencyReplies).Scan(&due)
-	if d, err := casefile.ParseDate(due.String); err == nil && casefile.DateOf(tx.now).After(d) {
-		return true, fmt.Sprintf("the deadline for replies (%s) has passed; %d agencies have not replied", d.Human(), waiting), nil
+	if err := optional(tx.QueryRowContext(ctx, `SELECT due_on FROM deadlines WHERE case_id = ? AND name = ?`, c.id, casefile.DeadlineAgencyReplies).Scan(&due)); err != nil {
+		return false, "", err
 	}
-	return false, fmt.Sprintf("%d agencies have not replied yet and the deadline for replies has not passed", waiting), nil
+	if d, err := casefile.ParseDate(due.String); err == nil && casefile.DateOf(tx.now).After(d) {
+		return true, fmt.Sprintf("the deadline for replies (%s) has passed; %s not replied", d.Human(), casefile.Count(waiting, "agency has", "agencies have")), nil
+	}
+	return false, fmt.Sprintf("%s not replied yet and the deadline for replies has not passed", casefile.Count(waiting, "agency has", "agencies have")), nil
 }
 
 // ScheduleMeeting plans the review meeting and moves the case to meeting. It
@@ -320,7 +322,9 @@ func (s *Store) ScheduleMeeting(ctx context.Context, a casefile.Actor, ref strin
 		var prev sql.NullInt64
 		var place string
 		var closed bool
-		tx.QueryRowContext(ctx, `SELECT scheduled_for, place, closed_session FROM meetings WHERE case_id = ?`, c.id).Scan(&prev, &place, &closed)
+		if err := optional(tx.QueryRowContext(ctx, `SELECT scheduled_for, place, closed_session FROM meetings WHERE case_id = ?`, c.id).Scan(&prev, &place, &closed)); err != nil {
+			return err
+		}
 		if prev.Valid && prev.Int64 == ms(p.When) && place == p.Place && closed == p.ClosedSession {
 			return nil
 		}
@@ -404,7 +408,9 @@ func (s *Store) RecordOutcome(ctx context.Context, a casefile.Actor, ref string,
 		}
 		if c.status != casefile.StatusMeeting {
 			var held sql.NullInt64
-			tx.QueryRowContext(ctx, `SELECT held_at FROM meetings WHERE case_id = ?`, c.id).Scan(&held)
+			if err := optional(tx.QueryRowContext(ctx, `SELECT held_at FROM meetings WHERE case_id = ?`, c.id).Scan(&held)); err != nil {
+				return err
+			}
 			if held.Valid {
 				return nil // recorded already
 			}
@@ -547,7 +553,9 @@ func (s *Store) Notice(ctx context.Context, ref, key, text string, coordinator b
 			return err
 		}
 		var n int
-		tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE dedupe_key = ?`, "notice:"+ref+":"+key).Scan(&n)
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE dedupe_key = ?`, "notice:"+ref+":"+key).Scan(&n); err != nil {
+			return err
+		}
 		if n > 0 {
 			return nil
 		}

@@ -300,7 +300,7 @@ func printCase(w io.Writer, c *casefile.Case) {
 		p("Threshold review", fmt.Sprintf("requested %s by %s to %s; result %s", r.RequestedAt.Format("2 Jan 2006"), r.Source, r.Body, strings.ReplaceAll(result, "_", " ")))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nThreshold: %s (%d qualifying complaints)\n", c.Threshold.Assessment, c.Threshold.QualifyingComplaints)
+	fmt.Fprintf(w, "\nThreshold: %s (%s)\n", c.Threshold.Assessment, casefile.Count(c.Threshold.QualifyingComplaints, "qualifying complaint", "qualifying complaints"))
 	for _, r := range c.Threshold.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r)
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/BurntSushi/toml"
 )
@@ -27,7 +28,9 @@ func runConfigCheck(ctx context.Context, m *Main, g *globals, args []string) err
 		src = "built-in defaults (no trigger.toml)"
 	}
 	fmt.Fprintf(m.Stdout, "# configuration OK: %s\n", src)
-	if err := toml.NewEncoder(m.Stdout).Encode(cfg); err != nil {
+	shown := *cfg
+	shown.Slack.APIURL = maskURL(shown.Slack.APIURL)
+	if err := toml.NewEncoder(m.Stdout).Encode(shown); err != nil {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, "\n# secrets (from the environment)")
@@ -49,6 +52,17 @@ func mask(s string) string {
 		return "(not set)"
 	}
 	return fmt.Sprintf("(set, %d characters)", len(s))
+}
+
+// maskURL hides a password or token written into a URL
+// (https://user:secret@proxy/…), keeping the rest readable.
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = url.User("xxxxx")
+	return u.String()
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/mailin"
 	"github.com/csp/trigger/mailin/imapwatch"
@@ -48,7 +49,7 @@ func runMailFetch(ctx context.Context, m *Main, g *globals, args []string) error
 			outcomes = append(outcomes, o)
 		}
 		sort.Strings(outcomes)
-		fmt.Fprintf(m.Stdout, "%d messages in %s (%d bytes)", st.Handled(), time.Since(start).Round(time.Millisecond), st.Bytes)
+		fmt.Fprintf(m.Stdout, "%s in %s (%d bytes)", casefile.Count(st.Handled(), "message", "messages"), time.Since(start).Round(time.Millisecond), st.Bytes)
 		for _, o := range outcomes {
 			fmt.Fprintf(m.Stdout, ", %s %d", o, st.Outcomes[o])
 		}

@@ -38,7 +38,7 @@ type Main struct {
 	Getenv func(string) string
 }
 
-// Exit statuses, as DESIGN.md fixes them.
+// Exit statuses: the contract scripts and systemd rely on.
 const (
 	exitOK    = 0
 	exitFail  = 1

@@ -31,14 +31,31 @@ const (
 // ErrNotInstalled says Dovecot is absent: apt-get install dovecot-imapd.
 var ErrNotInstalled = errors.New("Dovecot is not installed (" + Bin + " is absent): apt-get install dovecot-imapd")
 
+// Options add to the default server.
+type Options struct {
+	// IntrospectionURL, when set, adds Dovecot's oauth2 passdb: XOAUTH2
+	// and OAUTHBEARER sign-ins whose tokens Dovecot checks by RFC 7662
+	// introspection (introspection_mode = post) at this URL, which must
+	// name an IP address (a host name needs Dovecot's dns-client). The
+	// introspection's "username" must be the login name. Refused sign-ins
+	// are then not penalised (anvil's growing delay), so a test can provoke
+	// several.
+	IntrospectionURL string
+	// SubmissionRelay, when set, starts Dovecot's submission service
+	// (SMTP, on SubmissionAddr) relaying the mail it accepts to this
+	// host:port (an IP address).
+	SubmissionRelay string
+}
+
 // Server is a running Dovecot.
 type Server struct {
-	Addr    string
-	Dir     string
-	Maildir string // the user's INBOX, a maildir
-	cmd     *exec.Cmd
-	exited  chan error
-	run     runUser
+	Addr           string
+	SubmissionAddr string // with Options.SubmissionRelay
+	Dir            string
+	Maildir        string // the user's INBOX, a maildir
+	cmd            *exec.Cmd
+	exited         chan error
+	run            runUser
 }
 
 // Own gives Dovecot's user the files under path (written by a test into
@@ -57,7 +74,17 @@ func (s *Server) Own(path string) error {
 
 // Start starts Dovecot with dir (which must exist, and be empty) as its
 // home, and waits for its greeting.
-func Start(dir string) (*Server, error) {
+func Start(dir string) (*Server, error) { return StartWith(dir, Options{}) }
+
+// SubmissionBin is Debian's dovecot-submissiond, which the submission
+// service needs.
+const SubmissionBin = "/usr/lib/dovecot/submission"
+
+// ErrNoSubmission says the submission service is absent.
+var ErrNoSubmission = errors.New("Dovecot's submission service is not installed (" + SubmissionBin + " is absent): apt-get install dovecot-submissiond")
+
+// StartWith is Start with options.
+func StartWith(dir string, o Options) (*Server, error) {
 	if _, err := os.Stat(Bin); err != nil {
 		return nil, ErrNotInstalled
 	}
@@ -65,11 +92,20 @@ func Start(dir string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no unprivileged user to run Dovecot as: %w", err)
 	}
+	if o.SubmissionRelay != "" {
+		if _, err := os.Stat(SubmissionBin); err != nil {
+			return nil, ErrNoSubmission
+		}
+	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: dir, Maildir: filepath.Join(dir, "mail", User), run: run}
+	extra, err := s.extraConfig(o)
+	if err != nil {
+		return nil, err
+	}
 	for _, sub := range []string{"run", "state", "mail"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, err
@@ -80,11 +116,11 @@ base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
 info_log_path = %[1]s/dovecot.log
-protocols = imap
+protocols = imap%[8]s
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login%[9]s
 default_login_user = %[2]s
 default_internal_user = %[2]s
 default_internal_group = %[3]s
@@ -94,6 +130,7 @@ mail_location = maildir:%[1]s/mail/%%n
 mailbox_idle_check_interval = 1 secs
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%%n %[1]s/passwd
 }
 userdb {
@@ -118,7 +155,7 @@ service stats {
     mode = 0666
   }
 }
-`, dir, run.name, run.group, run.uid, run.gid, port)
+%[7]s`, dir, run.name, run.group, run.uid, run.gid, port, extra.conf, extra.protocols, extra.mechanisms)
 	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
 		return nil, err
 	}
@@ -175,6 +212,67 @@ service stats {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+type extraConfig struct{ conf, protocols, mechanisms string }
+
+// extraConfig is the configuration the options add: the oauth2 passdb
+// (with its args file) and the submission service.
+func (s *Server) extraConfig(o Options) (extraConfig, error) {
+	var x extraConfig
+	if o.IntrospectionURL != "" {
+		x.mechanisms = " xoauth2 oauthbearer"
+		args := filepath.Join(s.Dir, "oauth2.conf.ext")
+		// Dovecot posts token=…; the answer's username must be the login.
+		ext := fmt.Sprintf(`introspection_mode = post
+introspection_url = %s
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+`, o.IntrospectionURL)
+		if err := os.WriteFile(args, []byte(ext), 0o644); err != nil {
+			return x, err
+		}
+		x.conf += fmt.Sprintf(`passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = %s
+}
+# Tests provoke refused sign-ins on purpose: no growing penalty for them.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+`, args)
+	}
+	if o.SubmissionRelay != "" {
+		host, port, err := net.SplitHostPort(o.SubmissionRelay)
+		if err != nil {
+			return x, fmt.Errorf("dovecot: submission relay %q: %w", o.SubmissionRelay, err)
+		}
+		sport, err := freePort()
+		if err != nil {
+			return x, err
+		}
+		s.SubmissionAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(sport))
+		x.protocols = " submission"
+		x.conf += fmt.Sprintf(`hostname = localhost
+submission_relay_host = %s
+submission_relay_port = %s
+submission_relay_trusted = yes
+submission_relay_ssl = no
+service submission-login {
+  chroot =
+  inet_listener submission {
+    address = 127.0.0.1
+    port = %d
+  }
+}
+`, host, port, sport)
+	}
+	return x, nil
 }
 
 // Log returns what Dovecot wrote to its log and standard error.

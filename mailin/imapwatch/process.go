@@ -289,21 +289,28 @@ func (w *Watcher) handle(ctx context.Context, c *imapclient.Client, uv uint32, u
 			settle(it.uid, res.Outcome)
 			continue
 		}
+		if pe := (*panicError)(nil); errors.As(ierr, &pe) {
+			// Never tried again: it would panic again.
+			if _, err := w.Store.Quarantine(ctx, headerMessageID(it.raw), it.raw, ierr); err != nil {
+				return retry, fmt.Errorf("imap: quarantine uid %d: %w", it.uid, err)
+			}
+			settle(it.uid, casefile.OutcomeQuarantined)
+			continue
+		}
 		k := msgKey{uv, uint32(it.uid)}
+		w.count(st, Stats{Failed: 1})
 		if n := w.attempt(k); n < w.MaxAttempts {
 			log.Warn("imap: ingest failed; the message will be tried again", "uid", it.uid, "attempt", n, "err", ierr)
-			w.count(st, Stats{Failed: 1})
 			retry = true
 			continue
 		}
-		// A poison message: keep it in the quarantine and move it aside
-		// so that it blocks nothing.
-		cause := fmt.Errorf("ingest failed %d times: %w", w.MaxAttempts, ierr)
-		log.Error("imap: ingest keeps failing; quarantining the message", "uid", it.uid, "err", ierr)
-		if _, err := w.Store.Quarantine(ctx, headerMessageID(it.raw), it.raw, cause); err != nil {
-			return retry, fmt.Errorf("imap: quarantine uid %d: %w", it.uid, err)
-		}
-		settle(it.uid, casefile.OutcomeQuarantined)
+		// The case file keeps failing (the database is down, full, or
+		// locked): the message is not the problem — intake quarantines
+		// what it cannot read or file — so it stays in the mailbox, and
+		// the checkpoint waits for it, until a later pass files it.
+		w.forget(k)
+		log.Error("imap: the case file keeps failing to file a message; it stays in the mailbox and is tried again on the next pass",
+			"uid", it.uid, "attempts", w.MaxAttempts, "err", ierr)
 	}
 
 	// Every message settled above is committed: only now may it leave the
@@ -462,11 +469,17 @@ func (w *Watcher) ingest(ctx context.Context, raw []byte, date time.Time) (res c
 	defer func() {
 		if r := recover(); r != nil {
 			w.log().Error("imap: ingest panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = fmt.Errorf("ingest panicked: %v", r)
+			err = &panicError{r}
 		}
 	}()
 	return w.Ingest(ctx, raw, date)
 }
+
+// panicError is an ingest that panicked: a message no code foresaw, the one
+// kind of poison message that is quarantined by the watcher itself.
+type panicError struct{ v any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("ingest panicked: %v", e.v) }
 
 type outcome struct {
 	res casefile.IngestResult
@@ -523,7 +536,7 @@ func (w *Watcher) ingestBatch(ctx context.Context, raws [][]byte, dates []time.T
 			w.log().Error("imap: ingest panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			res, errs = make([]casefile.IngestResult, len(raws)), make([]error, len(raws))
 			for i := range errs {
-				errs[i] = fmt.Errorf("ingest panicked: %v", r)
+				errs[i] = &panicError{r}
 			}
 		}
 	}()

@@ -12,13 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/mailauth"
 )
 
 // IngestFunc files one raw message: mail intake's parser in production, a
@@ -54,8 +54,15 @@ type Watcher struct {
 	// TLSConfig replaces the default TLS settings (tests use it to trust
 	// a self-signed certificate).
 	TLSConfig *tls.Config
-	// MaxAttempts is how many times Ingest may fail on one message before
-	// the message is quarantined and moved aside; default 3.
+	// OAuth, when set, signs in with its tokens (XOAUTH2 or OAUTHBEARER)
+	// instead of Password, and re-opens the connection with a fresh token
+	// before the old one expires.
+	OAuth *mailauth.Source
+	// MaxAttempts is how many times in a row, RetryDelay apart, Ingest may
+	// fail on one message before the watcher leaves it in the mailbox until
+	// its next pass; default 3. Ingest quarantines what it cannot read or
+	// file, so a failure here is the database's: the message is never
+	// quarantined for it.
 	MaxAttempts int
 	// Workers is how many messages of a batch are ingested at once;
 	// default 1, so that cases are numbered in the order mail arrived.
@@ -88,7 +95,6 @@ type Watcher struct {
 	connected atomic.Bool
 
 	mu       sync.Mutex
-	total    Stats
 	attempts map[msgKey]int // failed ingests per message, kept across reconnects
 
 	// test hooks (export_test.go)
@@ -120,37 +126,9 @@ func (s Stats) Handled() int {
 	return n
 }
 
-func (s *Stats) add(o Stats) {
-	if s.Outcomes == nil {
-		s.Outcomes = map[string]int{}
-	}
-	for k, v := range o.Outcomes {
-		s.Outcomes[k] += v
-	}
-	s.Failed += o.Failed
-	s.Oversize += o.Oversize
-	s.Moved += o.Moved
-	s.Bytes += o.Bytes
-}
-
-func (s Stats) clone() Stats {
-	s.Outcomes = maps.Clone(s.Outcomes)
-	if s.Outcomes == nil {
-		s.Outcomes = map[string]int{}
-	}
-	return s
-}
-
 // Connected reports whether the watcher is logged in with its mailbox
 // selected (for /readyz).
 func (w *Watcher) Connected() bool { return w.connected.Load() }
-
-// Stats returns what the watcher has done since it was made.
-func (w *Watcher) Stats() Stats {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.total.clone()
-}
 
 func (w *Watcher) init() error {
 	if w.Store == nil || (w.Ingest == nil && w.IngestBatch == nil) {
@@ -249,8 +227,8 @@ func (w *Watcher) backoff(n int) time.Duration {
 }
 
 // FetchOnce connects, handles every message in the mailbox (retrying a
-// failing one up to MaxAttempts times, RetryDelay apart, before
-// quarantining it), and disconnects. It is `trigger mail fetch --once`.
+// failing one up to MaxAttempts times, RetryDelay apart, before leaving it
+// in the mailbox for next time), and disconnects. It is `trigger mail fetch --once`.
 func (w *Watcher) FetchOnce(ctx context.Context) (Stats, error) {
 	if err := w.init(); err != nil {
 		return Stats{}, err
@@ -270,26 +248,20 @@ func (w *Watcher) setConnected(up bool) {
 	}
 }
 
-// record counts one handled message in the run's and the watcher's stats.
+// record counts one handled message in the run's stats.
 func (w *Watcher) record(st *Stats, outcome string) {
 	st.Outcomes[outcome]++
-	w.mu.Lock()
-	w.total.add(Stats{Outcomes: map[string]int{outcome: 1}})
-	w.mu.Unlock()
 	if w.OnOutcome != nil {
 		w.OnOutcome(outcome)
 	}
 }
 
-// count adds the other counters to the watcher's stats as well.
+// count adds the other counters to the run's stats.
 func (w *Watcher) count(st *Stats, d Stats) {
 	st.Failed += d.Failed
 	st.Oversize += d.Oversize
 	st.Moved += d.Moved
 	st.Bytes += d.Bytes
-	w.mu.Lock()
-	w.total.add(d)
-	w.mu.Unlock()
 }
 
 // attempt counts a failed ingest of a message and returns the count.

@@ -14,6 +14,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/csp/trigger/internal/oauthemu"
 )
 
 // Message is one delivered message.
@@ -37,6 +39,7 @@ type Sink struct {
 	down     bool              // answer every transaction with a temporary error
 	user     string
 	pass     string
+	verify   func(user, token string) error
 }
 
 // Options configure a Sink.
@@ -44,6 +47,11 @@ type Options struct {
 	Addr     string // default 127.0.0.1:0
 	Username string // when set, AUTH PLAIN with Password is required
 	Password string
+	// VerifyToken, when set, offers XOAUTH2 and OAUTHBEARER (as Gmail
+	// runs them: the token after the 334, an error challenge for a refused
+	// one) and requires sign-in; it checks a mailbox and its token
+	// (oauthemu's Server.Verify).
+	VerifyToken func(user, token string) error
 	// Quiet drops the server's log of broken sessions (go-smtp writes them
 	// to stderr): the crash tests kill senders mid-session on purpose.
 	Quiet bool
@@ -54,13 +62,16 @@ func Start(o Options) (*Sink, error) {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
 	}
-	s := &Sink{changed: make(chan struct{}), rejectTo: map[string]string{}, user: o.Username, pass: o.Password}
+	s := &Sink{changed: make(chan struct{}), rejectTo: map[string]string{}, user: o.Username, pass: o.Password, verify: o.VerifyToken}
 	s.srv = smtp.NewServer(backend{s})
 	s.srv.Domain = "sink.localhost"
 	s.srv.AllowInsecureAuth = true
 	s.srv.MaxMessageBytes = 64 << 20
 	s.srv.ReadTimeout = time.Minute
 	s.srv.WriteTimeout = time.Minute
+	if o.VerifyToken != nil {
+		s.srv.MaxLineLength = 16 << 10 // a token's line: Microsoft's pass 4 KB
+	}
 	if o.Quiet {
 		s.srv.ErrorLog = log.New(io.Discard, "", 0)
 	}
@@ -127,13 +138,26 @@ type session struct {
 }
 
 func (ss *session) AuthMechanisms() []string {
-	if ss.s.user == "" {
-		return nil
+	var mechs []string
+	if ss.s.user != "" {
+		mechs = append(mechs, sasl.Plain)
 	}
-	return []string{sasl.Plain}
+	if ss.s.verify != nil {
+		mechs = append(mechs, "XOAUTH2", sasl.OAuthBearer)
+	}
+	return mechs
 }
 
 func (ss *session) Auth(mech string) (sasl.Server, error) {
+	if ss.s.verify != nil && (mech == "XOAUTH2" || mech == sasl.OAuthBearer) {
+		return oauthemu.NewSASLServer(mech, func(user, token string) error {
+			if err := ss.s.verify(user, token); err != nil {
+				return err
+			}
+			ss.authed = true
+			return nil
+		}), nil
+	}
 	return sasl.NewPlainServer(func(identity, username, password string) error {
 		if username != ss.s.user || password != ss.s.pass {
 			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "authentication failed"}
@@ -144,7 +168,7 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 }
 
 func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
-	if ss.s.user != "" && !ss.authed {
+	if (ss.s.user != "" || ss.s.verify != nil) && !ss.authed {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	}
 	ss.from = from
