@@ -233,7 +233,18 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 			b.ephemeral(ctx, cb, fmt.Sprintf("%s is not waiting for a meeting outcome (it is %s).", ref, c.Status))
 			return
 		}
-		b.openModal(ctx, cb, RecordOutcomeModal(ref, b.Config))
+		views, err := b.Store.WrittenViews(ctx, ref)
+		if err != nil {
+			b.ephemeral(ctx, cb, explain(err))
+			return
+		}
+		if len(views) > 0 {
+			if err := b.Store.Audit(ctx, ref, who.Audit(), "details.viewed", map[string]any{"views_in_writing": len(views)}); err != nil {
+				b.ephemeral(ctx, cb, explain(err))
+				return
+			}
+		}
+		b.openModal(ctx, cb, RecordOutcomeModal(ref, b.Config, views...))
 	case ActionAcknowledged:
 		if !may(casefile.ActRecordAcknowledgement) {
 			return
@@ -253,6 +264,10 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		b.furtherClick(ctx, cb, a, who, lookupErr, ref)
 	case ActionSnoozeReminder:
 		b.snoozeClick(ctx, cb, a, who, lookupErr, ref, agency)
+	case ActionChangeContact, ActionResidentNeeds, ActionInvolvementMeeting, ActionInvolvementWriting, ActionInvolvementOutcome,
+		ActionSkipConsultation, ActionReadMessage,
+		ActionRecordThresholdReview, ActionThresholdReviewResult:
+		b.residentClick(ctx, cb, a, who, lookupErr, ref, agency)
 	default:
 		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
 	}
@@ -398,7 +413,8 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 		if err != nil {
 			return Response{Ack: viewErrors(map[string]string{BlockDate: "Please choose a date and a time."})}
 		}
-		if _, err := b.Store.ScheduleMeeting(ctx, who, ref, casefile.MeetingPlan{When: when, Place: v.text(BlockPlace), Attendees: v.text(BlockAttendees)}); err != nil {
+		plan := casefile.MeetingPlan{When: when, Place: v.text(BlockPlace), Attendees: v.text(BlockAttendees), ClosedSession: len(v.options(BlockClosed)) > 0}
+		if _, err := b.Store.ScheduleMeeting(ctx, who, ref, plan); err != nil {
 			return fail(BlockDate, err)
 		}
 		return Response{}
@@ -446,6 +462,8 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 		return Response{}
 	case ViewEditDraft, ViewRequestChanges, ViewDeclineFurther, ViewFurtherOutcome:
 		return b.letterSubmit(ctx, cb, v, meta, who, deny, refusal, fail)
+	case ViewContactOfficer, ViewResidentNeeds, ViewSkipConsult, ViewThresholdReview, ViewThresholdResult:
+		return b.residentSubmit(ctx, cb, v, ref, who, refusal, fail)
 	default:
 		return Response{}
 	}

@@ -254,9 +254,19 @@ type Case struct {
 	Deadlines   map[string]Deadline `json:"deadlines"`
 	Messages    []MessageSummary    `json:"messages"`
 	Attachments []AttachmentSummary `json:"attachments"`
-	Channel     string              `json:"slack_channel,omitempty"`
-	UpdatedAt   time.Time           `json:"updated_at"`
-	Purged      bool                `json:"purged,omitempty"`
+	// The resident at the centre: whom they deal with, how involved they
+	// want to be, how to write to them, their say in the action plan, and
+	// their requests for a review of a not-met decision.
+	ContactOfficer   ContactOfficer    `json:"contact_officer"`
+	Involvement      InvolvementChoice `json:"involvement"`
+	Language         LanguagePref      `json:"language_preference"`
+	LanguageSource   string            `json:"language_source,omitempty"`
+	AccessibleFormat []string          `json:"accessible_format"`
+	Consultation     *Consultation     `json:"consultation"`
+	ThresholdReviews []ThresholdReview `json:"threshold_decision_reviews"`
+	Channel          string            `json:"slack_channel,omitempty"`
+	UpdatedAt        time.Time         `json:"updated_at"`
+	Purged           bool              `json:"purged,omitempty"`
 }
 
 // NextDeadline returns the earliest open deadline, if any.
@@ -274,8 +284,11 @@ func (c *Case) NextDeadline() (name string, d Deadline, ok bool) {
 
 // Agency is a partner of the CSP asked for information about a case.
 type Agency struct {
-	ID         string   `toml:"id" json:"id"`
-	Name       string   `toml:"name" json:"name"`
+	ID   string `toml:"id" json:"id"`
+	Name string `toml:"name" json:"name"`
+	// NameCy is the agency's name in Welsh, for Welsh letters; "" means
+	// Name.
+	NameCy     string   `toml:"name_cy" json:"name_cy,omitempty"`
 	Aliases    []string `toml:"aliases" json:"aliases"`
 	Email      string   `toml:"email" json:"email"`
 	SlackUsers []string `toml:"slack_users" json:"slack_users"`
@@ -318,6 +331,9 @@ type NewCase struct {
 	ReceivedAt  time.Time // zero means now
 	Source      string    // email, staff
 	Actor       Actor     // who or what opened it: intake (the system), or a member of staff
+	// Preferences are the language and formats the application asked
+	// for, or intake detected.
+	Preferences Preferences
 }
 
 var noReplyRE = regexp.MustCompile(`(?i)^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster|bounces?|notifications?)([+.\-_].*)?@`)

@@ -24,9 +24,15 @@ type Config struct {
 	Retention   RetentionConfig   `toml:"retention"`
 	Calendar    CalendarConfig    `toml:"calendar"`
 	Partnership PartnershipConfig `toml:"partnership"`
-	Log         LogConfig         `toml:"log"`
-	Letters     LettersConfig     `toml:"letters"`
-	Outbox      OutboxConfig      `toml:"outbox"`
+	// FurtherReview names who hears each kind of review a resident may ask
+	// for: of the review's outcome, and of a threshold-not-met decision.
+	FurtherReview FurtherReviewConfig `toml:"further_review"`
+	// Officers are the people who may be a case's contact officer, with the
+	// direct contact details letters give.
+	Officers []Officer     `toml:"officer"`
+	Log      LogConfig     `toml:"log"`
+	Letters  LettersConfig `toml:"letters"`
+	Outbox   OutboxConfig  `toml:"outbox"`
 
 	// Secrets come from the environment (or a file it names), never from
 	// the configuration file, and are never printed.
@@ -94,6 +100,9 @@ type Timescales struct {
 	ReviewMeeting     int `toml:"review_meeting"`
 	Response          int `toml:"response"`
 	FurtherReview     int `toml:"further_review"`
+	// Consultation is how long the resident has to comment on the
+	// proposed recommendations before the response is drafted.
+	Consultation int `toml:"consultation"`
 }
 
 type RetentionConfig struct {
@@ -105,12 +114,64 @@ type CalendarConfig struct {
 }
 
 type PartnershipConfig struct {
-	Name              string `toml:"name"`
-	ContactOfficer    string `toml:"contact_officer"`
-	ContactEmail      string `toml:"contact_email"`
-	ContactPhone      string `toml:"contact_phone"`
+	Name           string `toml:"name"`
+	NameCy         string `toml:"name_cy"` // the name in Welsh, for Welsh letters
+	ContactOfficer string `toml:"contact_officer"`
+	// ContactOfficerCy is the contact officer's title in Welsh.
+	ContactOfficerCy string `toml:"contact_officer_cy"`
+	ContactEmail     string `toml:"contact_email"`
+	ContactPhone     string `toml:"contact_phone"`
+	// FurtherReviewBody is [further_review] review_outcome under its older
+	// name: still accepted in the file, and kept equal to it after loading
+	// so that a partnership's own letter templates using it still work.
 	FurtherReviewBody string `toml:"further_review_body"`
+	// Languages are the languages the partnership writes in: ["en"], or
+	// ["cy", "en"] for a partnership in Wales (Welsh Language Standards):
+	// then every letter says that correspondence in Welsh is welcome, and a
+	// resident whose preference is not known gets both, Welsh first.
+	Languages []string `toml:"languages"`
 }
+
+// Welsh reports whether the partnership writes in Welsh as well as English.
+func (p PartnershipConfig) Welsh() bool {
+	for _, l := range p.Languages {
+		if l == LangWelsh {
+			return true
+		}
+	}
+	return false
+}
+
+// FurtherReviewConfig names the bodies that hear a resident's request for a
+// review: ReviewOutcome hears a further review of the case review's
+// outcome; ThresholdDecision, when set, hears a request to review a
+// decision that the threshold was not met (the police and crime
+// commissioner's route), and the not-met letter names it.
+type FurtherReviewConfig struct {
+	ReviewOutcome          string `toml:"review_outcome"`
+	ReviewOutcomeCy        string `toml:"review_outcome_cy"`
+	ThresholdDecision      string `toml:"threshold_decision"`
+	ThresholdDecisionCy    string `toml:"threshold_decision_cy"`
+	ThresholdDecisionEmail string `toml:"threshold_decision_email"`
+}
+
+// Officer is a member of staff who may be a case's contact officer (single
+// point of contact): every letter and acknowledgement names them with
+// their direct email and telephone.
+type Officer struct {
+	SlackID string `toml:"slack_id" json:"slack_id"`
+	Name    string `toml:"name" json:"name"`
+	Title   string `toml:"title" json:"title,omitempty"`
+	TitleCy string `toml:"title_cy" json:"title_cy,omitempty"`
+	Email   string `toml:"email" json:"email"`
+	Phone   string `toml:"phone" json:"phone"`
+}
+
+// Languages of correspondence.
+const (
+	LangEnglish = "en"
+	LangWelsh   = "cy"
+)
 
 type LettersConfig struct {
 	// Dir holds the partnership's own letter templates; a file there
@@ -191,25 +252,31 @@ func DefaultConfig() Config {
 		Slack: SlackConfig{Mode: "socket", ChannelPrefix: "ct-"},
 		HTTP:  HTTPConfig{Listen: "127.0.0.1:8080"},
 		Agencies: []Agency{
-			{ID: "police", Name: "Police", Aliases: []string{"police", "constabulary", "pcso", "101", "officer"}},
-			{ID: "council", Name: "District Council", Aliases: []string{"council", "district council", "borough council", "city council", "environmental health", "asb team", "anti-social behaviour team", "community safety"}},
-			{ID: "housing", Name: "Housing provider", Aliases: []string{"housing", "housing association", "housing provider", "landlord", "housing officer"}},
+			{ID: "police", Name: "Police", NameCy: "Heddlu", Aliases: []string{"police", "constabulary", "pcso", "101", "officer"}},
+			{ID: "council", Name: "District Council", NameCy: "Cyngor Dosbarth", Aliases: []string{"council", "district council", "borough council", "city council", "environmental health", "asb team", "anti-social behaviour team", "community safety"}},
+			{ID: "housing", Name: "Housing provider", NameCy: "Darparwr tai", Aliases: []string{"housing", "housing association", "housing provider", "landlord", "housing officer"}},
 		},
 		Threshold: DefaultThresholdRules(),
 		Timescales: Timescales{
 			Acknowledge: 5, ThresholdDecision: 10, AgencyReplies: 10,
-			ReviewMeeting: 20, Response: 10, FurtherReview: 20,
+			ReviewMeeting: 20, Response: 10, FurtherReview: 20, Consultation: 5,
 		},
 		Retention: RetentionConfig{Years: 6},
 		Partnership: PartnershipConfig{
 			Name:              "Community Safety Partnership",
 			ContactOfficer:    "Community Safety Team Leader",
-			FurtherReviewBody: "the Chair of the Community Safety Partnership",
+			FurtherReviewBody: DefaultReviewOutcomeBody,
+			Languages:         []string{LangEnglish},
 		},
-		Log:    LogConfig{Format: "text", Level: "info"},
-		Outbox: OutboxConfig{GiveUpAfter: Duration{7 * 24 * time.Hour}},
+		FurtherReview: FurtherReviewConfig{ReviewOutcome: DefaultReviewOutcomeBody},
+		Log:           LogConfig{Format: "text", Level: "info"},
+		Outbox:        OutboxConfig{GiveUpAfter: Duration{7 * 24 * time.Hour}},
 	}
 }
+
+// DefaultReviewOutcomeBody hears a further review unless the configuration
+// names another body.
+const DefaultReviewOutcomeBody = "the Chair of the Community Safety Partnership"
 
 var (
 	agencyIDRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -324,10 +391,14 @@ func (c *Config) Validate() error {
 		{"timescales.review_meeting", c.Timescales.ReviewMeeting},
 		{"timescales.response", c.Timescales.Response},
 		{"timescales.further_review", c.Timescales.FurtherReview},
+		{"timescales.consultation", c.Timescales.Consultation},
 	} {
 		if ts.v < 1 || ts.v > 260 {
 			return bad(ts.key, "%d working days: must be between 1 and 260", ts.v)
 		}
+	}
+	if err := c.validateResident(bad); err != nil {
+		return err
 	}
 	if c.Retention.Years < 1 {
 		return bad("retention.years", "must be at least 1")

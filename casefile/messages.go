@@ -42,9 +42,18 @@ type Inbound struct {
 	// WantsFurtherReview is set when the text asks for a further review or
 	// says the sender is unhappy with the response.
 	WantsFurtherReview bool
-	Application        Application
-	Text, HTML         string
-	Attachments        []Attachment
+	// What the message says about how to write to the resident, read
+	// conservatively ("" when not clear): a language preference (from a
+	// form field, a reply naming it, or a text written in Welsh: Source*
+	// says which), accessible formats a form asks for, and in a reply the
+	// involvement the met letter asks about.
+	Language       LanguagePref
+	LanguageSource string
+	Formats        []string
+	Involvement    Involvement
+	Application    Application
+	Text, HTML     string
+	Attachments    []Attachment
 }
 
 // Bounce is what a delivery status notification says.
@@ -102,4 +111,13 @@ type QuarantineRecord struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
 	Raw        []byte     `json:"-"`
+}
+
+// MessageText is an email's text as a person with a role reads it: the
+// resident's views in writing, their reply to the consultation.
+type MessageText struct {
+	MessageID string    `json:"message_id"`
+	Subject   string    `json:"subject"`
+	At        time.Time `json:"at"`
+	Text      string    `json:"text"`
 }

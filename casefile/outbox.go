@@ -21,7 +21,13 @@ const (
 	JobEmailAck           = "email.ack"            // acknowledge an application
 	JobEmailAgency        = "email.agency_request" // ask an agency by email (no Slack officers)
 	JobEmailLetter        = "email.letter"         // send an approved letter
-	JobEmailCoordinator   = "email.coordinator"    // tell the coordinator of a job that ended, when Slack cannot
+	// JobEmailResident sends a resident email the store wrote (the
+	// consultation, the invitation, an update, the closure).
+	JobEmailResident = "email.resident"
+	// JobEmailThresholdReview forwards a request to review a not-met
+	// decision to the body that hears it.
+	JobEmailThresholdReview = "email.threshold_review"
+	JobEmailCoordinator     = "email.coordinator" // tell the coordinator of a job that ended, when Slack cannot
 )
 
 // Payload is what an outbox job carries: one type per kind, so that what a
@@ -62,7 +68,9 @@ type NotifyJob struct {
 	Coordinator bool   `json:"coordinator,omitempty"`
 	Chair       bool   `json:"chair,omitempty"`
 	// Prompt names the buttons that go with the message ("acknowledged",
-	// "schedule_meeting", "further_review", "further_outcome"); "" for none.
+	// "schedule_meeting", "further_review", "further_outcome",
+	// "involvement", "consultation", "threshold_review_result", or
+	// "read_message:<Message-ID>"); "" for none.
 	Prompt string `json:"prompt,omitempty"`
 	// Key identifies the message in the channel, so that a retry finds it
 	// instead of posting it twice; "" means the job's id.
@@ -106,6 +114,21 @@ type LetterJob struct {
 	Role   string `json:"role"` // applicant, victim
 }
 
+// ResidentEmailJob emails a stored resident email to one recipient.
+type ResidentEmailJob struct {
+	Case  string `json:"case"`
+	Email int64  `json:"email"`
+	To    string `json:"to"`
+	Role  string `json:"role"` // applicant, victim
+}
+
+// ThresholdReviewJob forwards a request to review a not-met decision.
+type ThresholdReviewJob struct {
+	Case   string `json:"case"`
+	Review int64  `json:"review"`
+	To     string `json:"to"`
+}
+
 // CoordinatorEmailJob tells the coordinator by email of an outbox job that
 // ended, when Slack is the part that failed. Subject and Text are written
 // when the job ends (EndedJob.Email) and name the case by its reference
@@ -128,6 +151,8 @@ func (ReminderJob) JobKind() string         { return JobSlackReminder }
 func (AckJob) JobKind() string              { return JobEmailAck }
 func (AgencyEmailJob) JobKind() string      { return JobEmailAgency }
 func (LetterJob) JobKind() string           { return JobEmailLetter }
+func (ResidentEmailJob) JobKind() string    { return JobEmailResident }
+func (ThresholdReviewJob) JobKind() string  { return JobEmailThresholdReview }
 func (CoordinatorEmailJob) JobKind() string { return JobEmailCoordinator }
 
 // PayloadOf reads a job's payload as the type of its kind. A payload that

@@ -105,6 +105,13 @@ const (
 	ActDecideFurtherReview   Action = "decide_further_review"
 	ActFurtherReviewOutcome  Action = "record_further_review_outcome"
 	ActExport                Action = "export"
+	// The resident at the centre.
+	ActChangeContactOfficer  Action = "change_contact_officer"
+	ActRecordInvolvement     Action = "record_involvement"
+	ActSetPreferences        Action = "set_preferences" // language, accessible formats
+	ActSkipConsultation      Action = "skip_consultation"
+	ActRecordThresholdReview Action = "record_threshold_review_request"
+	ActThresholdReviewResult Action = "record_threshold_review_result"
 	ActRetryJobs             Action = "retry_jobs" // put ended outbox jobs back
 )
 
@@ -128,6 +135,12 @@ var rules = map[Action]struct {
 	ActDecideFurtherReview:   {[]Role{RoleChair}, "the Chair", "decide on a further review"},
 	ActFurtherReviewOutcome:  {[]Role{RoleChair}, "the Chair", "record the further review's outcome"},
 	ActExport:                {[]Role{RoleCoordinator}, "the coordinator", "export a case"},
+	ActChangeContactOfficer:  {[]Role{RoleCoordinator}, "the coordinator", "change the contact officer"},
+	ActRecordInvolvement:     {[]Role{RoleCoordinator}, "the coordinator", "record how involved the applicant wants to be"},
+	ActSetPreferences:        {[]Role{RoleCoordinator}, "the coordinator", "record the applicant's language or format needs"},
+	ActSkipConsultation:      {[]Role{RoleCoordinator}, "the coordinator", "skip the consultation"},
+	ActRecordThresholdReview: {[]Role{RoleCoordinator}, "the coordinator", "record a request to review the threshold decision"},
+	ActThresholdReviewResult: {[]Role{RoleCoordinator}, "the coordinator", "record the result of a threshold-decision review"},
 	ActRetryJobs:             {[]Role{RoleCoordinator}, "the coordinator", "put outbox jobs back"},
 }
 

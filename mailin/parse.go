@@ -127,6 +127,7 @@ func ParseMessage(raw []byte, opt Options) (Parsed, error) {
 	}
 	in.Application = x.app
 	out.ConsentEvidence = x.consentEvidence
+	residentSignals(&in)
 	out.Inbound = in
 	return out, nil
 }

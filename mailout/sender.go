@@ -37,10 +37,13 @@ type Store interface {
 	Undeliverable(ctx context.Context, addr string) (bool, error)
 	HandOver(ctx context.Context, j casefile.Job) error
 	ClearHandOver(ctx context.Context, j casefile.Job) error
+	ResidentEmail(ctx context.Context, id int64) (*casefile.ResidentEmail, error)
+	ThresholdReviewForward(ctx context.Context, ref string, id int64) (*casefile.ThresholdReviewForward, error)
 }
 
 // Sender sends outbox email. Store must be set; the rest comes from the
-// configuration.
+// configuration. Letters and emails to residents are in the resident's
+// language, from the templates (the partnership's own from [letters] dir).
 type Sender struct {
 	Config      casefile.SMTPConfig
 	Password    string
@@ -71,6 +74,10 @@ func (s *Sender) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, 
 		return s.handleAgency(ctx, j)
 	case casefile.JobEmailLetter:
 		return s.handleLetter(ctx, j)
+	case casefile.JobEmailResident:
+		return s.handleResident(ctx, j)
+	case casefile.JobEmailThresholdReview:
+		return s.handleThresholdReview(ctx, j)
 	case casefile.JobEmailCoordinator:
 		return s.handleCoordinator(ctx, j)
 	default:

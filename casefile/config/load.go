@@ -59,6 +59,15 @@ func parse(c *casefile.Config, b []byte) error {
 	if !md.IsDefined("agency") {
 		c.Agencies = defAgencies
 	}
+	// [partnership] further_review_body is review_outcome's older name:
+	// either may be set, both only if they agree.
+	oldSet, newSet := md.IsDefined("partnership", "further_review_body"), md.IsDefined("further_review", "review_outcome")
+	switch {
+	case oldSet && newSet && c.Partnership.FurtherReviewBody != c.FurtherReview.ReviewOutcome:
+		return casefile.Errorf(casefile.EINVALID, "further_review.review_outcome: partnership.further_review_body (its older name) says otherwise: keep one of them")
+	case oldSet && !newSet:
+		c.FurtherReview.ReviewOutcome = c.Partnership.FurtherReviewBody
+	}
 	return nil
 }
 

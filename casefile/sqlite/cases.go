@@ -55,10 +55,23 @@ func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase) (*casefile.Ca
 		return nil, err
 	}
 	reasons, _ := json.Marshal(th.Reasons)
+	pref := nc.Preferences
+	lang, err := casefile.ParseLanguagePref(string(pref.Language))
+	if err != nil {
+		return nil, err
+	}
+	formats, err := casefile.NormaliseFormats(pref.Formats)
+	if err != nil {
+		return nil, err
+	}
+	langSource := pref.LanguageSource
+	if lang == "" {
+		langSource = ""
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO cases (ref, year, seq, status, route, source, received_at, application,
-		assessment, qualifying, reasons, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		assessment, qualifying, reasons, created_at, updated_at, language, language_source, formats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ref, year, seq, casefile.StatusReceived, app.Route, nc.Source, ms(nc.ReceivedAt), string(appJSON),
-		th.Assessment, th.QualifyingComplaints, string(reasons), ms(tx.now), ms(tx.now))
+		th.Assessment, th.QualifyingComplaints, string(reasons), ms(tx.now), ms(tx.now), lang, langSource, strings.Join(formats, ","))
 	if err != nil {
 		return nil, fmt.Errorf("insert case %s: %w", ref, err)
 	}
@@ -73,10 +86,17 @@ func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase) (*casefile.Ca
 		id, casefile.DeadlineThresholdDecision, deadlines[casefile.DeadlineThresholdDecision].Due.String(), ms(tx.now)); err != nil {
 		return nil, fmt.Errorf("set deadlines: %w", err)
 	}
-	ev, err := tx.eventAs(ctx, id, nc.Actor, "case.created", map[string]any{
+	details := map[string]any{
 		"source": nc.Source, "route": app.Route, "assessment": th.Assessment,
 		"qualifying_complaints": th.QualifyingComplaints, "incidents": len(app.Incidents),
-	})
+	}
+	if lang != "" {
+		details["language"], details["language_source"] = lang, langSource
+	}
+	if len(formats) > 0 {
+		details["accessible_format"] = formats
+	}
+	ev, err := tx.eventAs(ctx, id, nc.Actor, "case.created", details)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +110,8 @@ func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase) (*casefile.Ca
 		ID: id, Ref: ref, Status: casefile.StatusReceived, ReceivedAt: nc.ReceivedAt.In(casefile.London), Source: nc.Source, Application: app,
 		Threshold: casefile.Threshold{Assessment: th.Assessment, QualifyingComplaints: th.QualifyingComplaints, Reasons: th.Reasons},
 		Deadlines: deadlines, Messages: []casefile.MessageSummary{}, Attachments: []casefile.AttachmentSummary{}, UpdatedAt: tx.now,
+		ContactOfficer: tx.s.Config.ContactFor(""), Language: lang, LanguageSource: langSource, AccessibleFormat: formats,
+		ThresholdReviews: []casefile.ThresholdReview{},
 	}, nil
 }
 
@@ -158,13 +180,17 @@ type caseRow struct {
 	status casefile.Status
 	app    casefile.Application
 	dec    sql.NullString
+	// What is known of the resident: how to write to them, how involved
+	// they want to be.
+	lang        casefile.LanguagePref
+	involvement casefile.Involvement
 }
 
 func (tx *Tx) loadCase(ctx context.Context, ref string) (*caseRow, error) {
 	var c caseRow
 	var app string
-	err := tx.QueryRowContext(ctx, `SELECT id, ref, status, application, decision FROM cases WHERE ref = ?`, ref).
-		Scan(&c.id, &c.ref, &c.status, &app, &c.dec)
+	err := tx.QueryRowContext(ctx, `SELECT id, ref, status, application, decision, language, involvement FROM cases WHERE ref = ?`, ref).
+		Scan(&c.id, &c.ref, &c.status, &app, &c.dec, &c.lang, &c.involvement)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, casefile.Errorf(casefile.ENOTFOUND, "no case %s", ref)
 	}
@@ -261,6 +287,12 @@ func (s *Store) Decide(ctx context.Context, a casefile.Actor, ref string, outcom
 			if err := tx.askAgencies(ctx, c, by, ev); err != nil {
 				return err
 			}
+			// s.104(6): the applicant is told the threshold is met, what
+			// happens next and how involved they want to be, by a letter
+			// approved like the others; the case goes on meanwhile.
+			if _, err := tx.draftLetter(ctx, c, casefile.LetterMet, "system"); err != nil {
+				return err
+			}
 		} else {
 			if err := tx.setDeadline(ctx, c.id, casefile.DeadlineResponse, s.Cal.AddWorkingDays(today, ts.Response)); err != nil {
 				return err
@@ -336,6 +368,9 @@ func (s *Store) Withdraw(ctx context.Context, a casefile.Actor, ref, reason stri
 		}
 		ev, err := tx.eventAs(ctx, c.id, a, "case.withdrawn", map[string]any{"reason": reason})
 		if err != nil {
+			return err
+		}
+		if err := tx.closure(ctx, c, ev, casefile.ClosedWithdrawn); err != nil {
 			return err
 		}
 		changed = true

@@ -116,7 +116,8 @@ func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestR
 		if err := in.Application.Validate(tx.s.Config.Agencies); err != nil {
 			return casefile.IngestResult{}, err
 		}
-		nc, err := tx.createCase(ctx, casefile.NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: casefile.System("intake")})
+		nc, err := tx.createCase(ctx, casefile.NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: casefile.System("intake"),
+			Preferences: casefile.Preferences{Language: in.Language, LanguageSource: in.LanguageSource, Formats: in.Formats}})
 		if err != nil {
 			return casefile.IngestResult{}, err
 		}
@@ -126,6 +127,9 @@ func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestR
 		return result(casefile.OutcomeCreated, nc.Ref, in.MessageID, how), nil
 	}
 	if in.WantsFurtherReview {
+		if tx.thresholdRoute(c) {
+			return tx.ingestThresholdReview(ctx, in, c, how)
+		}
 		reviewed, err := tx.hadFurtherReview(ctx, c.id)
 		if err != nil {
 			return casefile.IngestResult{}, err
@@ -141,11 +145,96 @@ func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestR
 	if err != nil {
 		return casefile.IngestResult{}, err
 	}
-	if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev),
-		casefile.NotifyJob{Case: c.ref, Event: ev, Text: "A follow-up email arrived on this case. Read it with View details or `trigger case show`."}); err != nil {
+	if err := tx.residentFollowup(ctx, c, in, ev); err != nil {
 		return casefile.IngestResult{}, err
 	}
 	return result(casefile.OutcomeFollowup, c.ref, in.MessageID, how), nil
+}
+
+// residentFollowup reads a follow-up from the resident for what it says
+// (see mailin: a language, the involvement the met letter asks about, a
+// reply to the consultation, views in writing) and tells the channel once,
+// with what was recorded and what the coordinator needs to do.
+func (tx *Tx) residentFollowup(ctx context.Context, c *caseRow, in casefile.Inbound, ev int64) error {
+	fromResident := c.app.Applicant.Email != "" && strings.EqualFold(strings.TrimSpace(c.app.Applicant.Email), in.From) ||
+		c.app.OnBehalfOf != nil && c.app.OnBehalfOf.Email != "" && strings.EqualFold(strings.TrimSpace(c.app.OnBehalfOf.Email), in.From)
+	text := "A follow-up email arrived on this case. Read it with View details or `trigger case show`."
+	prompt := ""
+	if fromResident {
+		var said []string
+		if changed, err := tx.setLanguage(ctx, c, in.Language, in.LanguageSource); err != nil {
+			return err
+		} else if changed {
+			said = append(said, "their language preference is now "+map[casefile.LanguagePref]string{casefile.LangWelsh: "Welsh", casefile.LangEnglish: "English"}[c.lang])
+		}
+		beforeMeeting := c.status == casefile.StatusAccepted || c.status == casefile.StatusGathering || c.status == casefile.StatusMeeting
+		involvementWas := c.involvement
+		if beforeMeeting && in.Involvement != casefile.InvolvementUnknown {
+			if changed, _, err := tx.recordInvolvement(ctx, c, in.Involvement, casefile.SourceReply, casefile.System("intake")); err != nil {
+				return err
+			} else if changed {
+				said = append(said, "they want "+in.Involvement.Words()+" (recorded)")
+			}
+		}
+		cons, err := tx.consultation(ctx, c.id)
+		if err != nil {
+			return err
+		}
+		metSent, err := tx.metLetterSent(ctx, c)
+		if err != nil {
+			return err
+		}
+		switch {
+		case c.status == casefile.StatusDrafting && cons.Open():
+			replied, err := tx.consultationReply(ctx, c, in)
+			if err != nil {
+				return err
+			}
+			if replied {
+				return nil // consultationReply told the channel
+			}
+		case beforeMeeting && in.Involvement == casefile.InvolvementUnknown && involvementWas == casefile.InvolvementUnknown && metSent:
+			said = append(said, "it does not say clearly how involved they want to be. Please read it and record their choice")
+			prompt = "involvement"
+		case beforeMeeting && c.involvement == casefile.InvolvementWriting:
+			said = append(said, "they chose to send their views in writing: this email is listed for the meeting (*Record outcome*)")
+		}
+		if len(said) > 0 {
+			text = "The applicant wrote: " + strings.Join(said, "; ") + ". Read it with View details or `trigger case show`."
+		}
+		if prompt == "" && len(said) > 0 {
+			if err := tx.cardChanged(ctx, c, ev); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev),
+		casefile.NotifyJob{Case: c.ref, Event: ev, Text: text, Coordinator: prompt != "", Prompt: prompt})
+	return err
+}
+
+// metLetterSent reports whether the letter asking how involved the resident
+// wants to be was approved.
+func (tx *Tx) metLetterSent(ctx context.Context, c *caseRow) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM letters WHERE case_id = ? AND kind = ? AND approved_at IS NOT NULL`, c.id, casefile.LetterMet).Scan(&n)
+	return n > 0, err
+}
+
+// ingestThresholdReview files the applicant's request to review a not-met
+// decision and forwards it, with their details only if they consented to
+// sharing when they applied.
+func (tx *Tx) ingestThresholdReview(ctx context.Context, in casefile.Inbound, c *caseRow, how string) (casefile.IngestResult, error) {
+	if _, err := tx.storeMessage(ctx, c.id, in, "escalation"); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	if _, err := tx.event(ctx, c.id, "intake", "mail.threshold_review", map[string]any{"message_id": in.MessageID, "threaded_by": how}); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	if err := tx.requestThresholdReview(ctx, c, casefile.System("intake"), "email", c.app.ConsentToShare, in.MessageID); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	return result(casefile.OutcomeFurtherReview, c.ref, in.MessageID, how+": asks for a review of the threshold decision by "+tx.s.Config.FurtherReview.ThresholdDecision), nil
 }
 
 func (tx *Tx) refOf(ctx context.Context, id sql.NullInt64) (string, error) {
@@ -410,6 +499,9 @@ func (s *Store) CloseAfterFurtherReviewWindow(ctx context.Context) (int, error) 
 			}
 			ev, err := tx.event(ctx, c.id, "system", "case.closed", map[string]any{"reason": "the window for asking a further review ended"})
 			if err != nil {
+				return err
+			}
+			if err := tx.closure(ctx, c, ev, casefile.ClosedWindow); err != nil {
 				return err
 			}
 			closed++

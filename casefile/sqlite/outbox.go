@@ -85,7 +85,8 @@ func (tx *Tx) inDoubt(ctx context.Context, j casefile.Job) error {
 	if err != nil || j.CaseID == 0 {
 		return err
 	}
-	what := map[string]string{casefile.JobEmailAck: "the acknowledgement", casefile.JobEmailLetter: "the letter", casefile.JobEmailAgency: "the request to an agency"}[j.Kind]
+	what := map[string]string{casefile.JobEmailAck: "the acknowledgement", casefile.JobEmailLetter: "the letter", casefile.JobEmailAgency: "the request to an agency",
+		casefile.JobEmailResident: "an email to the applicant", casefile.JobEmailThresholdReview: "the request to review the threshold decision"}[j.Kind]
 	if what == "" {
 		what = "an email"
 	}
@@ -141,6 +142,13 @@ func (tx *Tx) completeJob(ctx context.Context, j casefile.Job, done casefile.Job
 			if j.Kind == casefile.JobEmailLetter {
 				if p, err := casefile.PayloadOf[casefile.LetterJob](j); err == nil && p.Letter != 0 {
 					if err := tx.markLetterSent(ctx, p.Letter); err != nil {
+						return err
+					}
+				}
+			}
+			if j.Kind == casefile.JobEmailResident {
+				if p, err := casefile.PayloadOf[casefile.ResidentEmailJob](j); err == nil && p.Email != 0 {
+					if err := tx.markResidentEmailSent(ctx, p.Email); err != nil {
 						return err
 					}
 				}

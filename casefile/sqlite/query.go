@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/csp/trigger/casefile"
 )
@@ -29,12 +30,16 @@ func (tx *Tx) readCase(ctx context.Context, ref string) (*casefile.Case, error) 
 		dec, decReason, decBy sql.NullString
 		decidedAt, purgedAt   sql.NullInt64
 		channel               sql.NullString
+		contact, formats      string
+		involvementAt         sql.NullInt64
 	)
 	err := tx.QueryRowContext(ctx, `SELECT c.id, c.ref, c.status, c.source, c.received_at, c.application, c.assessment,
-		c.qualifying, c.reasons, c.decision, c.decision_reason, c.decision_by, c.decided_at, c.purged_at, c.updated_at, sc.channel_id
+		c.qualifying, c.reasons, c.decision, c.decision_reason, c.decision_by, c.decided_at, c.purged_at, c.updated_at, sc.channel_id,
+		c.contact_officer, c.involvement, c.involvement_source, c.involvement_at, c.language, c.language_source, c.formats
 		FROM cases c LEFT JOIN slack_channels sc ON sc.case_id = c.id WHERE c.ref = ?`, ref).
 		Scan(&c.ID, &c.Ref, &c.Status, &c.Source, &received, &app, &c.Threshold.Assessment,
-			&c.Threshold.QualifyingComplaints, &reasons, &dec, &decReason, &decBy, &decidedAt, &purgedAt, &updated, &channel)
+			&c.Threshold.QualifyingComplaints, &reasons, &dec, &decReason, &decBy, &decidedAt, &purgedAt, &updated, &channel,
+			&contact, &c.Involvement.Choice, &c.Involvement.Source, &involvementAt, &c.Language, &c.LanguageSource, &formats)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, casefile.Errorf(casefile.ENOTFOUND, "no case %s", ref)
 	}
@@ -61,6 +66,18 @@ func (tx *Tx) readCase(ctx context.Context, ref string) (*casefile.Case, error) 
 		return nil, err
 	}
 	if c.Attachments, err = tx.attachmentSummaries(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	c.ContactOfficer = tx.s.Config.ContactFor(contact)
+	c.Involvement.At = nullTime(involvementAt)
+	c.AccessibleFormat = []string{}
+	if formats != "" {
+		c.AccessibleFormat = strings.Split(formats, ",")
+	}
+	if c.Consultation, err = tx.consultation(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	if c.ThresholdReviews, err = tx.thresholdReviews(ctx, c.ID); err != nil {
 		return nil, err
 	}
 	return &c, nil

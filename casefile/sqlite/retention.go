@@ -124,7 +124,8 @@ func (tx *Tx) purgeCounts(ctx context.Context, ref string) (casefile.Purge, erro
 	}{
 		{&p.Messages, `SELECT count(*) FROM messages WHERE case_id = ? AND (raw IS NOT NULL OR raw_chunks > 0 OR body_text != '' OR body_html != '' OR subject != '' OR from_addr != '')`},
 		{&p.Attachments, `SELECT count(*) FROM attachments WHERE case_id = ? AND (data IS NOT NULL OR data_chunks > 0 OR filename != '')`},
-		{&p.Letters, `SELECT count(*) FROM letters WHERE case_id = ? AND (text != '' OR html != '')`},
+		{&p.Letters, `SELECT (SELECT count(*) FROM letters WHERE case_id = ?1 AND (text != '' OR html != '')) +
+			(SELECT count(*) FROM resident_emails WHERE case_id = ?1 AND (text != '' OR html != ''))`},
 		{&p.Replies, `SELECT count(*) FROM agency_replies WHERE case_id = ? AND (complaints != '' OR considered != '' OR taken != '' OR risk != '' OR text != '' OR files != '[]')`},
 	} {
 		if err := tx.QueryRowContext(ctx, c.q, id).Scan(c.dst); err != nil {
@@ -221,6 +222,9 @@ func (tx *Tx) purge(ctx context.Context, ref string) (casefile.Purge, bool, erro
 		{`UPDATE recommendations SET text = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE letters SET text = '', html = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE further_reviews SET reason = '', outcome = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE resident_emails SET subject = '', text = '', html = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE threshold_reviews SET notes = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE consultations SET skip_reason = '' WHERE case_id = ?`, []any{id}},
 		// Jobs keep their kind and state; their payloads (addresses, texts)
 		// go. One still pending this long after closure is given up.
 		{`UPDATE outbox SET payload = json_object('case', ?), recipient = '', result = '{}',

@@ -54,7 +54,10 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("due: %v, want B A D", refs)
 	}
 	a := dry[1]
-	if a.Messages != 1 || a.Attachments != 2 || a.Letters != 2 || a.Replies != 3 || a.Events != 1 {
+	// Letters: the met, outcome and further-review letters, and the
+	// consultation, meeting-date and closure emails. Events: the further
+	// review's and the skipped consultation's reasons.
+	if a.Messages != 1 || a.Attachments != 2 || a.Letters != 6 || a.Replies != 3 || a.Events != 2 {
 		t.Errorf("A's purge: %+v", a)
 	}
 
@@ -125,7 +128,8 @@ func caseHeld(t *testing.T, s *sqlite.Store, ref string) string {
 	es, _ := s.FurtherReviews(ctx, ref)
 	evs, _ := s.Events(ctx, ref)
 	jobs, _ := s.Jobs(ctx, ref)
-	all = append(all, c, reqs, m, ls, es, evs, jobs)
+	mails, _ := s.ResidentEmails(ctx, ref)
+	all = append(all, c, reqs, m, ls, es, evs, jobs, mails)
 	b, _ := json.Marshal(all)
 	out := string(b)
 	dir := filepath.Join(t.TempDir(), "export")

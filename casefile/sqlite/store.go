@@ -84,6 +84,11 @@ func Open(path string, cfg *casefile.Config) (*Store, error) {
 	if cfg.Letters.Dir != "" {
 		s.LetterTemplates = os.DirFS(cfg.Letters.Dir)
 	}
+	if err := casefile.ParseTemplates(); err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("letter templates: %w", err)
+	}
 	if err := s.migrate(context.Background()); err != nil {
 		s.Close()
 		return nil, err
