@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"path/filepath"
@@ -147,6 +148,22 @@ func TestOutages(t *testing.T) {
 			t.Errorf("job %s: %s (case %d)", j.DedupeKey, b, j.CaseID)
 		}
 		texts = append(texts, p.Text)
+	}
+	// Each message can be traced to an audit event, which names codes only.
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var began, ended, expiring int
+	if err := db.QueryRow(`SELECT
+		(SELECT count(*) FROM events WHERE case_id IS NULL AND kind = 'service.outage_began'),
+		(SELECT count(*) FROM events WHERE case_id IS NULL AND kind = 'service.outage_ended'),
+		(SELECT count(*) FROM events WHERE case_id IS NULL AND kind = 'service.credential_expiring')`).Scan(&began, &ended, &expiring); err != nil {
+		t.Fatal(err)
+	}
+	if began != 3 || ended != 1 || expiring != 1 {
+		t.Errorf("audit events: %d began, %d ended, %d expiring; want 3, 1, 1", began, ended, expiring)
 	}
 	want := []string{"Mail is not being read.", "Mail is not being sent.", "Mail is being read again.", "Mail is not being read.", "The certificate expires on 1 November 2026."}
 	if len(texts) != len(want) {
