@@ -58,7 +58,7 @@ func TestConfigCheckOAuth(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			for _, cmd := range [][]string{{"config", "check"}, {"case", "list"}} {
+			for _, cmd := range [][]string{{"config", "check"}, {"mail", "check"}, {"case", "list"}} {
 				code, out, stderr := run(t, dir, "", tc.env, append([]string{"--config", writeTOML(t, tc.body)}, cmd...)...)
 				if code == 0 || !strings.Contains(stderr, tc.want) {
 					t.Errorf("%s: exit %d, stderr %q; want it to say %q\n%s", strings.Join(cmd, " "), code, stderr, tc.want, out)
