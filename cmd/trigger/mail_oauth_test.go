@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,8 @@ import (
 	"github.com/csp/trigger/casefile/config"
 	"github.com/csp/trigger/casefile/sqlite"
 	"github.com/csp/trigger/internal/dovecot"
+	"github.com/csp/trigger/internal/testcert"
+	"github.com/csp/trigger/mailin/memimap"
 )
 
 // checkResult is `mail check --json`.
@@ -351,4 +354,47 @@ func TestMailLogin(t *testing.T) {
 			t.Errorf("with passwords: exit %d: %s", code, stderr)
 		}
 	})
+}
+
+// TestMailCheckTLS: implicit TLS and STARTTLS are negotiated and said so;
+// a certificate the machine does not trust fails the TLS step, saying why.
+func TestMailCheckTLS(t *testing.T) {
+	srvTLS, cliTLS := testcert.New(t)
+	for _, mode := range []string{"implicit", "starttls"} {
+		t.Run(mode, func(t *testing.T) {
+			u, err := memimap.NewUser("ct", "imap-secret", "Processed", "Quarantine")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := memimap.ServeWith("127.0.0.1:0", u, memimap.Options{TLS: mode, TLSConfig: srvTLS})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Close() })
+			p := writeTOML(t, fmt.Sprintf("[imap]\naddress = %q\ntls = %q\nusername = \"ct\"\n", srv.Addr, mode))
+			env := map[string]string{"TRIGGER_IMAP_PASSWORD": "imap-secret"}
+			check := func(trust *tls.Config) (int, checkResult) {
+				var out, errb bytes.Buffer
+				m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, mailTLS: trust}
+				code := m.Run(context.Background(), []string{"--db", filepath.Join(t.TempDir(), "trigger.db"), "--config", p, "mail", "check", "--json"})
+				var r checkResult
+				if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+					t.Fatalf("%v: %s %s", err, out.String(), errb.String())
+				}
+				return code, r
+			}
+			code, r := check(cliTLS)
+			want := map[string]string{"implicit": "TLS 1.3, certificate for 127.0.0.1 valid until", "starttls": "STARTTLS"}[mode]
+			if s := r.step(t, "imap tls"); code != 0 || !s.OK || !strings.HasPrefix(s.Detail, want) {
+				t.Errorf("exit %d, imap tls %+v; want %q", code, s, want)
+			}
+			code, r = check(nil)
+			if s := r.step(t, "imap tls"); code != 1 || s.OK || !strings.Contains(s.Detail, "certificate") {
+				t.Errorf("an untrusted certificate: exit %d, imap tls %+v", code, s)
+			}
+			if _, ok := r.find("imap sign-in"); ok {
+				t.Error("signed in over a connection whose certificate failed")
+			}
+		})
+	}
 }

@@ -168,11 +168,13 @@ func (c *mailChecker) tlsFor(addr string) *tls.Config {
 	return cfg
 }
 
-func tlsDetail(st tls.ConnectionState) string {
+// tlsDetail says what was negotiated with addr: the version, and until
+// when the certificate (verified for addr's host) is valid.
+func tlsDetail(st tls.ConnectionState, addr string) string {
 	d := tls.VersionName(st.Version)
 	if len(st.PeerCertificates) > 0 {
-		cert := st.PeerCertificates[0]
-		d += fmt.Sprintf(", certificate for %s valid until %s", st.ServerName, cert.NotAfter.Format("2 January 2006"))
+		host, _, _ := net.SplitHostPort(addr)
+		d += fmt.Sprintf(", certificate for %s valid until %s", host, st.PeerCertificates[0].NotAfter.Format("2 January 2006"))
 	}
 	return d
 }
@@ -223,7 +225,7 @@ func (c *mailChecker) checkIMAP(ctx context.Context) {
 			c.add("imap tls", advise(fmt.Errorf("TLS: %w", err), "check imap.address and imap.tls (implicit TLS is port 993; starttls is port 143)"), "")
 			return
 		}
-		c.add("imap tls", nil, tlsDetail(tc.ConnectionState()))
+		c.add("imap tls", nil, tlsDetail(tc.ConnectionState(), ic.Address))
 		cl = imapclient.New(tc, nil)
 	}
 	defer cl.Close()
@@ -391,7 +393,7 @@ func (c *mailChecker) checkSMTP(ctx context.Context) {
 			c.add("smtp tls", advise(fmt.Errorf("TLS: %w", err), "check smtp.address and smtp.tls (implicit TLS is port 465; starttls is port 587)"), "")
 			return
 		}
-		c.add("smtp tls", nil, tlsDetail(tc.ConnectionState()))
+		c.add("smtp tls", nil, tlsDetail(tc.ConnectionState(), sc.Address))
 		cl = smtp.NewClient(tc)
 	default:
 		var err error
@@ -401,7 +403,7 @@ func (c *mailChecker) checkSMTP(ctx context.Context) {
 		}
 		detail := "STARTTLS"
 		if st, ok := cl.TLSConnectionState(); ok {
-			detail += ", " + tlsDetail(st)
+			detail += ", " + tlsDetail(st, sc.Address)
 		}
 		c.add("smtp tls", nil, detail)
 	}
