@@ -30,8 +30,8 @@ type Token struct {
 	Expiry, RenewAt time.Time
 }
 
-// TokenStore keeps the refresh token of the device code flow (the lead's
-// SQLite store in production). Microsoft hands out a new refresh token with
+// TokenStore keeps the refresh token of the device code flow (in production
+// casefile/sqlite's MailTokens, also a RefreshLocker). Microsoft hands out a new refresh token with
 // every renewal and each lives 90 days from its last use: Save is called with
 // every new one, so the newest is what a restarted service loads.
 type TokenStore interface {
