@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Config is the whole configuration file (TOML) as DESIGN.md fixes it. The
+// Config is the whole configuration file (TOML; README lists every key). The
 // adapters' sections are plain data here, so every part of the program reads
 // one validated value.
 type Config struct {
@@ -296,6 +296,13 @@ func (c *Config) Validate() error {
 	if c.IMAP.MaxMessageSize < 1<<10 {
 		return bad("imap.max_message_size", "must be at least 1024 bytes")
 	}
+	// Residents' mail and the service's passwords never cross a network in
+	// clear: no TLS only to the same machine (a local relay, the tests).
+	for _, t := range []struct{ key, tls, addr string }{{"imap.tls", c.IMAP.TLS, c.IMAP.Address}, {"smtp.tls", c.SMTP.TLS, c.SMTP.Address}} {
+		if t.tls == "none" && t.addr != "" && !loopback(t.addr) {
+			return bad(t.key, `"none" sends mail and passwords in clear: use implicit or starttls (none is allowed only to a loopback address)`)
+		}
+	}
 	if c.SMTP.From == "" || !strings.Contains(c.SMTP.From, "@") {
 		return bad("smtp.from", "must be an email address")
 	}
@@ -309,6 +316,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Slack.APIURL != "" && !strings.HasPrefix(c.Slack.APIURL, "http://") && !strings.HasPrefix(c.Slack.APIURL, "https://") {
 		return bad("slack.api_url", "must start with http:// or https://")
+	}
+	if rest, ok := strings.CutPrefix(c.Slack.APIURL, "http://"); ok {
+		host, _, _ := strings.Cut(rest, "/")
+		if _, h, ok := strings.Cut(host, "@"); ok {
+			host = h
+		}
+		if !loopback(host) {
+			return bad("slack.api_url", "http:// would send the bot's token in clear: use https:// (http:// is allowed only to a loopback address)")
+		}
 	}
 	if len(c.Agencies) == 0 {
 		return bad("agency", "at least one agency is needed")
@@ -377,6 +393,19 @@ func (c *Config) Validate() error {
 		return bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	return nil
+}
+
+// loopback reports whether addr (host, or host:port) is this machine.
+func loopback(addr string) bool {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // WorkingCalendar returns the working-day calendar with the configured

@@ -222,11 +222,6 @@ type Handler interface {
 	Handle(ctx context.Context, j Job) (JobDone, error)
 }
 
-// HandlerFunc adapts a function to Handler.
-type HandlerFunc func(ctx context.Context, j Job) (JobDone, error)
-
-func (f HandlerFunc) Handle(ctx context.Context, j Job) (JobDone, error) { return f(ctx, j) }
-
 // Backoff is the wait before attempt n+1: exponential from one second, at
 // most ten minutes, with jitter so that many jobs do not retry in step.
 func Backoff(attempt int) time.Duration {

@@ -25,7 +25,9 @@ type ThresholdRules struct {
 	HateRoute          bool `toml:"hate_route"`       // one hate incident suffices
 }
 
-// DefaultThresholdRules are the defaults DESIGN.md gives.
+// DefaultThresholdRules are the rules of s.104 and the statutory guidance:
+// three complaints, each reported within a month of the behaviour, the
+// application within six months of the report; both local routes on.
 func DefaultThresholdRules() ThresholdRules {
 	return ThresholdRules{
 		Complaints: 3, ReportWithinMonths: 1, ApplyWithinMonths: 6,

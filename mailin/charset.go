@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message/charset"
@@ -84,4 +85,76 @@ func cleanText(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// readBufs are the buffers text parts are read through.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// maxTextHint bounds the room reserved for a text part before reading it.
+const maxTextHint = 64 << 20
+
+// readText reads a text part and returns it as cleanText(toUTF8(…)) would,
+// without holding more than one copy of it: line ends become \n and NUL,
+// VT and FF are dealt with as the bytes stream in, and only text that
+// needs more (ESC, invalid UTF-8: rare in a large part) is copied again.
+// hint is an upper bound of the part's size when one is known (the body of
+// a single-part message cannot be longer than the message), else 0. On an
+// error, what was read before it is returned with the error.
+func readText(r io.Reader, hint int) (string, error) {
+	var sb strings.Builder
+	if hint > 0 {
+		sb.Grow(min(hint, maxTextHint))
+	}
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	pendingCR := false
+	var rerr error
+	for {
+		n, err := r.Read(buf)
+		chunk := buf[:n]
+		if n > 0 && pendingCR {
+			pendingCR = false
+			sb.WriteByte('\n')
+			if chunk[0] == '\n' {
+				chunk = chunk[1:]
+			}
+		}
+		for len(chunk) > 0 {
+			i := bytes.IndexAny(chunk, "\r\x00\x0b\x0c")
+			if i < 0 {
+				sb.Write(chunk)
+				break
+			}
+			sb.Write(chunk[:i])
+			switch chunk[i] {
+			case '\r':
+				if i+1 == len(chunk) {
+					pendingCR = true
+				} else {
+					sb.WriteByte('\n')
+					if chunk[i+1] == '\n' {
+						i++
+					}
+				}
+			case '\x0c':
+				sb.WriteByte('\n')
+			}
+			chunk = chunk[i+1:]
+		}
+		if err != nil {
+			if err != io.EOF {
+				rerr = err
+			}
+			break
+		}
+	}
+	if pendingCR {
+		sb.WriteByte('\n')
+	}
+	s := sb.String()
+	if strings.IndexByte(s, '\x1b') >= 0 || !utf8.ValidString(s) {
+		s = cleanText(toUTF8([]byte(s)))
+	}
+	return s, rerr
 }

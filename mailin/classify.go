@@ -19,9 +19,11 @@ type msg struct {
 	mediaType  string
 	reportType string
 	body       *collector
-	dsn        *casefile.Bounce
-	returned   string // Message-ID of the message a report returns
+	dsn        *dsnReport
+	returned   []string // Message-IDs of the messages a report returns
+	attached   []string // Message-IDs of messages attached outside a report
 	cfg        *casefile.Config
+	head       string // the text's prefix that classification and extraction read
 }
 
 var (
@@ -37,23 +39,25 @@ var (
 
 // classify sets what decides where a message goes before anything is
 // extracted: machine mail and bounces, case references in the subject, the
-// Message-IDs it replies to, and whether it asks for a further review.
-func classify(m *msg, in *casefile.Inbound) {
+// Message-IDs it replies to, and whether it asks for a further review. For
+// a bounce it returns what the bounce says of the mail it returns.
+func classify(m *msg, in *casefile.Inbound) *Returned {
 	in.SubjectRefs = subjectRefs(in.Subject)
 	in.ReplyTo = uniq(append(msgIDs(m.h, "In-Reply-To"), msgIDs(m.h, "References")...))
 
-	if b, ok := bounce(m, in); ok {
+	if b, ret, ok := bounce(m, in); ok {
 		in.Machine = casefile.MachineBounce
 		in.Bounce = b
-		return
+		return ret
 	}
 	if isAutomatic(m, in) {
 		in.Machine = casefile.MachineAutoReply
-		return
+		return nil
 	}
 	if len(in.ReplyTo) > 0 || len(in.SubjectRefs) > 0 {
-		in.WantsFurtherReview = wantsFurtherReview(in.Subject + "\n" + unquoted(in.Text))
+		in.WantsFurtherReview = wantsFurtherReview(in.Subject + "\n" + unquoted(m.head))
 	}
+	return nil
 }
 
 func subjectRefs(subject string) []string {
@@ -107,7 +111,10 @@ func isOwn(m *msg, in *casefile.Inbound) bool {
 	return own != "" && in.From == own
 }
 
-// isAutomatic applies DESIGN.md's machine-mail rules, and recognises
+// isAutomatic recognises machine mail before anything replies to it:
+// Auto-Submitted other than "no", Precedence bulk/junk/list/auto_reply,
+// X-Autoreply, X-Auto-Response-Suppress: All, List-Id, an empty Return-Path,
+// mailer-daemon and postmaster senders, multipart/report; and it recognises
 // out-of-office replies by their subject as well.
 func isAutomatic(m *msg, in *casefile.Inbound) bool {
 	h := m.h
@@ -149,16 +156,21 @@ func isAutomatic(m *msg, in *casefile.Inbound) bool {
 // bounce recognises a delivery failure: a DSN (multipart/report with
 // report-type delivery-status), or a bounce in plain words from a mailer
 // daemon (Postfix, Exchange and Gmail write both kinds). A delay or a
-// delivery report that is not a failure is not a bounce.
-func bounce(m *msg, in *casefile.Inbound) (*casefile.Bounce, bool) {
+// delivery report that is not a failure is not a bounce. Besides the
+// casefile.Bounce (its first failed recipient and returned Message-ID) it
+// returns every failed recipient and every Message-ID the bounce quotes.
+func bounce(m *msg, in *casefile.Inbound) (*casefile.Bounce, *Returned, bool) {
 	dsn := m.mediaType == "multipart/report" && (m.reportType == "delivery-status" || m.reportType == "global-delivery-status")
 	b := &casefile.Bounce{}
+	ret := &Returned{Recipients: []string{}, MessageIDs: []string{}}
 	if m.dsn != nil {
-		*b = *m.dsn
+		*b = m.dsn.first
+		ret.Recipients = append(ret.Recipients, m.dsn.failed...)
 	}
+	text := m.head
 	if dsn {
 		if b.Status != "" && !strings.HasPrefix(b.Status, "5") {
-			return nil, false // delayed (4.x.x) or delivered (2.x.x): not given up
+			return nil, nil, false // delayed (4.x.x) or delivered (2.x.x): not given up
 		}
 	} else {
 		fromDaemon := daemonRE.MatchString(in.From) || daemonNameRE.MatchString(m.from.Name)
@@ -166,58 +178,93 @@ func bounce(m *msg, in *casefile.Inbound) (*casefile.Bounce, bool) {
 		nullPath := rp != "" && strings.TrimSpace(strings.Trim(strings.TrimSpace(rp), "<>")) == ""
 		auto := m.h.Get("Auto-Submitted") != "" || m.h.Get("X-Failed-Recipients") != ""
 		if !(fromDaemon || nullPath || auto) {
-			return nil, false
+			return nil, nil, false
 		}
-		if !bounceSubjRE.MatchString(in.Subject) && !bounceTextRE.MatchString(in.Text) {
-			return nil, false
+		if !bounceSubjRE.MatchString(in.Subject) && !bounceTextRE.MatchString(text) {
+			return nil, nil, false
 		}
 	}
-	text := in.Text
 	loc := bounceTextRE.FindStringIndex(text)
 	after := text
 	if loc != nil {
 		after = text[loc[0]:]
 	}
-	if b.Recipient == "" {
-		if f := firstAddress(m.h.Get("X-Failed-Recipients")); f.Addr != "" {
-			b.Recipient = f.Addr
+	if len(ret.Recipients) == 0 {
+		for _, a := range addressList(m.h.Get("X-Failed-Recipients")) {
+			ret.Recipients = appendNew(ret.Recipients, a.Addr)
 		}
+	}
+	if b.Recipient == "" && len(ret.Recipients) > 0 {
+		b.Recipient = ret.Recipients[0]
 	}
 	if b.Recipient == "" {
 		if mm := angleAddrRE.FindStringSubmatch(text); mm != nil {
-			b.Recipient = strings.ToLower(mm[1])
+			b.Recipient = mailbox(mm[1])
 		}
 	}
 	if b.Recipient == "" {
 		own, daemon := ourAddress(m.cfg), in.From
 		for _, e := range findEmails(after) {
 			if e.val != own && e.val != daemon && !daemonRE.MatchString(e.val) {
-				b.Recipient = e.val
+				b.Recipient = mailbox(e.val)
 				break
 			}
 		}
+	}
+	if len(ret.Recipients) == 0 && b.Recipient != "" {
+		ret.Recipients = []string{b.Recipient}
 	}
 	if b.Status == "" {
 		if mm := statusRE.FindStringSubmatch(after); mm != nil {
 			b.Status = mm[1]
 		}
 	}
-	if b.OriginalMessageID == "" {
-		b.OriginalMessageID = m.returned
+	for _, id := range m.returned {
+		ret.MessageIDs = appendNew(ret.MessageIDs, id)
 	}
-	if b.OriginalMessageID == "" {
-		if mm := inlineIDRE.FindAllStringSubmatch(text, -1); len(mm) > 0 {
-			b.OriginalMessageID = mm[len(mm)-1][1]
-		}
+	for _, id := range m.attached {
+		ret.MessageIDs = appendNew(ret.MessageIDs, id)
 	}
-	return b, true
+	var quoted []string
+	for _, mm := range inlineIDRE.FindAllStringSubmatch(text, 100) {
+		id := CleanHeaderText(mm[1])
+		quoted = append(quoted, id)
+		ret.MessageIDs = appendNew(ret.MessageIDs, id)
+	}
+	switch {
+	case b.OriginalMessageID != "":
+	case len(m.returned) > 0:
+		b.OriginalMessageID = m.returned[0]
+	case len(quoted) > 0:
+		b.OriginalMessageID = quoted[len(quoted)-1]
+	case len(m.attached) > 0:
+		b.OriginalMessageID = m.attached[0]
+	}
+	return b, ret, true
 }
 
-// parseDSN reads a message/delivery-status body: the first recipient
-// whose delivery failed (else the first recipient) with its status.
-func parseDSN(b []byte) *casefile.Bounce {
+// appendNew appends s to l unless it is empty or there already.
+func appendNew(l []string, s string) []string {
+	if s == "" || contains(l, s) {
+		return l
+	}
+	return append(l, s)
+}
+
+// dsnReport is what a message/delivery-status part says.
+type dsnReport struct {
+	first  casefile.Bounce // the first failed recipient (else the first recipient) with its status
+	failed []string        // every failed recipient: Final-Recipient and Original-Recipient
+}
+
+// parseDSN reads a message/delivery-status body (RFC 3464): its
+// per-recipient blocks, each with Final-Recipient or Original-Recipient,
+// Action and Status. A recipient failed when its Action is "failed", or,
+// with no Action, its Status is 5.x.x.
+func parseDSN(b []byte) *dsnReport {
 	text := strings.ReplaceAll(toUTF8(b), "\r\n", "\n")
 	var first, failed *casefile.Bounce
+	var all []string
 	for _, block := range strings.Split(text, "\n\n") {
 		fields := map[string]string{}
 		var last string
@@ -233,31 +280,46 @@ func parseDSN(b []byte) *casefile.Bounce {
 			last = strings.ToLower(strings.TrimSpace(k))
 			fields[last] = strings.TrimSpace(v)
 		}
-		rcpt := fields["final-recipient"]
+		final, orig := dsnAddress(fields["final-recipient"]), dsnAddress(fields["original-recipient"])
+		rcpt := final
 		if rcpt == "" {
-			rcpt = fields["original-recipient"]
+			rcpt = orig
 		}
 		if rcpt == "" {
 			continue
 		}
-		if _, a, ok := strings.Cut(rcpt, ";"); ok {
-			rcpt = a
-		}
-		bn := &casefile.Bounce{Recipient: strings.ToLower(strings.Trim(strings.TrimSpace(rcpt), "<>"))}
+		bn := &casefile.Bounce{Recipient: rcpt}
 		if mm := statusRE.FindStringSubmatch(fields["status"]); mm != nil {
 			bn.Status = mm[1]
 		}
+		action := strings.ToLower(strings.TrimSpace(fields["action"]))
+		isFailed := action == "failed" || (action == "" && strings.HasPrefix(bn.Status, "5"))
 		if first == nil {
 			first = bn
 		}
-		if failed == nil && strings.EqualFold(fields["action"], "failed") {
-			failed = bn
+		if isFailed {
+			if failed == nil {
+				failed = bn
+			}
+			all = appendNew(appendNew(all, final), orig)
 		}
 	}
-	if failed != nil {
-		return failed
+	switch {
+	case failed != nil:
+		return &dsnReport{first: *failed, failed: all}
+	case first != nil:
+		return &dsnReport{first: *first}
 	}
-	return first
+	return nil
+}
+
+// dsnAddress reads a recipient field of a DSN ("rfc822; ann@example.org"):
+// the address when it is one, else "".
+func dsnAddress(v string) string {
+	if _, a, ok := strings.Cut(v, ";"); ok {
+		v = a
+	}
+	return mailbox(strings.Trim(strings.TrimSpace(v), "<>"))
 }
 
 var (

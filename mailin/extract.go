@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/csp/trigger/casefile"
 )
@@ -34,34 +33,31 @@ func matcherFor(cfg *casefile.Config) *agencyMatcher {
 	return am
 }
 
-// maxExtract is how much of a message's new text extraction reads.
-const maxExtract = 256 << 10
+// extraction is what extract reads of a message.
+type extraction struct {
+	app             casefile.Application
+	consentEvidence string // the sentence consent (or its refusal) was read from
+}
 
 // extract returns the application a person's message makes: a web form's
 // fields read by meaning, or free text read for what it says. Nothing is
-// guessed: what the message does not say stays empty.
-func extract(m *msg, text string) casefile.Application {
+// guessed: what the message does not say stays empty. It reads the new
+// text of the capped prefix (MaxExtract): no application is longer, and
+// the rest is kept in the text, unread.
+func extract(m *msg) extraction {
 	x := &extractor{cfg: m.cfg, ref: m.ref, am: matcherFor(m.cfg)}
-	body := unquoted(text)
-	if len(body) > maxExtract {
-		// no application is longer: the rest is kept in the text, unread
-		cut := maxExtract
-		for cut > 0 && !utf8.RuneStart(body[cut]) {
-			cut--
-		}
-		body = body[:cut]
-	}
+	body := unquoted(m.head)
 	fields := parseFields(body)
-	var app casefile.Application
+	var out extraction
 	if isForm(fields) {
-		app = x.form(fields)
-		x.contact(&app, m, true)
+		out.app, out.consentEvidence = x.form(fields)
+		x.contact(&out.app, m, true)
 	} else {
 		main, sig := splitSignature(body)
-		app = x.freeText(main, sig, m)
+		out.app, out.consentEvidence = x.freeText(main, sig, m)
 	}
-	finish(&app)
-	return app
+	finish(&out.app)
+	return out
 }
 
 // contact fills the applicant's email from the headers when the text has
@@ -97,8 +93,9 @@ func (x *extractor) contact(app *casefile.Application, m *msg, form bool) {
 
 // --- web forms ---
 
-func (x *extractor) form(fields []field) casefile.Application {
+func (x *extractor) form(fields []field) (casefile.Application, string) {
 	var app casefile.Application
+	consentEvidence := ""
 	var ap, vic casefile.Person
 	var first, last string
 	var addr, vicAddr, desc []string
@@ -120,7 +117,7 @@ func (x *extractor) form(fields []field) casefile.Application {
 		case fLastName:
 			last = oneLine(v)
 		case fEmail:
-			ap.Email = firstEmail(v)
+			ap.Email = statedAddress(v)
 		case fPhone:
 			ap.Phone = phoneValue(v)
 		case fAddress:
@@ -149,7 +146,7 @@ func (x *extractor) form(fields []field) casefile.Application {
 			case "name":
 				vic.Name = oneLine(v)
 			case "email":
-				vic.Email = firstEmail(v)
+				vic.Email = statedAddress(v)
 			case "phone":
 				vic.Phone = phoneValue(v)
 			case "address":
@@ -163,6 +160,10 @@ func (x *extractor) form(fields []field) casefile.Application {
 			app.Vulnerable = yesNo(v)
 		case fConsent:
 			app.ConsentToShare = yesNo(v)
+			consentEvidence = ""
+			if app.ConsentToShare != nil {
+				consentEvidence = evidence(oneLine(f.label) + ": " + v)
+			}
 		case fGroup:
 			group = yesNo(v)
 		case fCoApplicants:
@@ -257,7 +258,7 @@ func (x *extractor) form(fields []field) casefile.Application {
 		v := vic
 		app.OnBehalfOf = &v
 	}
-	return app
+	return app, consentEvidence
 }
 
 func incAt(m map[int]*casefile.Incident, k int) *casefile.Incident {
@@ -308,13 +309,6 @@ func joinNonEmpty(sep string, parts ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
-}
-
-func firstEmail(v string) string {
-	if e := findEmails(v); len(e) > 0 {
-		return e[0].val
-	}
-	return ""
 }
 
 func phoneValue(v string) string {

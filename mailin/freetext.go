@@ -59,7 +59,7 @@ func splitSignature(body string) (main, sig string) {
 // signature reads a signature block: the name on its first line, the
 // address lines (with a house number, a street word or the postcode), the
 // postcode, a telephone number and an email address.
-func signature(sig string) casefile.Person {
+func signature(sig, fromName string) casefile.Person {
 	var p casefile.Person
 	lines := nonEmptyLines(sig)
 	if len(lines) == 0 {
@@ -69,10 +69,18 @@ func signature(sig string) casefile.Person {
 	if nameLike(lines[0], true) && len(strings.Fields(lines[0])) <= 5 {
 		p.Name = lines[0]
 		start = 1
+	} else if pcs := findPostcodes(lines[0], nil); len(pcs) == 1 && strings.TrimSpace(lines[0][pcs[0].end:]) == "" {
+		// "Lee Grant LE67 4HD": a name and a postcode on one line; a
+		// town and a postcode ("Coalville LE67 3PN") is read below
+		lead := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(lines[0][:pcs[0].start]), ",-–"))
+		if nameLike(lead, true) && sharesWord(lead, fromName) {
+			p.Name, p.Postcode = lead, pcs[0].val
+			start = 1
+		}
 	}
 	var addr []string
 	inAddr := false // between the first address line and the postcode
-	for _, l := range lines[start:] {
+	for i, l := range lines[start:] {
 		if e := findEmails(l); len(e) > 0 {
 			if p.Email == "" {
 				p.Email = e[0].val
@@ -92,7 +100,11 @@ func signature(sig string) casefile.Person {
 		if pcs := findPostcodes(l, nil); len(pcs) > 0 {
 			if p.Postcode == "" {
 				p.Postcode = pcs[0].val
-				addr = append(addr, l)
+				// words before it on the first line of a signature with no
+				// name may be a name as well as a town: not an address then
+				if lead := strings.TrimSpace(l[:pcs[0].start]); start > 0 || i > 0 || lead == "" || addressLike(lead) {
+					addr = append(addr, l)
+				}
 			}
 			inAddr = false
 			continue
@@ -141,10 +153,8 @@ var (
 	hateRE    = regexp.MustCompile(`(?i)\b(hate (?:crime|incident)s?|racist|racially (?:motivated|aggravated|abused)|racial(?:ly)? abuse|homophobic|transphobic|disablist|islamophobic|antisemitic|anti-semitic|religiously motivated|because (?:of )?(?:my|our|his|her|their) (?:race|religion|faith|disability|sexuality|sexual orientation|gender identity|colour|skin colou?r|ethnicity|nationality))\b`)
 	notHateRE = regexp.MustCompile(`(?i)\b(not|isn't|wasn't|no)\s+(?:a |an )?$`)
 
-	vulnYesRE    = regexp.MustCompile(`(?i)\b(?:I am|I'm|she is|she's|he is|he's|they are|who is|is)\b[^.!?\n]{0,30}\bvulnerable\b`)
-	vulnNoRE     = regexp.MustCompile(`(?i)\b(?:not|isn't|aren't|am not)\s+vulnerable\b`)
-	consentNoRE  = regexp.MustCompile(`(?i)\b(?:do not|don't|does not|doesn't|not)\s+(?:consent|agree|want)\b[^.\n]{0,60}\bshar|\bwithout (?:my|her|his|their) consent\b`)
-	consentYesRE = regexp.MustCompile(`(?i)\b(?:I|we|she|he|they)\s+(?:consent|agree|am happy|are happy|is happy|give (?:my |our |her |his |their )?(?:consent|permission))\b[^.\n]{0,60}\bshar|\b(?:has|have) (?:given|agreed|consented)\b[^.\n]{0,40}\b(?:consent|permission|shar)|\bwith (?:her|his|their) (?:consent|permission)\b|\bI consent\b`)
+	vulnYesRE = regexp.MustCompile(`(?i)\b(?:I am|I'm|she is|she's|he is|he's|they are|who is|is)\b[^.!?\n]{0,30}\bvulnerable\b`)
+	vulnNoRE  = regexp.MustCompile(`(?i)\b(?:not|isn't|aren't|am not)\s+vulnerable\b`)
 
 	liveAtRE  = regexp.MustCompile(`(?i)\b(?:I live at|I live in|my address is|I am at|we live at)\s+([^.;\n]{3,120}?)(?:[.;\n]|$)`)
 	myPhoneRE = regexp.MustCompile(`(?i)\b(?:my (?:phone|telephone|mobile|contact)?\s*(?:number|no\.?)|call me on|contact me on|ring me on|reach me on|my mobile is|my phone is)\b`)
@@ -152,17 +162,17 @@ var (
 )
 
 // freeText reads an application written as an email.
-func (x *extractor) freeText(main, sig string, m *msg) casefile.Application {
+func (x *extractor) freeText(main, sig string, m *msg) (casefile.Application, string) {
 	var app casefile.Application
 	main = stripGreeting(main)
 	app.Description = main
-	sp := signature(sig)
+	sp := signature(sig, m.from.Name)
 
 	// the applicant: the sender, with what the signature adds
 	ap := casefile.Person{}
 	fromName := m.from.Name
-	if casefile.IsNoReply(m.from.Addr) || strings.Contains(fromName, "@") {
-		fromName = ""
+	if casefile.IsNoReply(m.from.Addr) || !LooksLikeName(fromName) {
+		fromName = "" // a display name is only a name when it looks like one
 	}
 	switch {
 	case len(strings.Fields(fromName)) >= 2:
@@ -222,10 +232,21 @@ func (x *extractor) freeText(main, sig string, m *msg) casefile.Application {
 		}
 	}
 
-	// the applicant's own address and number, when said in the text
+	// the applicant's own address and number, when said in the text; a
+	// postcode of the place of the behaviour is the location's, never theirs
+	pcs := readPostcodes(main, skip, victimText, ap.Name)
 	if app.Applicant.Address == "" && app.Applicant.Postcode == "" {
-		if mm := liveAtRE.FindStringSubmatch(main); mm != nil {
+		if mm := liveAtRE.FindStringSubmatch(main); mm != nil && proseAddress(mm[1]) {
 			app.Applicant.Address, app.Applicant.Postcode = addressValue([]string{upToPostcode(mm[1])}, "")
+		}
+	}
+	if app.Applicant.Postcode == "" && pcs.own != "" {
+		app.Applicant.Postcode = pcs.own
+		if app.Applicant.Address == "" {
+			app.Applicant.Address = pcs.ownTown
+		}
+		if app.Applicant.Name == "" {
+			app.Applicant.Name = pcs.ownName
 		}
 	}
 	if app.Applicant.Phone == "" {
@@ -237,6 +258,9 @@ func (x *extractor) freeText(main, sig string, m *msg) casefile.Application {
 	}
 	if mm := locRE.FindStringSubmatch(main); mm != nil {
 		app.Location = strings.TrimSpace(mm[1])
+	}
+	if app.Location == "" {
+		app.Location = pcs.place
 	}
 
 	hate := false
@@ -251,12 +275,8 @@ func (x *extractor) freeText(main, sig string, m *msg) casefile.Application {
 	case vulnYesRE.MatchString(main):
 		app.Vulnerable = ptr(true)
 	}
-	switch {
-	case consentNoRE.MatchString(main):
-		app.ConsentToShare = ptr(false)
-	case consentYesRE.MatchString(main):
-		app.ConsentToShare = ptr(true)
-	}
+	var consentEvidence string
+	app.ConsentToShare, consentEvidence = consentInProse(main)
 
 	app.Incidents = x.textIncidents(main)
 	app.Agencies = x.am.ids(main, skip)
@@ -278,7 +298,7 @@ func (x *extractor) freeText(main, sig string, m *msg) casefile.Application {
 		v := vic
 		app.OnBehalfOf = &v
 	}
-	return app
+	return app, consentEvidence
 }
 
 var firstPersonRE = regexp.MustCompile(`(?i)\bI\s+(?:have\s+|had\s+|'ve\s+|also\s+)?(?:told|called|rang|reported|phoned|emailed|contacted|complained|wrote|spoke|live|would like|want|am being)\b|\bI'm being\b|\bmy (?:neighbours?|home|house|flat|car|fence|garden|door|windows?|family|children|street|complaints?)\b|\bour (?:neighbours?|home|house|street)\b`)
@@ -288,13 +308,29 @@ var addrEndRE = regexp.MustCompile(`(?i)\s+(?:and|but|where|who|which|because|si
 // upToPostcode cuts an address said in a sentence after its postcode, or
 // before the words that go on with the sentence.
 func upToPostcode(a string) string {
+	end := len(a)
 	if pcs := findPostcodes(a, nil); len(pcs) > 0 {
-		return a[:pcs[0].end]
+		end = pcs[0].end
 	}
-	if loc := addrEndRE.FindStringIndex(a); loc != nil {
-		return a[:loc[0]]
+	if loc := addrEndRE.FindStringIndex(a); loc != nil && loc[0] < end {
+		end = loc[0]
 	}
-	return a
+	return a[:end]
+}
+
+// proseAddress reports whether what follows "I live at" is an address: it
+// starts with a house number, a capital (a house or street name) or a flat;
+// "I live in fear", "I live in a council flat" are not.
+func proseAddress(a string) bool {
+	a = strings.TrimSpace(a)
+	if a == "" {
+		return false
+	}
+	if c := a[0]; (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') {
+		return !strings.HasPrefix(a, "A ") && !strings.HasPrefix(a, "An ")
+	}
+	l := strings.ToLower(a)
+	return strings.HasPrefix(l, "flat ") || strings.HasPrefix(l, "apartment ") || strings.HasPrefix(l, "unit ") || strings.HasPrefix(l, "no. ")
 }
 
 func stripGreeting(s string) string {

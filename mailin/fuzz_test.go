@@ -25,10 +25,11 @@ func FuzzParse(f *testing.F) {
 	opt := testOptions()
 	opt.Limits = mailin.Limits{MaxSize: 1 << 20, MaxParts: 50, MaxDepth: 8, MaxHeaderBytes: 32 << 10}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		in, err := mailin.Parse(raw, opt)
+		p, err := mailin.ParseMessage(raw, opt)
 		if err != nil {
 			return
 		}
+		in := p.Inbound
 		for _, s := range []string{in.Text, in.HTML, in.Subject, in.From, in.MessageID, in.Application.Description,
 			in.Application.Applicant.Name, in.Application.Applicant.Address, in.Application.Location} {
 			if !utf8.ValidString(s) {
@@ -43,7 +44,7 @@ func FuzzParse(f *testing.F) {
 		if len(in.Attachments) > 50 {
 			t.Fatalf("%d attachments over the parts limit", len(in.Attachments))
 		}
-		if _, err := json.Marshal(toGolden(in, nil)); err != nil {
+		if _, err := json.Marshal(toGolden(p, nil)); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -20,6 +20,10 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the
 // older.
 var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
+// testAuthServID is the receiving gateway of the golden tests: the
+// Authentication-Results it writes are believed, no others.
+const testAuthServID = "mx.example-council.gov.uk"
+
 // golden is what a message becomes: the Inbound without its raw bytes and
 // attachment data, with the extracted application; or the error that
 // quarantines it.
@@ -38,6 +42,9 @@ type golden struct {
 	HTML               string                `json:"html,omitempty"`
 	Attachments        []goldenAttachment    `json:"attachments,omitempty"`
 	Application        *casefile.Application `json:"application,omitempty"`
+	ConsentEvidence    string                `json:"consent_evidence,omitempty"`
+	Auth               *mailin.AuthVerdict   `json:"auth,omitempty"`
+	Returned           *mailin.Returned      `json:"returned,omitempty"`
 }
 
 type goldenAttachment struct {
@@ -47,11 +54,12 @@ type goldenAttachment struct {
 	SHA256      string `json:"sha256"`
 }
 
-func toGolden(in casefile.Inbound, err error) golden {
+func toGolden(p mailin.Parsed, err error) golden {
 	if err != nil {
 		return golden{Error: err.Error()}
 	}
-	g := golden{
+	in := p.Inbound
+	g := golden{ConsentEvidence: p.ConsentEvidence, Returned: p.Returned,
 		MessageID: in.MessageID, Subject: in.Subject, From: in.From, Machine: in.Machine, Bounce: in.Bounce,
 		SubjectRefs: in.SubjectRefs, ReplyTo: in.ReplyTo, WantsFurtherReview: in.WantsFurtherReview,
 		Text: in.Text, HTML: in.HTML,
@@ -65,12 +73,26 @@ func toGolden(in casefile.Inbound, err error) golden {
 	}
 	app := in.Application
 	g.Application = &app
+	if p.Auth != (mailin.AuthVerdict{}) {
+		g.Auth = &p.Auth
+	}
 	return g
 }
 
+// testOptions parse with the default agencies, named as a partnership
+// would configure them: the force's name, and the housing association's
+// name as an alias.
 func testOptions() mailin.Options {
 	cfg := casefile.DefaultConfig()
-	return mailin.Options{Config: &cfg, Now: testNow}
+	for i, a := range cfg.Agencies {
+		switch a.ID {
+		case "police":
+			cfg.Agencies[i].Name = "Leicestershire Police"
+		case "housing":
+			cfg.Agencies[i].Aliases = append(append([]string{}, a.Aliases...), "Futurehome", "Futurehome Housing")
+		}
+	}
+	return mailin.Options{Config: &cfg, Now: testNow, TrustedAuthServID: testAuthServID}
 }
 
 func corpus(t testing.TB) []string {
@@ -90,8 +112,9 @@ func TestParseGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			in, perr := mailin.Parse(raw, testOptions())
-			got, err := json.MarshalIndent(toGolden(in, perr), "", "  ")
+			p, perr := mailin.ParseMessage(raw, testOptions())
+			in := p.Inbound
+			got, err := json.MarshalIndent(toGolden(p, perr), "", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}

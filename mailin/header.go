@@ -35,44 +35,53 @@ func lenientCharset(cs string, r io.Reader) (io.Reader, error) {
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: lenientCharset}
 
-// headerText decodes RFC 2047 encoded words and returns one line of UTF-8.
+// headerText decodes RFC 2047 encoded words and returns one line of UTF-8,
+// safe to print (CleanHeaderText).
 func headerText(v string) string {
 	if strings.Contains(v, "=?") {
 		if d, err := wordDecoder.DecodeHeader(v); err == nil {
 			v = d
 		}
 	}
-	v = toUTF8String(v)
-	return strings.Join(strings.Fields(v), " ")
+	return CleanHeaderText(toUTF8String(v))
 }
 
 var msgIDRE = regexp.MustCompile(`<([^<>\s]+)>`)
 
 // messageID returns the Message-ID without angle brackets, or "" when the
-// message has none. A malformed one is kept as written, so that the same
-// message is still recognised the second time.
+// message has none. A malformed one is kept as written (without control
+// characters), so that the same message is still recognised the second
+// time.
 func messageID(h mail.Header) string {
 	if id, err := h.MessageID(); err == nil && id != "" {
-		return toUTF8String(id)
+		return cleanID(id)
 	}
 	v := strings.TrimSpace(h.Get("Message-Id"))
 	if m := msgIDRE.FindStringSubmatch(v); m != nil {
-		return toUTF8String(m[1])
+		return cleanID(m[1])
 	}
 	if f := strings.Fields(v); len(f) > 0 {
-		return toUTF8String(strings.Trim(f[0], "<>"))
+		return cleanID(strings.Trim(f[0], "<>"))
 	}
 	return ""
 }
 
+// cleanID makes a Message-ID from a header UTF-8 and printable.
+func cleanID(id string) string {
+	return CleanHeaderText(toUTF8String(id))
+}
+
 // msgIDs returns the Message-IDs listed in a header field.
 func msgIDs(h mail.Header, key string) []string {
-	if ids, err := h.MsgIDList(key); err == nil {
-		return ids
-	}
 	var out []string
+	if ids, err := h.MsgIDList(key); err == nil {
+		for _, id := range ids {
+			out = append(out, cleanID(id))
+		}
+		return out
+	}
 	for _, m := range msgIDRE.FindAllStringSubmatch(h.Get(key), -1) {
-		out = append(out, m[1])
+		out = append(out, cleanID(m[1]))
 	}
 	return out
 }
@@ -82,37 +91,62 @@ type address struct {
 	Name, Addr string
 }
 
-var bareAddrRE = regexp.MustCompile(`[^\s<>"(),;:]+@[^\s<>"(),;:]+\.[A-Za-z0-9-]+`)
-
-// addressList parses an address list leniently: what net/mail rejects is
-// read by pattern.
+// addressList reads the mailboxes of an address field. Only a mailbox's
+// address identifies it, never its display name: the address is the one in
+// angle brackets, and a display name that looks like an address
+// ("lucy@example.net <mallory@evil.example>") or carries an encoded line
+// break stays a name. An entry with no valid address is left out. What
+// net/mail rejects is read entry by entry with the same rule.
 func addressList(v string) []address {
 	if strings.TrimSpace(v) == "" {
 		return nil
 	}
+	var out []address
 	if l, err := mail.ParseAddressList(v); err == nil {
-		out := make([]address, 0, len(l))
 		for _, a := range l {
-			out = append(out, address{Name: headerText(a.Name), Addr: strings.ToLower(toUTF8String(a.Address))})
+			if addr := mailbox(toUTF8String(a.Address)); addr != "" {
+				out = append(out, address{Name: CleanHeaderText(toUTF8String(a.Name)), Addr: addr})
+			}
 		}
 		return out
 	}
-	var out []address
-	for _, part := range strings.Split(v, ",") {
-		addr := bareAddrRE.FindString(part)
-		if addr == "" {
-			continue
+	for _, part := range splitAddresses(v) {
+		if a, ok := lenientAddress(part); ok {
+			out = append(out, a)
 		}
-		name := part
-		if i := strings.IndexAny(name, "<"); i >= 0 {
-			name = name[:i]
-		} else {
-			name = strings.Replace(name, addr, "", 1)
-		}
-		name = strings.Trim(strings.TrimSpace(name), `"'()`)
-		out = append(out, address{Name: headerText(name), Addr: strings.ToLower(toUTF8String(addr))})
 	}
 	return out
+}
+
+// lenientAddress reads one entry of an address field net/mail could not
+// parse: the address in its last angle brackets, else the entry itself
+// (less a comment) when it is a single address.
+func lenientAddress(part string) (address, bool) {
+	part = strings.TrimSpace(part)
+	if i := strings.LastIndexByte(part, '<'); i >= 0 {
+		j := strings.IndexByte(part[i:], '>')
+		if j < 0 {
+			return address{}, false
+		}
+		addr := mailbox(toUTF8String(part[i+1 : i+j]))
+		if addr == "" {
+			return address{}, false
+		}
+		name := strings.Trim(strings.TrimSpace(part[:i]), `"' `)
+		return address{Name: headerText(name), Addr: addr}, true
+	}
+	name := ""
+	if i := strings.IndexByte(part, '('); i >= 0 {
+		if j := strings.LastIndexByte(part, ')'); j > i {
+			name = part[i+1 : j]
+			part = strings.TrimSpace(part[:i] + part[j+1:])
+		}
+	}
+	addr := mailbox(toUTF8String(strings.Trim(part, `"`)))
+	if addr == "" {
+		return address{}, false
+	}
+	return address{Name: headerText(name), Addr: addr}, true
 }
 
 func firstAddress(v string) address {
@@ -120,6 +154,34 @@ func firstAddress(v string) address {
 		return l[0]
 	}
 	return address{}
+}
+
+// splitAddresses splits an address field at commas outside quotes, angle
+// brackets and comments.
+func splitAddresses(v string) []string {
+	var out []string
+	inQ, angle, paren, start := false, false, 0, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\':
+			i++
+		case c == '"' && paren == 0:
+			inQ = !inQ
+		case inQ:
+		case c == '<':
+			angle = true
+		case c == '>':
+			angle = false
+		case c == '(':
+			paren++
+		case c == ')' && paren > 0:
+			paren--
+		case c == ',' && !angle && paren == 0:
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
 }
 
 var dateLayouts = []string{
@@ -185,15 +247,10 @@ func partFilename(h message.Header) string {
 	name = headerText(name)
 	name = strings.ReplaceAll(name, "\\", "/")
 	name = path.Base(name)
-	if name == "." || name == "/" {
+	if name == "." || name == ".." || name == "/" {
 		return ""
 	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, name)
+	return name
 }
 
 // lenientParam finds parameter key in a header value that mime.ParseMediaType

@@ -1,6 +1,7 @@
 package mailin
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 
@@ -32,14 +33,17 @@ func htmlToText(src string) string {
 	return tidyLines(out)
 }
 
+// textWriter writes text into a byte buffer, which (unlike a
+// strings.Builder) can drop what it ends with without copying the rest.
 type textWriter struct {
-	sb  strings.Builder
+	sb  bytes.Buffer
 	pre int
 }
 
+func (w *textWriter) endsWith(s string) bool { return bytes.HasSuffix(w.sb.Bytes(), []byte(s)) }
+
 func (w *textWriter) newline() {
-	s := w.sb.String()
-	if s == "" || strings.HasSuffix(s, "\n") {
+	if w.sb.Len() == 0 || w.endsWith("\n") {
 		return
 	}
 	w.sb.WriteByte('\n')
@@ -47,8 +51,7 @@ func (w *textWriter) newline() {
 
 func (w *textWriter) blankLine() {
 	w.newline()
-	s := w.sb.String()
-	if s == "" || strings.HasSuffix(s, "\n\n") {
+	if w.sb.Len() == 0 || w.endsWith("\n\n") {
 		return
 	}
 	w.sb.WriteByte('\n')
@@ -59,8 +62,7 @@ var spaceRE = regexp.MustCompile(`[ \t\r\n\f\x{00A0}]+`)
 func (w *textWriter) text(s string) {
 	if w.pre == 0 {
 		s = spaceRE.ReplaceAllString(s, " ")
-		cur := w.sb.String()
-		if strings.HasSuffix(cur, "\n") || strings.HasSuffix(cur, " ") || cur == "" {
+		if w.sb.Len() == 0 || w.endsWith("\n") || w.endsWith(" ") {
 			s = strings.TrimLeft(s, " ")
 		}
 	}
@@ -136,10 +138,8 @@ func (w *textWriter) node(n *html.Node) {
 		w.children(n)
 		return
 	case a == atom.Dd:
-		s := strings.TrimRight(w.sb.String(), " ")
-		w.sb.Reset()
-		w.sb.WriteString(s)
-		if !strings.HasSuffix(s, ":") && !strings.HasSuffix(s, "\n") {
+		w.sb.Truncate(len(bytes.TrimRight(w.sb.Bytes(), " ")))
+		if !w.endsWith(":") && !w.endsWith("\n") {
 			w.sb.WriteString(":")
 		}
 		w.sb.WriteString(" ")

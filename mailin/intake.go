@@ -94,8 +94,9 @@ func parseSafely(raw []byte, opt Options) (m casefile.Inbound, err error) {
 }
 
 // IngestBatch files several messages as IngestRaw would, parsing them on
-// every core and filing those that parse in one transaction (see
-// the store's IngestBatch): results and errors are in the order given.
+// every core and filing those that parse in transactions of batchTx
+// messages each, one savepoint per message (see the store's IngestBatch):
+// results and errors are in the order given.
 // A message that cannot be read, or that the case file refuses, is
 // quarantined; errs are for database failures, which the caller retries.
 func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates []time.Time) ([]casefile.IngestResult, []error) {

@@ -32,13 +32,26 @@ type Options struct {
 	ReceivedAt time.Time
 	// Now is the clock for "not in the future"; zero means time.Now.
 	Now time.Time
+	// TrustedAuthServID is the authserv-id of the receiving gateway
+	// ([imap] trusted_authserv_id): only its Authentication-Results are
+	// read. Empty means none is trusted and no verdict is given.
+	TrustedAuthServID string
 }
 
 // Parse reads a raw message and returns it classified, with the
 // application it contains extracted. It fails only when the message cannot
 // be read at all or exceeds a limit (a *LimitError); a bad charset or a
-// damaged text part never fails it.
+// damaged text part never fails it. ParseMessage returns what casefile's
+// Inbound has no field for yet as well.
 func Parse(raw []byte, opt Options) (casefile.Inbound, error) {
+	p, err := ParseMessage(raw, opt)
+	return p.Inbound, err
+}
+
+// ParseMessage is Parse with everything the parser found: the Inbound, the
+// trusted gateway's verdict on the sender, the evidence of a consent read
+// from prose, and what a bounce quotes.
+func ParseMessage(raw []byte, opt Options) (Parsed, error) {
 	cfg := opt.Config
 	if cfg == nil {
 		c := casefile.DefaultConfig()
@@ -50,22 +63,21 @@ func Parse(raw []byte, opt Options) (casefile.Inbound, error) {
 	}
 	lim := opt.Limits.withDefaults()
 	if int64(len(raw)) > lim.MaxSize {
-		return casefile.Inbound{}, &LimitError{Limit: "size", Max: lim.MaxSize, Got: int64(len(raw))}
+		return Parsed{}, &LimitError{Limit: "size", Max: lim.MaxSize, Got: int64(len(raw))}
 	}
-	p := &parser{lim: lim}
+	p := &parser{lim: lim, size: len(raw)}
 	root, err := p.readEntity(bytes.NewReader(raw))
 	if err != nil {
-		return casefile.Inbound{}, err
+		return Parsed{}, err
 	}
 	h := mail.Header{Header: root.Header}
 	in := casefile.Inbound{Raw: raw}
 	in.MessageID = messageID(h)
 	in.Subject = headerText(h.Get("Subject"))
+	// The sender is the address in From, never its display name, and
+	// never another field: a From with no address is an unknown sender.
 	from := firstAddress(h.Get("From"))
-	if from.Addr == "" {
-		from = firstAddress(h.Get("Sender"))
-	}
-	in.From = strings.ToLower(from.Addr)
+	in.From = from.Addr
 	date := headerDate(h)
 	switch {
 	case !opt.ReceivedAt.IsZero():
@@ -76,10 +88,10 @@ func Parse(raw []byte, opt Options) (casefile.Inbound, error) {
 
 	body := &collector{}
 	if err := p.walk(root, 0, body, false); err != nil {
-		return casefile.Inbound{}, err
+		return Parsed{}, err
 	}
 	if p.broken != nil && body.empty() {
-		return casefile.Inbound{}, p.broken
+		return Parsed{}, p.broken
 	}
 	in.Text, in.HTML = body.texts()
 	in.Attachments = body.atts
@@ -93,12 +105,15 @@ func Parse(raw []byte, opt Options) (casefile.Inbound, error) {
 	}
 	m := &msg{
 		h: h, from: from, replyTo: addressList(h.Get("Reply-To")), date: date, ref: ref,
-		mediaType: p.rootType, reportType: p.reportType, body: body, dsn: p.dsn, returned: p.returned, cfg: cfg,
+		mediaType: p.rootType, reportType: p.reportType, body: body, dsn: p.dsn, returned: p.returned, attached: p.attached, cfg: cfg,
+		head: extractPrefix(in.Text),
 	}
-	classify(m, &in)
+	out := Parsed{Auth: authVerdict(h.Header, opt.TrustedAuthServID, in.From)}
+	out.Returned = classify(m, &in)
+	var x extraction
 	switch {
 	case in.Machine == "":
-		in.Application = extract(m, in.Text)
+		x = extract(m)
 	case formSubmission(m, &in):
 		// A council's form system may mark every submission
 		// Auto-Submitted: auto-generated. The application is a
@@ -106,11 +121,14 @@ func Parse(raw []byte, opt Options) (casefile.Inbound, error) {
 		// acknowledgement goes to the resident the form names, never to
 		// the system that sent it.
 		in.Machine = ""
-		in.Application = extract(m, in.Text)
+		x = extract(m)
 	default:
-		in.Application = emptyApplication()
+		x = extraction{app: emptyApplication()}
 	}
-	return in, nil
+	in.Application = x.app
+	out.ConsentEvidence = x.consentEvidence
+	out.Inbound = in
+	return out, nil
 }
 
 // formSubmission reports whether machine mail is a web-form application
@@ -132,18 +150,20 @@ func formSubmission(m *msg, in *casefile.Inbound) bool {
 	if isAutomatic(&plain, in) {
 		return false
 	}
-	return isForm(parseFields(unquoted(in.Text)))
+	return isForm(parseFields(unquoted(m.head)))
 }
 
 // parser walks one message's MIME tree within the limits.
 type parser struct {
 	lim        Limits
+	size       int // of the raw message
 	parts      int
 	rootType   string
 	reportType string
-	dsn        *casefile.Bounce // from a message/delivery-status part
-	returned   string           // Message-ID of the returned message in a report
-	broken     error            // a multipart that could be read only in part
+	dsn        *dsnReport // from a message/delivery-status part
+	returned   []string   // Message-IDs of the returned messages in a report
+	attached   []string   // Message-IDs of messages attached outside a report
+	broken     error      // a multipart that could be read only in part
 }
 
 // readEntity reads one header block within the header limit.
@@ -176,15 +196,16 @@ func (c *collector) texts() (text, html string) {
 	text = strings.TrimSpace(strings.Join(c.plain, "\n\n"))
 	html = strings.Join(c.html, "\n")
 	if text == "" && html != "" {
-		text = htmlToText(html)
+		text = htmlToText(prefix(html, MaxHTMLRender))
 	}
-	for _, f := range c.forwarded {
-		if text != "" {
-			text += "\n\n"
-		}
-		text += f
+	if len(c.forwarded) == 0 {
+		return text, html
 	}
-	return text, html
+	parts := append([]string{}, c.forwarded...)
+	if text != "" {
+		parts = append([]string{text}, parts...)
+	}
+	return strings.Join(parts, "\n\n"), html
 }
 
 func headerSize(h message.Header) int {
@@ -253,22 +274,25 @@ func (p *parser) walk(e *message.Entity, depth int, c *collector, inReport bool)
 		b, _ := readLimited(e.Body, int64(p.lim.MaxHeaderBytes))
 		if h, err := textproto.ReadHeader(bufioReader(b)); err == nil || h.Len() > 0 {
 			mh := mail.Header{Header: message.Header{Header: h}}
-			if id := messageID(mh); id != "" && p.returned == "" {
-				p.returned = id
+			if id := messageID(mh); id != "" && len(p.returned) < 10 {
+				p.returned = appendNew(p.returned, id)
 			}
 		}
 		return nil
 	case mt == "message/rfc822" || mt == "message/global":
 		return p.forwarded(e, depth, c)
 	case (mt == "text/plain" || mt == "text/html") && disp != "attachment" && filename == "":
-		b, err := io.ReadAll(e.Body)
+		hint := 0
+		if p.parts == 1 {
+			hint = p.size // a single-part message: its body is shorter than the message
+		}
+		s, err := readText(e.Body, hint)
 		// A damaged encoding (corrupt base64, a cut-off part) keeps the text
 		// read before the damage.
-		if err != nil && len(b) == 0 {
+		if err != nil && s == "" {
 			p.broken = fmt.Errorf("%s part: %w", mt, err)
 			return nil
 		}
-		s := cleanText(toUTF8(b))
 		if mt == "text/html" {
 			c.html = append(c.html, s)
 		} else {
@@ -324,6 +348,9 @@ func (p *parser) forwarded(e *message.Entity, depth int, c *collector) error {
 		return err
 	}
 	h := mail.Header{Header: inner.Header}
+	if id := messageID(h); id != "" && len(p.attached) < 10 {
+		p.attached = appendNew(p.attached, id)
+	}
 	var sb strings.Builder
 	sb.WriteString("---------- Forwarded message ----------\n")
 	if f := h.Get("From"); f != "" {

@@ -172,27 +172,55 @@ type agencyMatcher struct {
 	numeric map[string]bool   // aliases that are numbers ("101")
 }
 
+// tenureAfterRE is what makes an agency's name describe a home or an
+// area rather than the agency.
+var tenureAfterRE = regexp.MustCompile(`(?i)^[\s\-]+(?:flats?|houses?|homes?|propert(?:y|ies)|estates?|tax|tenants?|tenancy|tenancies|bungalows?|maisonettes?|benefits?|waiting list|list|register|stock)\b`)
+
 var callBeforeRE = regexp.MustCompile(`(?i)\b(?:call(?:ed|ing)?|rang|rung|ring(?:ing)?|phoned?|phoning|dial(?:l)?ed|dial|contacted|to|via)\s+$`)
 
 func normAlias(s string) string {
 	return strings.ToLower(strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '-' || r == '\t' || r == '\n' }), " "))
 }
 
+// localForms are the ways residents name the usual agencies besides the
+// names and aliases in the config: each maps to the agency the config
+// gives the plain word ("police", "council"), and is not used when the
+// config has no such agency.
+var localForms = []struct{ form, word string }{
+	{"999", "police"},
+	{"the force", "police"},
+	{"police force", "police"},
+	{"neighbourhood policing team", "police"},
+	{"neighbourhood police team", "police"},
+	{"local authority", "council"},
+	{"the local council", "council"},
+	{"housing association", "housing"},
+	{"housing provider", "housing"},
+}
+
 func newAgencyMatcher(agencies []casefile.Agency) *agencyMatcher {
 	am := &agencyMatcher{byAlias: map[string]string{}, numeric: map[string]bool{}}
 	var texts []string
+	add := func(t, id string) {
+		t = normAlias(t)
+		if t == "" {
+			return
+		}
+		if _, dup := am.byAlias[t]; dup {
+			return
+		}
+		am.byAlias[t] = id
+		am.numeric[t] = strings.IndexFunc(t, func(r rune) bool { return !unicode.IsDigit(r) }) < 0
+		texts = append(texts, t)
+	}
 	for _, a := range agencies {
 		for _, t := range append([]string{a.ID, a.Name}, a.Aliases...) {
-			t = normAlias(t)
-			if t == "" {
-				continue
-			}
-			if _, dup := am.byAlias[t]; dup {
-				continue
-			}
-			am.byAlias[t] = a.ID
-			am.numeric[t] = strings.IndexFunc(t, func(r rune) bool { return !unicode.IsDigit(r) }) < 0
-			texts = append(texts, t)
+			add(t, a.ID)
+		}
+	}
+	for _, lf := range localForms {
+		if id, ok := am.byAlias[lf.word]; ok {
+			add(lf.form, id)
 		}
 	}
 	sort.SliceStable(texts, func(i, j int) bool { return len(texts[i]) > len(texts[j]) })
@@ -229,6 +257,9 @@ func (am *agencyMatcher) find(s string, skip []span) []span {
 		}
 		if am.numeric[t] && !callBeforeRE.MatchString(s[max(0, m[0]-30):m[0]]) {
 			continue
+		}
+		if tenureAfterRE.MatchString(s[m[1]:min(len(s), m[1]+20)]) {
+			continue // "a council flat", "the housing estate": where people live, not who they told
 		}
 		if prevEnd >= 0 && strings.TrimSpace(s[prevEnd:m[0]]) == "" {
 			prevEnd = m[1]
@@ -272,9 +303,18 @@ var (
 	numDateRE  = regexp.MustCompile(`\b(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})\b`)
 	isoDateRE  = regexp.MustCompile(`\b(\d{4})-(\d{2})-(\d{2})\b`)
 	dayMonthRE = regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th)?(?:\s+of)?\s+` + monthPat + `(?:,?\s+(\d{4}))?\b`)
-	monthDayRE = regexp.MustCompile(`(?i)\b` + monthPat + `\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4})\b)?`)
+	monthDayRE = regexp.MustCompile(`(?i)\b` + monthPat + `\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4})\b)?`)
 	relDateRE  = regexp.MustCompile(`(?i)\b(yesterday|last night|today|this morning|this afternoon|this evening|tonight)\b`)
-	rangeBefRE = regexp.MustCompile(`(?i)\b(since|from|until|till|between|before|after|by|ending|starting)\s+(?:the\s+)?(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?$`)
+	// a day of the week, said of the week before the message
+	weekdayRE = regexp.MustCompile(`(?i)\b(?:(last|on|this past)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(s)?\b`)
+	// a weekday that is not a day in the past: "every Friday", "next
+	// Friday", "this Friday", "on a Friday", or one a date follows
+	// ("Friday 3 October", "Friday the 3rd")
+	weekdayNotRE    = regexp.MustCompile(`(?i)\b(?:every|each|next|this|coming|most|some|a|until|till|by|before)\s+$`)
+	weekdayDatedRE  = regexp.MustCompile(`(?i)^,?\s+(?:the\s+)?\d`)
+	futureRE        = regexp.MustCompile(`(?i)\b(?:will|won't|shall|going to|gonna|tomorrow|upcoming|planned|planning|plan to|intend|next (?:week|weekend|month|time|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b|'ll\b`)
+	afterMonthDayRE = regexp.MustCompile(`(?i)^\s+(?:times|x)\b`)
+	rangeBefRE      = regexp.MustCompile(`(?i)\b(since|from|until|till|between|before|after|by|ending|starting)\s+(?:the\s+)?(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?$`)
 )
 
 // dateSpan is a date found in text.
@@ -291,7 +331,7 @@ type dateSpan struct {
 // would otherwise be after ref. Relative days are counted from ref.
 func findDates(s string, ref time.Time, skip []span) []dateSpan {
 	var out []dateSpan
-	if !hasDigit(s) && !relDateRE.MatchString(s) {
+	if !hasDigit(s) && !relDateRE.MatchString(s) && !weekdayRE.MatchString(s) {
 		return nil
 	}
 	refDay := casefile.DateOf(ref)
@@ -371,6 +411,9 @@ func findDates(s string, ref time.Time, skip []span) []dateSpan {
 		if !unicode.IsUpper(rune(s[m[0]])) {
 			continue // "may 5 …" is not a date; "May 5" is
 		}
+		if m[6] < 0 && afterMonthDayRE.MatchString(s[m[5]:]) {
+			continue // "in September 3 times"
+		}
 		mo := months[strings.ToLower(s[m[2]:m[2]+3])]
 		day := atoi(s[m[4]:m[5]])
 		if m[6] >= 0 {
@@ -390,9 +433,54 @@ func findDates(s string, ref time.Time, skip []span) []dateSpan {
 			}
 			add(m, d, true)
 		}
+		if !futureRE.MatchString(s) {
+			for _, m := range weekdayRE.FindAllStringSubmatchIndex(s, -1) {
+				if d, ok := weekdayDate(s, m, refDay); ok {
+					add(m, d, true)
+				}
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
 	return out
+}
+
+var weekdays = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
+	"wednesday": time.Wednesday, "thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday}
+
+// weekdayDate reads a day of the week (match m of weekdayRE in s) as a day
+// before the message's: "on Friday", "Friday night" and "last Friday" are
+// the latest Friday before it. Where that could mean two days it means
+// none: "Friday" in a message written on a Friday (today, or a week ago?),
+// and "last Monday" written on a Wednesday (two days ago, or the Monday of
+// last week?) — "last" is read only when both meanings agree, when the
+// latest such day is in the week before the message's (weeks start on
+// Monday).
+func weekdayDate(s string, m []int, ref casefile.Date) (casefile.Date, bool) {
+	if m[6] >= 0 { // "Fridays": a habit, not a day
+		return casefile.Date{}, false
+	}
+	if weekdayNotRE.MatchString(s[max(0, m[0]-12):m[0]]) || weekdayDatedRE.MatchString(s[m[1]:]) {
+		return casefile.Date{}, false
+	}
+	wd := weekdays[strings.ToLower(s[m[4]:m[5]])]
+	refT := time.Date(ref.Year, ref.Month, ref.Day, 12, 0, 0, 0, time.UTC)
+	back := (int(refT.Weekday()) - int(wd) + 7) % 7
+	if back == 0 {
+		if m[2] < 0 || !strings.EqualFold(s[m[2]:m[3]], "last") {
+			return casefile.Date{}, false // today, or a week ago
+		}
+		back = 7
+	}
+	day := refT.AddDate(0, 0, -back)
+	if m[2] >= 0 && strings.EqualFold(s[m[2]:m[3]], "last") {
+		// the Monday that starts the message's week
+		monday := refT.AddDate(0, 0, -((int(refT.Weekday()) + 6) % 7))
+		if !day.Before(monday) {
+			return casefile.Date{}, false
+		}
+	}
+	return casefile.DateOf(day), true
 }
 
 // firstDate returns the first usable date in a form value.

@@ -4,12 +4,13 @@
 // sends over SMTP with go-smtp. It also sends approved letters (email.letter),
 // plain text with an HTML alternative.
 //
-// Delivery is at least once. The outbox job is marked done only after the
-// SMTP server accepted the message; if the process dies in between, the job
-// is claimed again after its lease and the email sent a second time. The
-// second copy has the same Message-ID (it is derived from the job), so mail
-// clients show one message, a reply threads to the case either way, and
-// the case file keeps one record of it.
+// Delivery is at most once: a resident is never emailed twice by mistake.
+// Before the message is handed to the SMTP server the job is marked as
+// being handed over (Store.HandOver); the job is marked done once the server
+// has it. If the process dies in between, the server may or may not have
+// the message: the job is then "in doubt", is not sent again, and the
+// coordinator is asked to check with the recipient. A server that refuses
+// the message clears the mark, and the job is retried as usual.
 package mailout
 
 import (

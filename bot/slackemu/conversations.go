@@ -79,16 +79,6 @@ func (e *Emulator) postableLocked(c *channel) error {
 	return nil
 }
 
-// memberConversation is conversation for methods the bot must be in the
-// channel to use.
-func (e *Emulator) memberConversation(id string) (*channel, error) {
-	c, err := e.conversation(id)
-	if err != nil {
-		return nil, err
-	}
-	return c, e.postableLocked(c)
-}
-
 func (e *Emulator) channelJSON(c *channel) map[string]any {
 	if c.IM {
 		return map[string]any{

@@ -174,3 +174,34 @@ subject = ""
 		}
 	})
 }
+
+// TestExampleConfig: the example a partnership starts from loads as it is.
+func TestExampleConfig(t *testing.T) {
+	cfg, err := config.Load("../../examples/trigger.toml", func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("examples/trigger.toml: %v", err)
+	}
+	if len(cfg.Agencies) != 3 || cfg.Agencies[2].Email == "" || cfg.IMAP.Address == "" || len(cfg.Roles.Coordinator) != 1 {
+		t.Fatalf("examples/trigger.toml read as %+v", cfg)
+	}
+}
+
+// TestConfigTransport: mail and the Slack token never cross a network in
+// clear; a loopback address is the one exception (a local relay, tests).
+func TestConfigTransport(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{"[imap]\naddress = \"mail.example-council.gov.uk:143\"\ntls = \"none\"\nusername = \"ct\"\n", "imap.tls"},
+		{"[smtp]\naddress = \"10.0.0.5:25\"\ntls = \"none\"\n", "smtp.tls"},
+		{"[slack]\napi_url = \"http://proxy.example-council.gov.uk/api/\"\n", "slack.api_url"},
+		{"[slack]\napi_url = \"http://user:secret@proxy.example/api/\"\n", "slack.api_url"},
+		{"[imap]\naddress = \"127.0.0.1:1143\"\ntls = \"none\"\nusername = \"ct\"\n[smtp]\naddress = \"localhost:2525\"\ntls = \"none\"\n[slack]\napi_url = \"http://[::1]:9000/api/\"\n", ""},
+	} {
+		_, err := config.Load(writeConfig(t, tc.body), noEnv)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%q refused: %v", tc.body, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%q: %v, want an error naming %s", tc.body, err, tc.want)
+		}
+	}
+}

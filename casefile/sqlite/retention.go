@@ -65,6 +65,11 @@ func (s *Store) PurgeExpired(ctx context.Context) ([]casefile.Purge, error) {
 			out = append(out, p)
 		}
 	}
+	if len(out) > 0 {
+		if err := s.checkpoint(ctx); err != nil {
+			return out, err
+		}
+	}
 	return out, nil
 }
 
@@ -280,5 +285,8 @@ func (s *Store) PurgeLooseMail(ctx context.Context) (casefile.LooseMail, error) 
 		_, err = tx.event(ctx, 0, "retention", "mail.purged", map[string]any{"messages": l.Messages, "quarantined": l.Quarantined})
 		return err
 	})
+	if err == nil && l.Messages+l.Quarantined > 0 {
+		err = s.checkpoint(ctx)
+	}
 	return l, err
 }

@@ -54,6 +54,9 @@ func dsn(path, txlock string) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
+	// Deleted content is overwritten, so that a purge leaves no copy of a
+	// resident's details in the file's free pages.
+	q.Add("_pragma", "secure_delete(on)")
 	q.Set("_txlock", txlock)
 	return "file:" + path + "?" + q.Encode()
 }
@@ -64,6 +67,9 @@ func Open(path string, cfg *casefile.Config) (*Store, error) {
 	if cfg == nil {
 		c := casefile.DefaultConfig()
 		cfg = &c
+	}
+	if err := private(path); err != nil {
+		return nil, err
 	}
 	db, err := sql.Open("sqlite", dsn(path, "immediate"))
 	if err != nil {
@@ -92,6 +98,49 @@ func (s *Store) Close() error {
 		return true
 	})
 	return errors.Join(s.db.Close(), s.rdb.Close())
+}
+
+// private makes sure the database holds personal data readable by its owner
+// only: a new database is created 0600 (SQLite gives its -wal and -shm files
+// the same mode), and an existing one that others can read is refused,
+// saying how to fix it.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("open database: %w", err)
+	}
+	var open []string
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("open database: %w", err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			open = append(open, p)
+		}
+	}
+	if len(open) > 0 {
+		return casefile.Errorf(casefile.EINVALID, "the database holds residents' personal data but other users can read %s: run chmod 600 %s (as the service's user) and start again",
+			strings.Join(open, ", "), strings.Join(open, " "))
+	}
+	return nil
+}
+
+// checkpoint copies the write-ahead log into the database and empties it,
+// so that what a purge removed is not left in the -wal file either.
+func (s *Store) checkpoint(ctx context.Context) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if _, err := s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
 }
 
 // Now is the store's time now.

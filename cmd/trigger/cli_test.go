@@ -112,6 +112,12 @@ func TestConfigCheck(t *testing.T) {
 	if code != 0 || strings.Contains(out, "very-secret") || !strings.Contains(out, "TRIGGER_SLACK_BOT_TOKEN = (set, 28 characters)") {
 		t.Errorf("config check: %d\n%s", code, out)
 	}
+	proxied := filepath.Join(dir, "proxied.toml")
+	os.WriteFile(proxied, []byte("[slack]\napi_url = \"https://trigger:proxy-password@proxy.example-council.gov.uk/slack/api/\"\n"), 0o600)
+	code, out, _ = run(t, dir, "", nil, "--config", proxied, "config", "check")
+	if code != 0 || strings.Contains(out, "proxy-password") || !strings.Contains(out, "proxy.example-council.gov.uk/slack/api/") {
+		t.Errorf("config check shows a credential inside a URL: %d\n%s", code, out)
+	}
 	bad := filepath.Join(dir, "bad.toml")
 	os.WriteFile(bad, []byte("[[agency]]\nid = \"police\"\nname = \"P\"\n[[agency]]\nid = \"police\"\nname = \"Q\"\n"), 0o600)
 	code, _, stderr := run(t, dir, "", nil, "--config", bad, "config", "check")

@@ -54,10 +54,7 @@ func maskURLCredentials(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.String:
 		if s := v.String(); strings.Contains(s, "@") && strings.Contains(s, "://") {
-			if u, err := url.Parse(s); err == nil && u.User != nil {
-				u.User = url.User("xxxxx")
-				v.SetString(u.String())
-			}
+			v.SetString(maskURL(s))
 		}
 	case reflect.Struct:
 		for i := range v.NumField() {
@@ -84,6 +81,17 @@ func mask(s string) string {
 		return "(not set)"
 	}
 	return fmt.Sprintf("(set, %d characters)", len(s))
+}
+
+// maskURL hides a password or token written into a URL
+// (https://user:secret@proxy/…), keeping the rest readable.
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = url.User("xxxxx")
+	return u.String()
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.

@@ -45,7 +45,7 @@ type Main struct {
 	mailTLS      *tls.Config
 }
 
-// Exit statuses, as DESIGN.md fixes them.
+// Exit statuses: the contract scripts and systemd rely on.
 const (
 	exitOK    = 0
 	exitFail  = 1

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -102,7 +101,6 @@ type Watcher struct {
 	connected atomic.Bool
 
 	mu       sync.Mutex
-	total    Stats
 	attempts map[msgKey]int // failed ingests per message, kept across reconnects
 
 	// test hooks (export_test.go)
@@ -134,37 +132,9 @@ func (s Stats) Handled() int {
 	return n
 }
 
-func (s *Stats) add(o Stats) {
-	if s.Outcomes == nil {
-		s.Outcomes = map[string]int{}
-	}
-	for k, v := range o.Outcomes {
-		s.Outcomes[k] += v
-	}
-	s.Failed += o.Failed
-	s.Oversize += o.Oversize
-	s.Moved += o.Moved
-	s.Bytes += o.Bytes
-}
-
-func (s Stats) clone() Stats {
-	s.Outcomes = maps.Clone(s.Outcomes)
-	if s.Outcomes == nil {
-		s.Outcomes = map[string]int{}
-	}
-	return s
-}
-
 // Connected reports whether the watcher is logged in with its mailbox
 // selected (for /readyz).
 func (w *Watcher) Connected() bool { return w.connected.Load() }
-
-// Stats returns what the watcher has done since it was made.
-func (w *Watcher) Stats() Stats {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.total.clone()
-}
 
 func (w *Watcher) init() error {
 	if w.Store == nil || (w.Ingest == nil && w.IngestBatch == nil) {
@@ -287,26 +257,20 @@ func (w *Watcher) setConnected(up bool) {
 	}
 }
 
-// record counts one handled message in the run's and the watcher's stats.
+// record counts one handled message in the run's stats.
 func (w *Watcher) record(st *Stats, outcome string) {
 	st.Outcomes[outcome]++
-	w.mu.Lock()
-	w.total.add(Stats{Outcomes: map[string]int{outcome: 1}})
-	w.mu.Unlock()
 	if w.OnOutcome != nil {
 		w.OnOutcome(outcome)
 	}
 }
 
-// count adds the other counters to the watcher's stats as well.
+// count adds the other counters to the run's stats.
 func (w *Watcher) count(st *Stats, d Stats) {
 	st.Failed += d.Failed
 	st.Oversize += d.Oversize
 	st.Moved += d.Moved
 	st.Bytes += d.Bytes
-	w.mu.Lock()
-	w.total.add(d)
-	w.mu.Unlock()
 }
 
 // attempt counts a failed ingest of a message and returns the count.
