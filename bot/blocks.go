@@ -219,8 +219,8 @@ func RequestMessage(ref string, agency casefile.Agency, officers []string, req c
 		}
 	}
 	text := fmt.Sprintf("Request for information to %s for %s", agency.Name, ref)
-	body := fmt.Sprintf("*%s* — %s\nFor the case review %s, please provide details of the complaints received and the actions considered and taken.\n*Due by %s* (%d working days).",
-		agency.Name, who, ref, req.Due.Time().Format("Monday 2 January 2006"), workingDays)
+	body := fmt.Sprintf("*%s* — %s\nFor the case review %s, please provide details of the complaints received and the actions considered and taken.\n*Due by %s* (%s).",
+		agency.Name, who, ref, req.Due.Time().Format("Monday 2 January 2006"), plural(workingDays, "working day"))
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(body), nil, nil, slack.SectionBlockOptionBlockID("request-"+ref+"-"+agency.ID))}
 	var got []string
 	for _, r := range req.Replies {
@@ -435,7 +435,7 @@ func DraftMessage(l *casefile.Letter, share bool) (string, []slack.Block) {
 	if l.CreatedBy != "system" {
 		by = "edited by <@" + l.CreatedBy + ">"
 	}
-	summary := fmt.Sprintf("*Draft letter — %s, version %d*\n%s · %d words · fingerprint `%s`", letterKindText[l.Kind], l.Version, by, len(strings.Fields(l.Text)), l.ShortHash())
+	summary := fmt.Sprintf("*Draft letter — %s, version %d*\n%s · %s · fingerprint `%s`", letterKindText[l.Kind], l.Version, by, plural(len(strings.Fields(l.Text)), "word"), l.ShortHash())
 	if !l.FurtherReviewBy.IsZero() && l.Kind != casefile.LetterFurtherReview {
 		summary += "\nIt gives the applicant until *" + l.FurtherReviewBy.Human() + "* to ask for a further review."
 	}

@@ -201,7 +201,7 @@ func TestGolden(t *testing.T) {
 	housing, _ := cfg.Agency("housing")
 
 	w.at("2026-10-06 09:30")
-	ref := w.create(application()) // CT-2026-0001, threshold met
+	ref := w.create(applicationAt(casefile.MustDate("2026-10-06"))) // CT-2026-0001, threshold met
 	w.at("2026-10-06 11:00")
 	obRef := w.create(onBehalfApplication()) // CT-2026-0002, below the threshold
 

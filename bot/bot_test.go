@@ -25,8 +25,9 @@ func testWorkflow(t *testing.T, mode string) {
 
 	// One private channel named from the reference, with the team in it.
 	ch := h.channel(c.Ref)
-	if ch.Name != "ct-2026-0001" || !ch.Private {
-		t.Fatalf("channel %+v", ch)
+	wantRef, wantName := firstRef(casefile.DateOf(c.ReceivedAt)) // filed now: the year it is in London
+	if c.Ref != wantRef || ch.Name != wantName || !ch.Private {
+		t.Fatalf("case %s, channel %+v; want %s, #%s", c.Ref, ch, wantRef, wantName)
 	}
 	card := h.card(c.Ref)
 	h.waitFor("invites", func() bool {
@@ -137,7 +138,7 @@ func testWorkflow(t *testing.T, mode string) {
 	// Schedule meeting is refused until every agency has replied.
 	card = h.card(c.Ref)
 	h.click(h.coord, ch.ID, card.TS, bot.ActionScheduleMeeting, c.Ref)
-	h.ephemeral(h.coord, "cannot be scheduled yet")
+	h.ephemeral(h.coord, "cannot be scheduled yet: 1 agency has not replied yet")
 
 	// The housing officer has nothing: "no information held".
 	h.click(h.housing, ch.ID, housing.TS, bot.ActionProvideDetails, c.Ref+"|housing")
@@ -150,18 +151,19 @@ func testWorkflow(t *testing.T, mode string) {
 		t.Error("the coordinator is not told that every agency has replied")
 	}
 
-	// The meeting.
+	// The meeting, on a working day a fortnight on.
+	meetingDay := h.store.Cal.AddWorkingDays(h.today(), 10)
 	h.click(h.coord, ch.ID, prompt.TS, bot.ActionScheduleMeeting, c.Ref)
 	form = h.modal(h.coord, bot.ViewScheduleMeeting)
 	if res, err := h.emu.SubmitView(h.coord, form.ID, map[string]string{
-		bot.BlockDate: "2026-10-28", bot.BlockTime: "14:00", bot.BlockPlace: "Council offices, Room 2",
+		bot.BlockDate: meetingDay.String(), bot.BlockTime: "14:00", bot.BlockPlace: "Council offices, Room 2",
 	}); err != nil || !res.Closed {
 		t.Fatalf("schedule: %+v %v", res, err)
 	}
 	if s := h.status(c.Ref); s != casefile.StatusMeeting {
 		t.Fatalf("status %s, want meeting", s)
 	}
-	h.waitMessage(ch.ID, "scheduled for Wednesday 28 October 2026 at 14:00")
+	h.waitMessage(ch.ID, "scheduled for "+meetingDay.Time().Format("Monday 2 January 2006")+" at 14:00")
 
 	card = h.card(c.Ref)
 	h.waitFor("Record outcome on the card", func() bool {
@@ -182,7 +184,7 @@ func testWorkflow(t *testing.T, mode string) {
 	}
 	res, err = h.emu.SubmitView(h.coord, form.ID, map[string]string{
 		bot.BlockSummary: "Reports were handled separately; no joint plan.", bot.BlockAdequate: "no", bot.BlockAttendance: "police,council",
-		"rec1_text": "Joint problem-solving plan for the alleyway", "rec1_owner": "council", "rec1_due": "2026-12-15",
+		"rec1_text": "Joint problem-solving plan for the alleyway", "rec1_owner": "council", "rec1_due": h.store.Cal.AddWorkingDays(meetingDay, 30).String(),
 	})
 	if err != nil || !res.Closed {
 		t.Fatalf("outcome: %+v %v", res, err)
@@ -206,7 +208,7 @@ func TestMissingOfficersReported(t *testing.T) {
 	c := h.newCase()
 	ch := h.channel(c.Ref)
 	notice := h.waitMessage(ch.ID, "could not add every officer")
-	for _, want := range []string{"<@" + h.coord + ">", "Police: 1 officer(s) not found in Slack", "District Council: 1 officer(s) not found in Slack"} {
+	for _, want := range []string{"<@" + h.coord + ">", "Police: 1 officer not found in Slack", "District Council: 1 officer not found in Slack"} {
 		if !strings.Contains(text(notice), want) {
 			t.Errorf("notice lacks %q: %s", want, text(notice))
 		}

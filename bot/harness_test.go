@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -176,26 +177,42 @@ func (h *harness) waitStore(what string, cond func() bool) {
 
 func (h *harness) newCase() *casefile.Case {
 	h.t.Helper()
-	c, err := h.store.CreateCase(h.ctx, casefile.NewCase{Application: application(), Actor: who("test")})
+	c, err := h.store.CreateCase(h.ctx, casefile.NewCase{Application: applicationAt(h.today()), Actor: who("test")})
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return c
 }
 
-func application() casefile.Application {
+// today is the day it is on the store's clock, in London.
+func (h *harness) today() casefile.Date { return casefile.DateOf(h.store.Now()) }
+
+// applicationAt is Lucy Fielding's application as it would be made on the
+// day given: three complaints, 65, 39 and 17 days before, each reported
+// within two days, so that the threshold is met whatever the date.
+func applicationAt(day casefile.Date) casefile.Application {
 	yes := true
+	incident := func(occurred, reported int, agency, ref string) casefile.Incident {
+		return casefile.Incident{OccurredOn: day.AddDays(-occurred), ReportedOn: day.AddDays(-reported), Agency: agency, Reference: ref}
+	}
+	police := day.AddDays(-64)
 	return casefile.Application{
 		Route:     casefile.RouteIndividual,
 		Applicant: casefile.Person{Name: "Lucy Fielding", Email: "lucy.fielding@example.net", Phone: "07700 900123", Address: "27 Mill Street, Measham", Postcode: "DE12 7HS"},
 		Location:  "Alleyway between Mill Street and the High Street",
 		Incidents: []casefile.Incident{
-			{OccurredOn: casefile.MustDate("2026-08-02"), ReportedOn: casefile.MustDate("2026-08-03"), Agency: "police", Reference: "0345 of 03/08/2026"},
-			{OccurredOn: casefile.MustDate("2026-08-28"), ReportedOn: casefile.MustDate("2026-08-28"), Agency: "council", Reference: "ASB/2026/0981"},
-			{OccurredOn: casefile.MustDate("2026-09-19"), ReportedOn: casefile.MustDate("2026-09-21"), Agency: "housing", Reference: "FH-20931"},
+			incident(65, 64, "police", fmt.Sprintf("0345 of %02d/%02d/%d", police.Day, police.Month, police.Year)),
+			incident(39, 39, "council", fmt.Sprintf("ASB/%d/0981", day.AddDays(-39).Year)),
+			incident(17, 15, "housing", "FH-20931"),
 		},
 		ConsentToShare: &yes,
 	}
+}
+
+// firstRef is the reference of the first case filed on the day, and its
+// channel's name: CT-YYYY-0001 in the day's year.
+func firstRef(day casefile.Date) (ref, channel string) {
+	return fmt.Sprintf("CT-%d-0001", day.Year), fmt.Sprintf("ct-%d-0001", day.Year)
 }
 
 // channel waits for the case's channel and returns it as Slack has it.

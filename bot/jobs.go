@@ -73,8 +73,9 @@ func (b *Bot) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, err
 	return casefile.JobDone{}, err
 }
 
-// errNotYet says a job must wait for an earlier one (the channel).
-func errNotYet(what string) error { return fmt.Errorf("waiting: %s", what) }
+// errNotYet says a job must wait for an earlier one (the channel): a wait,
+// which uses no attempt and never ends the job.
+func errNotYet(what string) error { return casefile.Wait(fmt.Errorf("waiting: %s", what), 0) }
 
 // channelOf returns the case's channel, or a retryable error while the
 // channel job has not run yet.
@@ -248,7 +249,7 @@ func (b *Bot) inviteTeam(ctx context.Context, c *casefile.Case, channel string) 
 		case n < 0:
 			lines = append(lines, a.Name+": no officer configured")
 		case n > 0:
-			lines = append(lines, fmt.Sprintf("%s: %d officer(s) not found in Slack", a.Name, n))
+			lines = append(lines, fmt.Sprintf("%s: %s not found in Slack", a.Name, plural(n, "officer")))
 		}
 	}
 	if len(lines) > 0 {

@@ -29,7 +29,7 @@ func (h *harness) toDraft() *casefile.Case {
 	ok(h.store.ScheduleMeeting(ctx, who(h.coord), c.Ref, casefile.MeetingPlan{When: time.Now().Add(24 * time.Hour), Place: "Room 2", By: h.coord}))
 	no := false
 	ok(h.store.RecordOutcome(ctx, who(h.coord), c.Ref, casefile.MeetingOutcome{Summary: "Not joined up.", Adequate: &no, By: h.coord,
-		Recommendations: []casefile.Recommendation{{Text: "Joint plan", Owner: "council", Due: casefile.MustDate("2026-12-15")}}}))
+		Recommendations: []casefile.Recommendation{{Text: "Joint plan", Owner: "council", Due: h.store.Cal.AddWorkingDays(h.today(), 40)}}}))
 	return c
 }
 

@@ -27,6 +27,7 @@ type Config struct {
 	Partnership PartnershipConfig `toml:"partnership"`
 	Log         LogConfig         `toml:"log"`
 	Letters     LettersConfig     `toml:"letters"`
+	Outbox      OutboxConfig      `toml:"outbox"`
 
 	// Secrets come from the environment (or a file it names), never from
 	// the configuration file, and are never printed.
@@ -101,6 +102,18 @@ type RolesConfig struct {
 	Coordinator IDList `toml:"coordinator"`
 	Chair       IDList `toml:"chair"`
 	Approvers   IDList `toml:"approvers"`
+	// CoordinatorEmail is where the coordinator is told, by email, of
+	// work the service could not do when Slack is the part that failed
+	// (a job that ended); empty means [partnership] contact_email. A list
+	// of email addresses, not Slack ids.
+	CoordinatorEmail IDList `toml:"coordinator_email"`
+}
+
+// OutboxConfig is how long the outbox keeps trying.
+type OutboxConfig struct {
+	// GiveUpAfter is how long a job may keep failing (from its first
+	// failure) before it ends and the coordinator is told.
+	GiveUpAfter Duration `toml:"give_up_after"`
 }
 
 type Timescales struct {
@@ -155,8 +168,8 @@ type Secrets struct {
 	OAuth2ServiceAccount string
 }
 
-// IDList is a list of Slack user ids; in the file it may be one string or a
-// list of strings.
+// IDList is a list of Slack user ids (or, for coordinator_email, of email
+// addresses); in the file it may be one string or a list of strings.
 type IDList []string
 
 func (l *IDList) UnmarshalTOML(v any) error {
@@ -229,7 +242,8 @@ func DefaultConfig() Config {
 			ContactOfficer:    "Community Safety Team Leader",
 			FurtherReviewBody: "the Chair of the Community Safety Partnership",
 		},
-		Log: LogConfig{Format: "text", Level: "info"},
+		Log:    LogConfig{Format: "text", Level: "info"},
+		Outbox: OutboxConfig{GiveUpAfter: Duration{7 * 24 * time.Hour}},
 	}
 }
 
@@ -382,6 +396,17 @@ func (c *Config) Validate() error {
 			return bad(fmt.Sprintf("calendar.extra_holidays[%d]", i), "%v", err)
 		}
 	}
+	for i, a := range c.Roles.CoordinatorEmail {
+		if !strings.Contains(a, "@") {
+			return bad(fmt.Sprintf("roles.coordinator_email[%d]", i), "not an email address")
+		}
+	}
+	if c.Partnership.ContactEmail != "" && !strings.Contains(c.Partnership.ContactEmail, "@") {
+		return bad("partnership.contact_email", "not an email address")
+	}
+	if c.Outbox.GiveUpAfter.Duration < time.Hour {
+		return bad("outbox.give_up_after", "%s: must be at least 1h (the default is 168h, 7 days)", c.Outbox.GiveUpAfter.Duration)
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -418,6 +443,19 @@ func (c *Config) WorkingCalendar() *Calendar {
 		}
 	}
 	return NewCalendar(extra)
+}
+
+// CoordinatorEmails are the addresses the coordinator is emailed at when
+// Slack cannot reach them: [roles] coordinator_email, else [partnership]
+// contact_email; none when neither is set.
+func (c *Config) CoordinatorEmails() []string {
+	if len(c.Roles.CoordinatorEmail) > 0 {
+		return c.Roles.CoordinatorEmail
+	}
+	if c.Partnership.ContactEmail != "" {
+		return []string{c.Partnership.ContactEmail}
+	}
+	return nil
 }
 
 // Agency returns the configured agency with the given id.

@@ -22,6 +22,7 @@ const (
 	JobEmailAck           = "email.ack"            // acknowledge an application
 	JobEmailAgency        = "email.agency_request" // ask an agency by email (no Slack officers)
 	JobEmailLetter        = "email.letter"         // send an approved letter
+	JobEmailCoordinator   = "email.coordinator"    // tell the coordinator of a job that ended, when Slack cannot
 )
 
 // Payload is what an outbox job carries: one type per kind, so that what a
@@ -67,6 +68,9 @@ type NotifyJob struct {
 	// Key identifies the message in the channel, so that a retry finds it
 	// instead of posting it twice; "" means the job's id.
 	Key string `json:"key,omitempty"`
+	// Ended is the outbox job this message reports as ended (see
+	// EndedJob); 0 for any other message.
+	Ended int64 `json:"ended,omitempty"`
 }
 
 // PostDraftJob posts a letter draft for approval.
@@ -113,17 +117,30 @@ type LetterJob struct {
 	Role   string `json:"role"` // applicant, victim
 }
 
-func (CreateChannelJob) JobKind() string { return JobSlackCreateChannel }
-func (UpdateCardJob) JobKind() string    { return JobSlackUpdateCard }
-func (PostRequestJob) JobKind() string   { return JobSlackPostRequest }
-func (UpdateRequestJob) JobKind() string { return JobSlackUpdateRequest }
-func (NotifyJob) JobKind() string        { return JobSlackNotify }
-func (PostDraftJob) JobKind() string     { return JobSlackPostDraft }
-func (ReminderJob) JobKind() string      { return JobSlackReminder }
-func (DirectMessageJob) JobKind() string { return JobSlackDirect }
-func (AckJob) JobKind() string           { return JobEmailAck }
-func (AgencyEmailJob) JobKind() string   { return JobEmailAgency }
-func (LetterJob) JobKind() string        { return JobEmailLetter }
+// CoordinatorEmailJob tells the coordinator by email of an outbox job that
+// ended, when Slack is the part that failed. Subject and Text are written
+// when the job ends (EndedJob.Email) and name the case by its reference
+// only; the addresses come from the configuration when it is sent
+// (Config.CoordinatorEmails).
+type CoordinatorEmailJob struct {
+	Case    string `json:"case"`
+	Ended   int64  `json:"ended"` // the job that ended
+	Subject string `json:"subject"`
+	Text    string `json:"text"`
+}
+
+func (CreateChannelJob) JobKind() string    { return JobSlackCreateChannel }
+func (UpdateCardJob) JobKind() string       { return JobSlackUpdateCard }
+func (PostRequestJob) JobKind() string      { return JobSlackPostRequest }
+func (UpdateRequestJob) JobKind() string    { return JobSlackUpdateRequest }
+func (NotifyJob) JobKind() string           { return JobSlackNotify }
+func (PostDraftJob) JobKind() string        { return JobSlackPostDraft }
+func (ReminderJob) JobKind() string         { return JobSlackReminder }
+func (DirectMessageJob) JobKind() string    { return JobSlackDirect }
+func (AckJob) JobKind() string              { return JobEmailAck }
+func (AgencyEmailJob) JobKind() string      { return JobEmailAgency }
+func (LetterJob) JobKind() string           { return JobEmailLetter }
+func (CoordinatorEmailJob) JobKind() string { return JobEmailCoordinator }
 
 // PayloadOf reads a job's payload as the type of its kind. A payload that
 // cannot be read, or a job of another kind, is a permanent error: retrying
@@ -148,8 +165,11 @@ type Job struct {
 	Kind      string
 	DedupeKey string
 	Payload   json.RawMessage
-	Attempts  int // including this one
+	Attempts  int // including this one; waits are not counted
 	CreatedAt time.Time
+	// FirstFailedAt is when the job first failed (zero if it never has):
+	// it is given up once it has been failing for [outbox] give_up_after.
+	FirstFailedAt time.Time
 	// InDoubt is set when an earlier attempt began handing the email to
 	// the SMTP server and never recorded the outcome (a crash): the
 	// server may have it.
@@ -183,15 +203,36 @@ type OutboxStats struct {
 	OldestAge time.Duration
 }
 
-// JobInfo is an outbox job as an operator sees it.
+// Outbox job states.
+const (
+	JobStatePending = "pending" // to do, now or at NextRun
+	JobStateDone    = "done"
+	JobStateDead    = "dead" // ended without being done: a person was told (EndedJob)
+)
+
+// JobInfo is an outbox job as an operator sees it (`trigger outbox list`).
+// Times are nil where they do not apply.
 type JobInfo struct {
-	ID        int64  `json:"id"`
-	CaseRef   string `json:"case"`
-	Kind      string `json:"kind"`
-	DedupeKey string `json:"dedupe_key"`
-	State     string `json:"state"`
-	Attempts  int    `json:"attempts"`
-	LastError string `json:"last_error"`
+	ID           int64      `json:"id"`
+	CaseRef      string     `json:"case"`
+	Kind         string     `json:"kind"`
+	DedupeKey    string     `json:"dedupe_key"`
+	State        string     `json:"state"` // pending, done, dead
+	Attempts     int        `json:"attempts"`
+	CreatedAt    time.Time  `json:"created_at"`
+	FirstErrorAt *time.Time `json:"first_error_at"` // the first failure: the give-up clock starts here
+	LastError    string     `json:"last_error"`     // scrubbed of email addresses
+	NextRun      *time.Time `json:"next_run"`       // pending jobs: not before this
+	EndedAt      *time.Time `json:"ended_at"`       // dead jobs
+	EndReason    string     `json:"end_reason"`     // dead jobs: permanent, gave_up ("" if ended before they were recorded)
+}
+
+// JobFilter selects outbox jobs to list. The zero value lists the jobs not
+// done: pending and dead.
+type JobFilter struct {
+	Case  string // a case reference; "" for all
+	State string // pending, done, dead; "" for pending and dead
+	All   bool   // every job, done ones too (State is then ignored)
 }
 
 // PermanentError marks an error that retrying cannot fix (Slack's
@@ -206,7 +247,9 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 func Permanent(err error) error { return &PermanentError{Err: err} }
 
 // RetryAfterError asks for the job to be tried again after a wait the
-// other side named (Slack's Retry-After).
+// other side named (Slack's Retry-After) or the job itself needs (working
+// hours). It is a wait, not a failure: like a *WaitError it uses no
+// attempt and never ends the job.
 type RetryAfterError struct {
 	Err   error
 	After time.Duration
@@ -216,16 +259,53 @@ func (e *RetryAfterError) Error() string { return e.Err.Error() }
 
 func (e *RetryAfterError) Unwrap() error { return e.Err }
 
+// WaitError says that a job cannot be done yet because it waits for
+// something else (the case's channel, which an earlier job creates): it is
+// tried again later, uses no attempt, and never ends by itself. After is
+// how long to wait; 0 lets the dispatcher choose (WaitDelay).
+type WaitError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *WaitError) Error() string { return e.Err.Error() }
+
+func (e *WaitError) Unwrap() error { return e.Err }
+
+// Wait marks err as a wait (see WaitError).
+func Wait(err error, after time.Duration) error { return &WaitError{Err: err, After: after} }
+
 // Handler does one kind of job. It returns nil when the job is done, a
-// *PermanentError to give it up, or any other error to retry with backoff.
+// *PermanentError to end it, a *WaitError or *RetryAfterError to try it
+// again after a wait that uses no attempt, or any other error to retry it
+// with backoff until it has been failing for [outbox] give_up_after.
 type Handler interface {
 	Handle(ctx context.Context, j Job) (JobDone, error)
 }
 
+// MaxBackoff caps the wait between two tries of a failing job, so that
+// work resumes within minutes once an outage of any length is over.
+const MaxBackoff = 10 * time.Minute
+
 // Backoff is the wait before attempt n+1: exponential from one second, at
-// most ten minutes, with jitter so that many jobs do not retry in step.
+// most MaxBackoff, with jitter so that many jobs do not retry in step.
 func Backoff(attempt int) time.Duration {
 	d := time.Second << min(max(attempt-1, 0), 10)
-	d = min(d, 10*time.Minute)
+	return jitter(min(d, MaxBackoff))
+}
+
+// MaxWaitDelay caps WaitDelay: a waiting job only reads the case file, so
+// it may look often, and starts soon after what it waits for is done.
+const MaxWaitDelay = time.Minute
+
+// WaitDelay is how long a job that has been waiting for waited (since it
+// was created) waits before it looks again: a quarter of that, from one
+// second to MaxWaitDelay, with jitter.
+func WaitDelay(waited time.Duration) time.Duration {
+	return jitter(min(max(waited/4, time.Second), MaxWaitDelay))
+}
+
+// jitter returns a duration between d/2 and d.
+func jitter(d time.Duration) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }

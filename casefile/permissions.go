@@ -105,6 +105,7 @@ const (
 	ActDecideFurtherReview   Action = "decide_further_review"
 	ActFurtherReviewOutcome  Action = "record_further_review_outcome"
 	ActExport                Action = "export"
+	ActRetryJobs             Action = "retry_jobs" // put ended outbox jobs back
 )
 
 // rules says who may do what. The administrator may do everything; the
@@ -127,6 +128,7 @@ var rules = map[Action]struct {
 	ActDecideFurtherReview:   {[]Role{RoleChair}, "the Chair", "decide on a further review"},
 	ActFurtherReviewOutcome:  {[]Role{RoleChair}, "the Chair", "record the further review's outcome"},
 	ActExport:                {[]Role{RoleCoordinator}, "the coordinator", "export a case"},
+	ActRetryJobs:             {[]Role{RoleCoordinator}, "the coordinator", "put outbox jobs back"},
 }
 
 func forbidden(who, what string) error {

@@ -96,10 +96,10 @@ func Assess(app Application, appliedOn Date, r ThresholdRules) ThresholdResult {
 	switch {
 	case res.QualifyingComplaints >= need:
 		res.Assessment = Met
-		res.Reasons = append(res.Reasons, fmt.Sprintf("threshold met: %d qualifying complaints (%d needed)", res.QualifyingComplaints, need))
+		res.Reasons = append(res.Reasons, fmt.Sprintf("threshold met: %s (%d needed)", Count(res.QualifyingComplaints, "qualifying complaint", "qualifying complaints"), need))
 	case res.QualifyingComplaints+undated >= need:
 		res.Assessment = Unknown
-		res.Reasons = append(res.Reasons, fmt.Sprintf("cannot tell: %d qualifying complaints, %d more without the dates needed (%d needed)", res.QualifyingComplaints, undated, need))
+		res.Reasons = append(res.Reasons, fmt.Sprintf("cannot tell: %s, %d more without the dates needed (%d needed)", Count(res.QualifyingComplaints, "qualifying complaint", "qualifying complaints"), undated, need))
 	default:
 		res.Assessment = NotMet
 		res.Reasons = append(res.Reasons, fmt.Sprintf("threshold not met on complaints: %d qualifying (%d needed)", res.QualifyingComplaints, need))

@@ -91,3 +91,37 @@ func TestAssessRulesFromConfig(t *testing.T) {
 		t.Errorf("two complaints with threshold 2: got %s", got.Assessment)
 	}
 }
+
+// TestAssessWordsAgree: a partnership may need fewer complaints than three
+// (s.104 allows it); the reasons then read "1 qualifying complaint".
+func TestAssessWordsAgree(t *testing.T) {
+	rules := casefile.DefaultThresholdRules()
+	rules.Complaints = 1
+	applied := casefile.MustDate("2026-10-12")
+	for _, tc := range []struct {
+		incidents []casefile.Incident
+		reason    string
+	}{
+		{[]casefile.Incident{inc("2026-08-02", "2026-08-03", "police")}, "threshold met: 1 qualifying complaint (1 needed)"},
+		{[]casefile.Incident{inc("2026-08-02", "2026-08-03", "police"), inc("2026-08-28", "2026-08-28", "council")}, "threshold met: 2 qualifying complaints (1 needed)"},
+	} {
+		got := casefile.Assess(casefile.Application{Route: casefile.RouteIndividual, Incidents: tc.incidents}, applied, rules)
+		if !strings.Contains(strings.Join(got.Reasons, "\n"), tc.reason) {
+			t.Errorf("reasons lack %q:\n%s", tc.reason, strings.Join(got.Reasons, "\n"))
+		}
+	}
+	rules.Complaints = 2
+	got := casefile.Assess(casefile.Application{Route: casefile.RouteIndividual, Incidents: []casefile.Incident{
+		inc("2026-08-02", "2026-08-03", "police"), inc("", "2026-08-28", "council")}}, applied, rules)
+	if want := "cannot tell: 1 qualifying complaint, 1 more without the dates needed (2 needed)"; !strings.Contains(strings.Join(got.Reasons, "\n"), want) {
+		t.Errorf("reasons lack %q:\n%s", want, strings.Join(got.Reasons, "\n"))
+	}
+}
+
+func TestCount(t *testing.T) {
+	for n, want := range map[int]string{0: "0 agencies have", 1: "1 agency has", 2: "2 agencies have"} {
+		if got := casefile.Count(n, "agency has", "agencies have"); got != want {
+			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -31,6 +31,7 @@ type Message struct {
 	MessageID string // without angle brackets
 	Date      time.Time
 	InReplyTo []string // Message-IDs without angle brackets; also sets References
+	ReplyTo   []string // addresses replies should go to instead of From
 	// AutoSubmitted, when set, is the Auto-Submitted header; the message
 	// then also asks Exchange not to auto-reply (X-Auto-Response-Suppress).
 	AutoSubmitted string
@@ -47,13 +48,20 @@ func Compose(m Message) ([]byte, error) {
 	if len(m.To) == 0 {
 		return nil, errors.New("compose: no recipient")
 	}
-	var to []*mail.Address
+	var to, replyTo []*mail.Address
 	for i, s := range m.To {
 		a, err := mail.ParseAddress(s)
 		if err != nil {
 			return nil, fmt.Errorf("compose: to[%d]: %w", i, err)
 		}
 		to = append(to, a)
+	}
+	for i, s := range m.ReplyTo {
+		a, err := mail.ParseAddress(s)
+		if err != nil {
+			return nil, fmt.Errorf("compose: reply-to[%d]: %w", i, err)
+		}
+		replyTo = append(replyTo, a)
 	}
 	if m.MessageID == "" || strings.ContainsAny(m.MessageID, "<> ") || !strings.Contains(m.MessageID, "@") {
 		return nil, fmt.Errorf("compose: %q is not a Message-ID", m.MessageID)
@@ -86,6 +94,9 @@ func Compose(m Message) ([]byte, error) {
 	h.SetMessageID(m.MessageID)
 	h.SetDate(m.Date)
 	h.SetSubject(m.Subject)
+	if len(replyTo) > 0 {
+		h.SetAddressList("Reply-To", replyTo)
+	}
 	h.SetAddressList("To", to)
 	h.SetAddressList("From", []*mail.Address{from})
 

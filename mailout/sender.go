@@ -71,6 +71,8 @@ func (s *Sender) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, 
 		return s.handleAgency(ctx, j)
 	case casefile.JobEmailLetter:
 		return s.handleLetter(ctx, j)
+	case casefile.JobEmailCoordinator:
+		return s.handleCoordinator(ctx, j)
 	default:
 		return casefile.JobDone{}, casefile.Permanent(fmt.Errorf("job %d: mailout does not know the job kind %q", j.ID, j.Kind))
 	}

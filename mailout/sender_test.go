@@ -3,6 +3,7 @@ package mailout_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -267,7 +268,8 @@ func TestServerDownThenUp(t *testing.T) {
 	}
 }
 
-// A 550 is final: the job is given up and the coordinator sees why.
+// A 550 is final: the job ends at once, and the coordinator is told in the
+// case channel what was not done, why and what to do.
 func TestRecipientRefused(t *testing.T) {
 	sk := newSink(t)
 	sk.RcptError = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}
@@ -275,22 +277,112 @@ func TestRecipientRefused(t *testing.T) {
 	e := newEnv(t, sk)
 	c := e.newCase(t)
 	e.drain(t)
-	if j := e.job(t, c.Ref, casefile.JobEmailAck); j.State != "dead" || !strings.Contains(j.LastError, "550") {
-		t.Errorf("job %+v, want dead with the 550", j)
+	if j := e.job(t, c.Ref, casefile.JobEmailAck); j.State != "dead" || j.EndReason != casefile.EndPermanent || !strings.Contains(j.LastError, "550") {
+		t.Errorf("job %+v, want dead (permanent) with the 550", j)
 	}
 	events, err := e.Store.Events(context.Background(), c.Ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	failed := false
+	ended := false
 	for _, ev := range events {
-		failed = failed || (ev.Kind == "job.failed" && ev.Details["kind"] == casefile.JobEmailAck)
+		ended = ended || (ev.Kind == "job.ended" && ev.Details["kind"] == casefile.JobEmailAck && ev.Details["told"] == "slack")
 	}
-	if !failed {
-		t.Errorf("no job.failed event in %+v", events)
+	if !ended {
+		t.Errorf("no job.ended event told in Slack in %+v", events)
+	}
+	notice := e.job(t, c.Ref, casefile.JobSlackNotify)
+	if notice.State != "pending" {
+		t.Errorf("the notice for the coordinator is %+v, want pending", notice)
 	}
 	if len(sk.Messages()) != 0 {
 		t.Error("a refused email was delivered")
+	}
+}
+
+// When Slack is the part that failed, the coordinator is told by email: to
+// [roles] coordinator_email (else [partnership] contact_email), replies
+// back to them rather than to the service's mailbox, automatic, and with
+// no personal data of the applicant — only the case reference.
+func TestCoordinatorEmail(t *testing.T) {
+	for _, tc := range []struct {
+		name, coordinator, want string
+	}{
+		{"CoordinatorEmail", "sam.patel@example-council.gov.uk", "sam.patel@example-council.gov.uk"},
+		{"ContactEmail", "", "communitysafety@example-council.gov.uk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, startSink(t))
+			if tc.coordinator != "" {
+				e.Store.Config.Roles.CoordinatorEmail = casefile.IDList{tc.coordinator}
+			}
+			c := e.newCase(t)
+			ctx := context.Background()
+			// The channel could not be created: Slack refused for good.
+			jobs, err := e.Store.ClaimJobs(ctx, "slack.", 1, time.Minute)
+			if err != nil || len(jobs) != 1 || jobs[0].Kind != casefile.JobSlackCreateChannel {
+				t.Fatalf("claim %+v, %v", jobs, err)
+			}
+			if err := e.Store.EndJob(ctx, jobs[0], casefile.EndPermanent, errors.New("conversations.create: restricted_action")); err != nil {
+				t.Fatal(err)
+			}
+			e.drain(t)
+
+			var mail *sunk
+			for _, m := range e.Sink.Messages() {
+				if m.To[0] == tc.want {
+					mail = &m
+				}
+			}
+			if mail == nil {
+				t.Fatalf("no email to %s among %d", tc.want, len(e.Sink.Messages()))
+			}
+			h, body := readMail(t, mail.Data)
+			subject, _ := h.Subject()
+			if subject != "Community Trigger "+c.Ref+": action needed: the Slack channel for this case could not be created" {
+				t.Errorf("subject %q", subject)
+			}
+			if got := h.Get("Reply-To"); got != "<"+tc.want+">" {
+				t.Errorf("Reply-To %q, want the coordinator's address", got)
+			}
+			if h.Get("Auto-Submitted") != "auto-generated" {
+				t.Errorf("Auto-Submitted %q", h.Get("Auto-Submitted"))
+			}
+			for _, line := range strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n") {
+				if len([]rune(line)) > 72 {
+					t.Errorf("a line of %d characters, want at most 72: %q", len([]rune(line)), line)
+				}
+			}
+			flat := strings.Join(strings.Fields(body), " ")
+			for _, want := range []string{"Why: Slack answered `restricted_action`.", "trigger outbox retry " + strconv.FormatInt(jobs[0].ID, 10)} {
+				if !strings.Contains(flat, want) {
+					t.Errorf("the body lacks %q:\n%s", want, body)
+				}
+			}
+			for _, private := range []string{"Jane", "jane.resident", "Acacia", "07700", "LE67", "Loud music"} {
+				if strings.Contains(string(mail.Data), private) {
+					t.Errorf("the email to the coordinator carries %q", private)
+				}
+			}
+			// Kept in the audit trail, not among the case's correspondence.
+			got, err := e.Store.Case(ctx, c.Ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range got.Messages {
+				if m.Kind == "coordinator" {
+					t.Errorf("the email to the coordinator is among the case's messages: %+v", m)
+				}
+			}
+			evs, _ := e.Store.Events(ctx, c.Ref)
+			sent := false
+			for _, ev := range evs {
+				sent = sent || (ev.Kind == "mail.sent" && ev.Details["kind"] == "coordinator")
+			}
+			if !sent {
+				t.Errorf("no mail.sent event for the email to the coordinator: %+v", evs)
+			}
+		})
 	}
 }
 
@@ -628,7 +720,7 @@ func TestRefusalKeepsAddressesOutOfErrors(t *testing.T) {
 	if err == nil || !errors.As(err, &perm) {
 		t.Fatalf("err %v, want a permanent error", err)
 	}
-	if strings.Contains(err.Error(), "resident@example.net") || !strings.Contains(err.Error(), "<address>") {
+	if strings.Contains(err.Error(), "resident@example.net") || !strings.Contains(err.Error(), "5.1.1 <address>: Recipient") {
 		t.Errorf("the refusal shows the address: %v", err)
 	}
 }
@@ -731,5 +823,19 @@ func TestAgencyReminderByEmail(t *testing.T) {
 	subj, _ := h.Subject()
 	if !strings.HasPrefix(subj, "Reminder: ") || !strings.Contains(body, "due in two working days") || strings.Contains(body, "Jane Resident") {
 		t.Errorf("subject %q body:\n%s", subj, body)
+	}
+}
+
+// An email to the coordinator that a crash left in doubt is sent again:
+// for staff, a second copy is better than none.
+func TestCoordinatorEmailInDoubtIsSent(t *testing.T) {
+	e := newEnv(t, startSink(t))
+	payload, _ := json.Marshal(casefile.CoordinatorEmailJob{Case: "CT-2026-0001", Ended: 1, Subject: "Community Trigger CT-2026-0001: action needed", Text: "x\n"})
+	done, err := e.Sender.Handle(context.Background(), casefile.Job{ID: 7, Kind: casefile.JobEmailCoordinator, CaseRef: "CT-2026-0001", Payload: payload, InDoubt: true})
+	if err != nil || done.InDoubt || done.Sent == nil {
+		t.Fatalf("in-doubt email to the coordinator: %+v %v, want sent", done, err)
+	}
+	if n := len(e.Sink.Messages()); n != 1 {
+		t.Errorf("%d emails, want 1", n)
 	}
 }

@@ -251,8 +251,9 @@ func bareAddress(s string) (string, error) {
 	return a.Address, nil
 }
 
-// addressRE finds email addresses in a server's reply.
-var addressRE = regexp.MustCompile(`[^\s<>"'(),;:]+@[^\s<>"'(),;:]+`)
+// addressRE finds email addresses in a server's reply, with their angle
+// brackets: "<resident@example.net>" becomes "<address>".
+var addressRE = regexp.MustCompile(`<?[^\s<>"'(),;:]+@[^\s<>"'(),;:]+>?`)
 
 // scrubbedError is an SMTP error with the addresses in its text replaced:
 // a server's refusal usually quotes the recipient, and the error goes to

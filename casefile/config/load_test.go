@@ -205,3 +205,24 @@ func TestConfigTransport(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigOutbox(t *testing.T) {
+	p := writeConfig(t, `
+[roles]
+coordinator = "U01"
+coordinator_email = "sam.patel@example-council.gov.uk"
+[outbox]
+give_up_after = "72h"
+`)
+	cfg, err := config.Load(p, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Outbox.GiveUpAfter.Hours() != 72 || strings.Join(cfg.CoordinatorEmails(), ",") != "sam.patel@example-council.gov.uk" {
+		t.Errorf("outbox %+v, coordinator emails %v", cfg.Outbox, cfg.CoordinatorEmails())
+	}
+	_, err = config.Load(writeConfig(t, "[outbox]\ngive_up_after = \"10m\"\n"), noEnv)
+	if err == nil || !strings.Contains(err.Error(), "outbox.give_up_after: 10m0s: must be at least 1h") {
+		t.Errorf("give_up_after 10m: %v", err)
+	}
+}

@@ -459,7 +459,7 @@ func applicationMarkdown(c *casefile.Case, cfg *casefile.Config) string {
 		}
 	}
 	b.WriteString("\n## Threshold\n\n")
-	fmt.Fprintf(&b, "Assessment: %s (%d qualifying complaints)\n\n", c.Threshold.Assessment, c.Threshold.QualifyingComplaints)
+	fmt.Fprintf(&b, "Assessment: %s (%s)\n\n", c.Threshold.Assessment, casefile.Count(c.Threshold.QualifyingComplaints, "qualifying complaint", "qualifying complaints"))
 	for _, r := range c.Threshold.Reasons {
 		fmt.Fprintf(&b, "- %s\n", r)
 	}

@@ -91,9 +91,16 @@ func (tx *Tx) retentionDue(ctx context.Context) ([]string, error) {
 	return refs, rows.Err()
 }
 
-// RetentionCutoffAt is RetentionCutoff at the moment now.
+// RetentionCutoffAt is RetentionCutoff at the moment now. From 29 February
+// the years go back to the 28th when that year has no 29th (AddDate alone
+// would give 1 March, and purge a case closed that morning a day early).
 func (s *Store) RetentionCutoffAt(now time.Time) time.Time {
-	return now.In(casefile.London).AddDate(-s.Config.Retention.Years, 0, 0)
+	now = now.In(casefile.London)
+	cut := now.AddDate(-s.Config.Retention.Years, 0, 0)
+	if cut.Day() != now.Day() {
+		cut = cut.AddDate(0, 0, -cut.Day())
+	}
+	return cut
 }
 
 // eventFreeText are the keys of audit event details that may hold free

@@ -144,6 +144,24 @@ func caseHeld(t *testing.T, s *sqlite.Store, ref string) string {
 
 // TestPurgeLooseMail: automatic replies and quarantined mail with no case
 // go after the retention period too; their Message-IDs stay known.
+// TestRetentionCutoffLeapDay: six years before 29 February 2028 is the
+// end of February 2022, which has no 29th: a case closed on the morning of
+// 1 March 2022 has not been closed for six years at noon on 29 February 2028.
+func TestRetentionCutoffLeapDay(t *testing.T) {
+	s, _ := MustOpenStore(t)
+	for now, want := range map[string]string{
+		"2028-02-29 12:00": "2022-02-28 12:00",
+		"2028-03-01 12:00": "2022-03-01 12:00",
+		"2028-02-28 12:00": "2022-02-28 12:00",
+		"2027-01-04 10:00": "2021-01-04 10:00",
+		"2027-06-26 23:30": "2021-06-26 23:30",
+	} {
+		if got := s.RetentionCutoffAt(london(now)); !got.Equal(london(want)) {
+			t.Errorf("at %s the cutoff is %s, want %s", now, got.Format("2006-01-02 15:04"), want)
+		}
+	}
+}
+
 func TestPurgeLooseMail(t *testing.T) {
 	ctx := context.Background()
 	s, clk := MustOpenStore(t)

@@ -280,9 +280,9 @@ func (tx *Tx) meetingReady(ctx context.Context, c *caseRow) (bool, string, error
 		return false, "", err
 	}
 	if d, err := casefile.ParseDate(due.String); err == nil && casefile.DateOf(tx.now).After(d) {
-		return true, fmt.Sprintf("the deadline for replies (%s) has passed; %d agencies have not replied", d.Human(), waiting), nil
+		return true, fmt.Sprintf("the deadline for replies (%s) has passed; %s not replied", d.Human(), casefile.Count(waiting, "agency has", "agencies have")), nil
 	}
-	return false, fmt.Sprintf("%d agencies have not replied yet and the deadline for replies has not passed", waiting), nil
+	return false, fmt.Sprintf("%s not replied yet and the deadline for replies has not passed", casefile.Count(waiting, "agency has", "agencies have")), nil
 }
 
 // ScheduleMeeting plans the review meeting and moves the case to meeting. It

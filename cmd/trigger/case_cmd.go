@@ -252,7 +252,7 @@ func printCase(w io.Writer, c *casefile.Case) {
 	p("References", strings.Join(c.References, ", "))
 	p("Slack channel", c.Channel)
 	tw.Flush()
-	fmt.Fprintf(w, "\nThreshold: %s (%d qualifying complaints)\n", c.Threshold.Assessment, c.Threshold.QualifyingComplaints)
+	fmt.Fprintf(w, "\nThreshold: %s (%s)\n", c.Threshold.Assessment, casefile.Count(c.Threshold.QualifyingComplaints, "qualifying complaint", "qualifying complaints"))
 	for _, r := range c.Threshold.Reasons {
 		fmt.Fprintf(w, "  - %s\n", r)
 	}

@@ -53,7 +53,8 @@ func runDemo(ctx context.Context, m *Main, g *globals, args []string) error {
 			os.Remove(dbPath + suffix)
 		}
 	}
-	d := &demo{out: m.Stdout, start: time.Now()}
+	now := time.Now()
+	d := &demo{out: m.Stdout, start: now, shift: demoShift(now)}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
 		logger = newLogger(m.Stderr, casefile.LogConfig{Format: "text", Level: "debug"})
@@ -71,6 +72,7 @@ type demo struct {
 	out   io.Writer
 	start time.Time
 	ref   string
+	shift int // days the sample emails' dates move: demoShift(start)
 
 	emu   *slackemu.Emulator
 	store *sqlite.Store
@@ -200,7 +202,7 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	entries, _ := demoMail.ReadDir("demodata")
 	for _, e := range entries {
 		raw, _ := demoMail.ReadFile("demodata/" + e.Name())
-		if err := imapSrv.Append("INBOX", raw, time.Now()); err != nil {
+		if err := imapSrv.Append("INBOX", []byte(d.dated(string(raw))), time.Now()); err != nil {
 			return err
 		}
 	}
@@ -224,8 +226,8 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	d.ref = ref
 	c, _ := d.store.Case(ctx, ref)
 	cases, _ := d.store.Cases(ctx, "")
-	d.say("email received → case %s (threshold assessment: %s, %d qualifying complaints); %d cases in all, the out-of-office stored without reply; mailbox moved to Processed",
-		ref, c.Threshold.Assessment, c.Threshold.QualifyingComplaints, len(cases))
+	d.say("email received → case %s (threshold assessment: %s, %s); %d cases in all, the out-of-office stored without reply; mailbox moved to Processed",
+		ref, c.Threshold.Assessment, casefile.Count(c.Threshold.QualifyingComplaints, "qualifying complaint", "qualifying complaints"), len(cases))
 
 	if err := d.wait(ctx, "the acknowledgement", func() bool { return d.sinkHas("[" + ref + "]") }); err != nil {
 		return err
@@ -270,12 +272,12 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 		return err
 	}
 	if err := d.submit(ctx, d.police, bot.ViewProvideDetails, map[string]string{
-		bot.BlockComplaints: "3 calls logged (0345 of 03/08/2026 and two others)", bot.BlockTaken: "Extra patrols on Friday nights; two riders warned under s.59",
+		bot.BlockComplaints: d.dated("3 calls logged (0345 of 03/08/2026 and two others)"), bot.BlockTaken: "Extra patrols on Friday nights; two riders warned under s.59",
 	}); err != nil {
 		return err
 	}
 	d.say("Police officer answered with \"Provide details\"")
-	if _, err := d.emu.ReplyInThread(d.council, ch.ID, reqs["council"].TS, "ASB/2026/0981: we served a Community Protection Warning on 2 October and fitted a gate survey request."); err != nil {
+	if _, err := d.emu.ReplyInThread(d.council, ch.ID, reqs["council"].TS, d.dated("ASB/2026/0981: we served a Community Protection Warning on 2 October and fitted a gate survey request.")); err != nil {
 		return err
 	}
 	d.say("Council officer replied in the request's thread")
@@ -300,7 +302,9 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	if err := d.click(d.coord, ch.ID, prompt.TS, bot.ActionScheduleMeeting, ref); err != nil {
 		return err
 	}
-	meetingDay := casefile.DateOf(time.Now()).AddDays(7)
+	// A week on, and the recommendations due four weeks after it: working
+	// days both, whatever day the demo runs.
+	meetingDay := d.store.Cal.AddWorkingDays(casefile.DateOf(time.Now()), 5)
 	if err := d.submit(ctx, d.coord, bot.ViewScheduleMeeting, map[string]string{
 		bot.BlockDate: meetingDay.String(), bot.BlockTime: "14:00", bot.BlockPlace: "Council offices, Committee Room 2",
 	}); err != nil {
@@ -316,7 +320,7 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	if err := d.click(d.coord, ch.ID, card.TS, bot.ActionRecordOutcome, ref); err != nil {
 		return err
 	}
-	due := casefile.DateOf(time.Now()).AddDays(35)
+	due := d.store.Cal.AddWorkingDays(meetingDay, 20)
 	if err := d.submit(ctx, d.coord, bot.ViewRecordOutcome, map[string]string{
 		bot.BlockAttendance: "police,council,housing",
 		bot.BlockSummary:    "Each agency acted on its own reports, but nobody joined them up: the riders were never identified and the alleyway was never looked at as one problem.",
@@ -363,6 +367,9 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	fmt.Fprintf(d.out, "────────────────────────────────────────────────\n\n")
 	return nil
 }
+
+// dated is a sample text with its dates moved to the week the demo runs in.
+func (d *demo) dated(text string) string { return moveDates(text, d.shift, demoWritten) }
 
 func (d *demo) click(user, channel, ts, action, value string) error {
 	res, err := d.emu.ClickButton(user, channel, ts, action, value)

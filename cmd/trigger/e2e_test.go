@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/casefile/sqlite"
@@ -25,13 +28,21 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	var out, errb bytes.Buffer
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	before := time.Now()
 	if code := m.Run(context.Background(), []string{"demo", "--keep"}); code != 0 {
 		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
+	// The first case of the year it was filed in, in London: the year the
+	// demo started in, unless a new year began while it ran.
+	year := casefile.DateOf(before).Year
+	if y := casefile.DateOf(time.Now()).Year; y != year && !strings.Contains(out.String(), fmt.Sprintf("case CT-%d-0001 ", year)) {
+		year = y
+	}
+	ref := fmt.Sprintf("CT-%d-0001", year)
 	for _, want := range []string{
-		"email received → case CT-2026-0001 (threshold assessment: met, 3 qualifying complaints)",
+		"email received → case " + ref + " (threshold assessment: met, 3 qualifying complaints)",
 		"acknowledgement emailed to the applicant",
-		"private channel #ct-2026-0001 created",
+		fmt.Sprintf("private channel #ct-%d-0001 created", year),
 		"one request per agency posted",
 		"Police officer answered", "Council officer replied in the request's thread", "no information held",
 		"review meeting scheduled", "meeting outcome recorded", "draft letter v1 posted for approval",
@@ -46,6 +57,13 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
+	// The meeting falls on a working day (not a weekend, not a bank holiday).
+	cal := casefile.NewCalendar(nil)
+	if m := regexp.MustCompile(`review meeting scheduled for (\d+ \w+ \d{4}) at 14:00`).FindStringSubmatch(out.String()); m == nil {
+		t.Error("demo output lacks the meeting's day")
+	} else if day, err := time.Parse("2 January 2006", m[1]); err != nil || !cal.IsWorkingDay(casefile.DateOf(day)) {
+		t.Errorf("the meeting is on %s, not a working day (%v)", m[1], err)
+	}
 	if t.Failed() {
 		t.Logf("output:\n%s", out.String())
 	}
@@ -57,12 +75,21 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	c, err := s.Case(ctx, "CT-2026-0001")
+	c, err := s.Case(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Status != casefile.StatusResponded || c.Channel == "" {
 		t.Errorf("case %s, channel %q", c.Status, c.Channel)
+	}
+	mt, err := s.MeetingOf(ctx, ref)
+	if err != nil || mt == nil || len(mt.Recommendations) != 2 {
+		t.Fatalf("meeting %+v %v", mt, err)
+	}
+	for _, r := range mt.Recommendations {
+		if !cal.IsWorkingDay(r.Due) {
+			t.Errorf("recommendation %q is due on %s, not a working day", r.Text, r.Due)
+		}
 	}
 	kinds := map[string]int{}
 	for _, msg := range c.Messages {

@@ -28,7 +28,7 @@ func runCaseExport(ctx context.Context, m *Main, g *globals, args []string) erro
 		if err != nil {
 			return domainError(err)
 		}
-		fmt.Fprintf(m.Stdout, "%s exported to %s: %d files; index.json lists each with its sha256\n", ref, *out, len(idx.Files))
+		fmt.Fprintf(m.Stdout, "%s exported to %s: %s; index.json lists each with its sha256\n", ref, *out, casefile.Count(len(idx.Files), "file", "files"))
 		if idx.Purged {
 			fmt.Fprintln(m.Stdout, "The personal data of this case was purged under the retention policy: the bundle holds what was kept.")
 		}

@@ -173,14 +173,14 @@ func (p *progressBar) message() {
 	}
 	width := 30
 	fill := int(pct / 100 * float64(width))
-	fmt.Fprintf(p.w, "\r%s [%s%s] %3.0f%% %d messages", p.name, strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct, p.n)
+	fmt.Fprintf(p.w, "\r%s [%s%s] %3.0f%% %s", p.name, strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct, casefile.Count(p.n, "message", "messages"))
 }
 
 func (p *progressBar) done() {
 	if p == nil {
 		return
 	}
-	fmt.Fprintf(p.w, "\r%s: %d messages%s\n", p.name, p.n, strings.Repeat(" ", 40))
+	fmt.Fprintf(p.w, "\r%s: %s%s\n", p.name, casefile.Count(p.n, "message", "messages"), strings.Repeat(" ", 40))
 }
 
 type readerFunc func([]byte) (int, error)

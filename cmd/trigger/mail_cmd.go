@@ -60,7 +60,7 @@ func runMailFetch(ctx context.Context, m *Main, g *globals, args []string) error
 			outcomes = append(outcomes, o)
 		}
 		sort.Strings(outcomes)
-		fmt.Fprintf(m.Stdout, "%d messages in %s (%d bytes)", st.Handled(), time.Since(start).Round(time.Millisecond), st.Bytes)
+		fmt.Fprintf(m.Stdout, "%s in %s (%d bytes)", casefile.Count(st.Handled(), "message", "messages"), time.Since(start).Round(time.Millisecond), st.Bytes)
 		for _, o := range outcomes {
 			fmt.Fprintf(m.Stdout, ", %s %d", o, st.Outcomes[o])
 		}

@@ -140,7 +140,7 @@ func storeGauges(s *sqlite.Store) []gauge {
 			st, err := stats(ctx)
 			return float64(st.Pending), err
 		}},
-		{"trigger_outbox_dead", "Outbox jobs given up after a permanent error.", func(ctx context.Context) (float64, error) {
+		{"trigger_outbox_dead", "Outbox jobs that ended without being done (a permanent error, or failing for outbox.give_up_after): each is a person's work item.", func(ctx context.Context) (float64, error) {
 			st, err := stats(ctx)
 			return float64(st.Dead), err
 		}},

@@ -61,8 +61,8 @@ func runRetention(ctx context.Context, m *Main, g *globals, args []string) error
 }
 
 func printRetention(w io.Writer, s *sqlite.Store, ps []casefile.Purge, dry bool) {
-	fmt.Fprintf(w, "Retention: personal data is removed %d years after a case is closed or withdrawn: here, cases closed before %s (Europe/London).\n",
-		s.Config.Retention.Years, s.RetentionCutoff().Format("2 January 2006 15:04"))
+	fmt.Fprintf(w, "Retention: personal data is removed %s after a case is closed or withdrawn: here, cases closed before %s (Europe/London).\n",
+		casefile.Count(s.Config.Retention.Years, "year", "years"), s.RetentionCutoff().Format("2 January 2006 15:04"))
 	for _, p := range ps {
 		fmt.Fprintf(w, "%s  %-9s  closed %s  messages %d  attachments %d  letters %d  agency replies %d  audit events %d\n",
 			p.Ref, p.Status, p.ClosedAt.Format("2006-01-02"), p.Messages, p.Attachments, p.Letters, p.Replies, p.Events)

@@ -40,11 +40,29 @@ func runServe(ctx context.Context, m *Main, g *globals, args []string) error {
 		return err
 	}
 	logger := newLogger(m.Stderr, cfg.Log)
+	// One serve per database: a second one would work the same outbox.
+	lock, err := lockInstance(cfg.Database.Path)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	store, err := sqlite.Open(cfg.Database.Path, cfg)
 	if err != nil {
 		return fmt.Errorf("database %s: %w", cfg.Database.Path, err)
 	}
 	defer store.Close()
+	// Holding the lock, this is the only serve: jobs still leased were
+	// claimed by one that is gone (killed, or the machine stopped). They
+	// are claimable now, rather than when their lease runs out.
+	if lock.exclusive() {
+		n, err := store.ReclaimLeases(ctx)
+		if err != nil {
+			return fmt.Errorf("database %s: %w", cfg.Database.Path, err)
+		}
+		if n > 0 {
+			logger.Warn("outbox: reclaimed the jobs a previous serve had claimed", "reclaimed", n)
+		}
+	}
 	srv, err := newServerWith(cfg, store, logger, serverDeps{oauthBaseURL: m.oauthBaseURL})
 	if err != nil {
 		return err
@@ -176,7 +194,7 @@ func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logge
 		} else {
 			sender.Password = sec.SMTPPassword
 		}
-		s.mailOut = &outbox.Dispatcher{Store: store, Prefix: "email.", Handler: &watchedSender{Handler: sender, health: s.health, token: smtpToken}, Logger: logger.With("part", "outbox"),
+		s.mailOut = &outbox.Dispatcher{Store: store, Prefix: "email.", Handler: &watchedSender{Handler: sender, health: s.health, token: smtpToken}, GiveUpAfter: cfg.Outbox.GiveUpAfter.Duration, Logger: logger.With("part", "outbox"),
 			OnError: func(kind string, permanent bool) {
 				s.metrics.inc("trigger_smtp_errors_total", "Failed email attempts, by job kind and whether permanent.", "kind", kind, "permanent", fmt.Sprint(permanent))
 			}}
@@ -210,12 +228,15 @@ func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logge
 		s.bot.OnSlackError = func(method, code string) {
 			s.metrics.inc("trigger_slack_errors_total", "Failed Slack calls, by method and error code.", "method", method, "code", errorCodeLabel(code))
 		}
-		s.slackOut = &outbox.Dispatcher{Store: store, Prefix: "slack.", Handler: s.bot, Workers: 4, Logger: logger.With("part", "outbox")}
+		s.slackOut = &outbox.Dispatcher{Store: store, Prefix: "slack.", Handler: s.bot, Workers: 4, GiveUpAfter: cfg.Outbox.GiveUpAfter.Duration, Logger: logger.With("part", "outbox")}
 		if cfg.Slack.Mode == "http" {
 			s.slackHTTP = &bot.HTTPHandler{Bot: s.bot, SigningSecret: sec.SlackSigningSecret}
 		}
 	} else {
 		logger.Warn("TRIGGER_SLACK_BOT_TOKEN is not set: Slack work waits in the outbox until it is")
+	}
+	if len(cfg.CoordinatorEmails()) == 0 {
+		logger.Warn("neither roles.coordinator_email nor partnership.contact_email is set: when Slack fails for good, nobody can be told by email (trigger outbox list --dead shows what ended)")
 	}
 	store.OnEnqueue = func() {
 		if s.slackOut != nil {
@@ -247,14 +268,27 @@ func (s *server) mux() *http.ServeMux {
 		if s.bot != nil && s.slackHTTP == nil && !s.bot.Connected() {
 			problems = append(problems, "slack: socket not connected")
 		}
+		// Ended jobs degrade readiness without failing it: each is a
+		// person's work item (the coordinator was told), not something a
+		// restart or a load balancer can fix.
+		attention := ""
+		if st, err := s.store.OutboxStats(r.Context()); err == nil && st.Dead > 0 {
+			attention = outboxAttention(st.Dead)
+		}
 		if len(problems) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			for _, p := range problems {
 				fmt.Fprintln(w, p)
 			}
+			if attention != "" {
+				fmt.Fprintln(w, attention)
+			}
 			return
 		}
 		io.WriteString(w, "ready\n")
+		if attention != "" {
+			fmt.Fprintln(w, attention)
+		}
 	})
 	gauges := storeGauges(s.store)
 	gauges = append(gauges,
@@ -272,6 +306,14 @@ func (s *server) mux() *http.ServeMux {
 		mux.HandleFunc("POST /slack/interactivity", s.slackHTTP.Interactivity)
 	}
 	return mux
+}
+
+// outboxAttention is /readyz's line about ended outbox jobs.
+func outboxAttention(n int) string {
+	if n == 1 {
+		return "outbox: 1 ended job needs attention (trigger outbox list --dead)"
+	}
+	return fmt.Sprintf("outbox: %d ended jobs need attention (trigger outbox list --dead)", n)
 }
 
 func boolGauge(b bool) float64 {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -35,7 +36,6 @@ import (
 const (
 	worldIMAPUser     = "trigger"
 	worldIMAPPassword = "imap-secret"
-	worldYear         = "2026"
 )
 
 type worldOptions struct {
@@ -44,10 +44,11 @@ type worldOptions struct {
 }
 
 type world struct {
-	t    testing.TB
-	dir  string
-	db   string
-	http string // the service's http.listen, fixed so that restarts keep it
+	t     testing.TB
+	began time.Time // by the test's clock
+	dir   string
+	db    string
+	http  string // the service's http.listen, fixed so that restarts keep it
 
 	imapMu sync.Mutex
 	imap   *memimap.Server
@@ -63,7 +64,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	if o.mode == "" {
 		o.mode = "socket"
 	}
-	w := &world{t: t, dir: t.TempDir(), mode: o.mode}
+	w := &world{t: t, began: time.Now(), dir: t.TempDir(), mode: o.mode}
 	w.db = filepath.Join(w.dir, "trigger.db")
 	w.http = freeAddr(t)
 	var err error
@@ -255,9 +256,12 @@ type application struct {
 // applications generates n applications, web-form style (shared/samples/
 // 01-webform.eml), each from a different resident with its own Message-ID.
 // Odd ones come from the resident's own address, even ones from the form
-// system's no-reply address.
+// system's no-reply address. They are dated an hour ago, and their two
+// complaints fall between ten weeks and a fortnight before today.
 func applications(tag string, n int) []application {
 	apps := make([]application, n)
+	now := time.Now()
+	today := casefile.DateOf(now)
 	for i := range apps {
 		num := i + 1
 		a := application{
@@ -268,11 +272,11 @@ func applications(tag string, n int) []application {
 		if num%2 == 1 {
 			from = fmt.Sprintf("Resident %d <%s>", num, a.email)
 		}
-		day := 1 + i%27
+		first, second := today.AddDays(-72+i%27), today.AddDays(-41+i%27)
 		a.raw = crlf(fmt.Sprintf(`From: %s
 To: communitytrigger@example-council.gov.uk
 Subject: New submission: ASB Case Review (Community Trigger) #%d
-Date: Mon, 12 Oct 2026 10:02:11 +0100
+Date: %s
 Message-ID: <%s>
 MIME-Version: 1.0
 Content-Type: text/plain; charset=utf-8
@@ -290,27 +294,28 @@ What has been happening: Motorbikes ridden through the alley at speed, fences ki
 Hate related: No
 Vulnerable: No
 
-Complaint 1 date of incident: %02d/08/2026
-Complaint 1 date reported: %02d/08/2026
+Complaint 1 date of incident: %[10]s
+Complaint 1 date reported: %[10]s
 Complaint 1 reported to: Police
-Complaint 1 reference: %04d of %02d/08/2026
+Complaint 1 reference: %04[2]d of %[10]s
 
-Complaint 2 date of incident: %02d/09/2026
-Complaint 2 date reported: %02d/09/2026
+Complaint 2 date of incident: %[11]s
+Complaint 2 date reported: %[11]s
 Complaint 2 reported to: District council
-Complaint 2 reference: ASB/2026/%04d
+Complaint 2 reference: ASB/%[12]d/%04[2]d
 
 Consent to share: Yes
-`, from, num, a.messageID, num, num, a.email, num, num, day, day, num, day, day, day, num))
+`, from, num, mailDate(now.Add(-time.Hour)), a.messageID, num, num, a.email, num, num, formDate(first), formDate(second), second.Year))
 		apps[i] = a
 	}
 	return apps
 }
 
-// autoReplies generates n out-of-office replies: stored, never a case,
-// never acknowledged.
+// autoReplies generates n out-of-office replies, dated a minute ago:
+// stored, never a case, never acknowledged.
 func autoReplies(tag string, n int) []application {
 	out := make([]application, n)
+	date := mailDate(time.Now().Add(-time.Minute))
 	for i := range out {
 		a := application{
 			messageID: fmt.Sprintf("auto-%s-%d@housing.example.org", tag, i+1),
@@ -319,7 +324,7 @@ func autoReplies(tag string, n int) []application {
 		a.raw = crlf(fmt.Sprintf(`From: Housing Officer <%s>
 To: communitytrigger@example-council.gov.uk
 Subject: Out of Office: Community Trigger request for information
-Date: Wed, 14 Oct 2026 09:00:03 +0100
+Date: %s
 Message-ID: <%s>
 Auto-Submitted: auto-replied
 X-Auto-Response-Suppress: All
@@ -327,11 +332,17 @@ MIME-Version: 1.0
 Content-Type: text/plain; charset=utf-8
 
 Thank you for your email. I am on leave until Monday 19 October.
-`, a.email, a.messageID))
+`, a.email, date, a.messageID))
 		out[i] = a
 	}
 	return out
 }
+
+// mailDate is t as a Date header writes it, in London.
+func mailDate(t time.Time) string { return t.In(casefile.London).Format(time.RFC1123Z) }
+
+// formDate is d as the council's web form writes it: 03/08/2026.
+func formDate(d casefile.Date) string { return fmt.Sprintf("%02d/%02d/%04d", d.Day, d.Month, d.Year) }
 
 func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
 
@@ -363,6 +374,31 @@ func queryInt(t testing.TB, db *sql.DB, q string, args ...any) int {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
+}
+
+// refs are the references of the cases in the database, in the order
+// they were filed.
+func (w *world) refs(t testing.TB) []string {
+	t.Helper()
+	db := openDB(t, w.db)
+	defer db.Close()
+	rows, err := db.Query(`SELECT ref FROM cases ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var refs []string
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return refs
 }
 
 // progress is how far the service got, for the logs and the wait loops.
@@ -476,25 +512,39 @@ func (w *world) checkWorld(t *testing.T, apps, autos []application) outcome {
 			t.Errorf("automatic reply %s: stored %v, case %v, kind %s; want stored with no case", a.messageID, ok, m.ref, m.kind)
 		}
 	}
+	// References: CT-YYYY-NNNN, YYYY the year in London when the case
+	// was filed, NNNN 1, 2, 3 … in the order of filing within that year.
 	var refs []string
-	rows, err = db.Query(`SELECT ref FROM cases ORDER BY year, seq`)
+	rows, err = db.Query(`SELECT ref, created_at FROM cases ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
+	seqOf := map[int]int{} // year → cases filed in it
+	gap, elsewhen := false, false
 	for rows.Next() {
 		var ref string
-		rows.Scan(&ref)
+		var created int64
+		rows.Scan(&ref, &created)
+		// Filed while the test ran, by the test's clock: the service (a
+		// child process in the crash tests) reads the same clock, moved or
+		// not. The in-process tests move the store's clock on by seconds.
+		if at := time.UnixMilli(created); (at.Before(w.began.Add(-time.Minute)) || at.After(time.Now().Add(time.Hour))) && !elsewhen {
+			t.Errorf("case %s was filed at %s, but the test ran from %s: the service's clock is not the test's", ref, at.Format(time.RFC3339), w.began.Format(time.RFC3339))
+			elsewhen = true
+		}
+		year := casefile.DateOf(time.UnixMilli(created)).Year
+		seqOf[year]++
+		if want := fmt.Sprintf("CT-%04d-%04d", year, seqOf[year]); ref != want && !gap {
+			t.Errorf("case %d is %s, want %s: references have a gap or a repeat", len(refs)+1, ref, want)
+			gap = true
+		}
 		refs = append(refs, ref)
 	}
 	rows.Close()
 	if len(refs) != len(apps) {
 		t.Errorf("%d cases, want %d", len(refs), len(apps))
 	}
-	for i, ref := range refs {
-		if want := fmt.Sprintf("CT-%s-%04d", worldYear, i+1); ref != want {
-			t.Errorf("case %d is %s, want %s: references have a gap or a repeat", i+1, ref, want)
-			break
-		}
+	for _, ref := range refs {
 		if _, ok := refOf[ref]; !ok {
 			t.Errorf("case %s holds no application of ours", ref)
 		}
@@ -574,9 +624,10 @@ func (w *world) checkWorld(t *testing.T, apps, autos []application) outcome {
 		}
 	}
 	rows.Close()
+	caseChannel := regexp.MustCompile(`^ct-\d{4}-\d{4}$`)
 	emuChans := 0
 	for _, ch := range w.emu.Channels() {
-		if strings.HasPrefix(ch.Name, "ct-"+worldYear+"-") {
+		if caseChannel.MatchString(ch.Name) {
 			emuChans++
 		}
 	}

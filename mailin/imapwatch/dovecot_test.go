@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -60,7 +61,7 @@ func (d *dovecotServer) client(tb testing.TB) *imapclient.Client {
 
 func (d *dovecotServer) append(tb testing.TB, c *imapclient.Client, mailbox string, raw []byte) {
 	tb.Helper()
-	cmd := c.Append(mailbox, int64(len(raw)), nil)
+	cmd := c.Append(mailbox, int64(len(raw)), &imap.AppendOptions{Time: mailDate})
 	_, err := cmd.Write(raw)
 	must(tb, err)
 	must(tb, cmd.Close())
@@ -105,6 +106,17 @@ func TestDovecot(t *testing.T) {
 		}
 		if n := messagesStored(t, s); n != 3 {
 			t.Errorf("%d messages stored, want 3", n)
+		}
+		// Each was received at the INTERNALDATE its APPEND gave, not at
+		// the time on Dovecot's clock.
+		cases, err := s.Cases(context.Background(), "")
+		if err != nil || len(cases) != 3 {
+			t.Fatalf("cases %+v, %v", cases, err)
+		}
+		for _, c := range cases {
+			if at, err := time.Parse(time.RFC3339, c.ReceivedAt); err != nil || !at.Equal(mailDate) {
+				t.Errorf("%s received at %s, want the INTERNALDATE %s", c.Ref, c.ReceivedAt, mailDate)
+			}
 		}
 		// Again: nothing new, nothing twice.
 		st, err = w.FetchOnce(context.Background())

@@ -19,7 +19,14 @@ import (
 	"github.com/csp/trigger/mailin/imapwatch"
 )
 
-// MustOpenStore opens a case file on a temporary file.
+// mailDate is the day the test mail is written and delivered: its Date
+// header, and the INTERNALDATE the tests' APPENDs give (a real Dovecot
+// would otherwise stamp its own clock).
+var mailDate = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+// MustOpenStore opens a case file on a temporary file. Its clock starts
+// five minutes after the mail was delivered and runs at real speed, so
+// that the references and deadlines it gives are the same on any day.
 func MustOpenStore(tb testing.TB) *sqlite.Store {
 	tb.Helper()
 	s, err := sqlite.Open(filepath.Join(tb.TempDir(), "trigger.db"), nil)
@@ -27,6 +34,8 @@ func MustOpenStore(tb testing.TB) *sqlite.Store {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
+	start, base := time.Now(), mailDate.Add(5*time.Minute)
+	s.Clock = func() time.Time { return base.Add(time.Since(start)) }
 	return s
 }
 

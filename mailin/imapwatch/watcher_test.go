@@ -51,7 +51,7 @@ func startMemServer(tb testing.TB, o memOptions) *memServer {
 
 func (ms *memServer) append(tb testing.TB, mailbox string, raw []byte) {
 	tb.Helper()
-	if _, err := ms.User.Append(mailbox, newLiteral(raw), &imap.AppendOptions{Time: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}); err != nil {
+	if _, err := ms.User.Append(mailbox, newLiteral(raw), &imap.AppendOptions{Time: mailDate}); err != nil {
 		tb.Fatal(err)
 	}
 }
