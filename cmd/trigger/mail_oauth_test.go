@@ -166,7 +166,7 @@ func TestMailCheck(t *testing.T) {
 		c := w.dovecotIMAP(t)
 		w.deliver(t, c, applications("fetch", 1)[0].raw)
 		code, out, stderr := w.run(t, secretEnv, "--config", w.config(t, "app-fetch", ""), "mail", "fetch", "--once")
-		if code != 0 || !strings.HasPrefix(out, "1 messages") || !strings.Contains(out, "created 1") {
+		if code != 0 || !strings.HasPrefix(out, "1 message ") || !strings.Contains(out, "created 1") {
 			t.Fatalf("exit %d: %s\n%s", code, out, stderr)
 		}
 		if in := w.inbox(t, c); in != 0 {
