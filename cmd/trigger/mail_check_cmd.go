@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/casefile/sqlite"
 )
 
@@ -74,7 +75,7 @@ func runMailCheck(ctx context.Context, m *Main, g *globals, args []string) error
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("mail check: %d of %d steps failed", failed, len(steps))
+		return fmt.Errorf("mail check: %d of %s failed", failed, casefile.Count(len(steps), "step", "steps"))
 	}
 	if !*asJSON {
 		fmt.Fprintf(m.Stdout, "mail check: all %d steps passed\n", len(steps))

@@ -301,7 +301,7 @@ func (c *mailChecker) checkIMAP(ctx context.Context) {
 		c.add("imap mailbox", advise(fmt.Errorf("cannot open %s: %w", ic.Mailbox, err), "check imap.mailbox, and that "+ic.Username+" may open it"), "")
 		return
 	}
-	c.add("imap mailbox", nil, fmt.Sprintf("%s holds %d messages", ic.Mailbox, sel.NumMessages))
+	c.add("imap mailbox", nil, ic.Mailbox+" holds "+casefile.Count(int(sel.NumMessages), "message", "messages"))
 	for _, f := range []struct{ step, name string }{{"imap folder processed", ic.Processed}, {"imap folder quarantine", ic.Quarantine}} {
 		c.checkFolder(cl, f.step, f.name)
 	}

@@ -72,7 +72,7 @@ func (s *server) checkCredential(ctx context.Context, now time.Time) error {
 	if left <= 0 {
 		text = "The certificate the Community Trigger signs in to its mailbox with (TRIGGER_OAUTH2_CERTIFICATE) expired on " + day + ": mail is not being read or sent."
 	} else {
-		text = fmt.Sprintf("The certificate the Community Trigger signs in to its mailbox with (TRIGGER_OAUTH2_CERTIFICATE) expires on %s, in %d days. When it does, mail stops being read and sent.", day, int(left.Hours()/24)+1)
+		text = fmt.Sprintf("The certificate the Community Trigger signs in to its mailbox with (TRIGGER_OAUTH2_CERTIFICATE) expires on %s, in %s. When it does, mail stops being read and sent.", day, casefile.Count(int(left.Hours()/24)+1, "day", "days"))
 	}
 	text += "\nWhat to do: make a new certificate, upload its public part to the app registration (Certificates & secrets), put the certificate and its key in TRIGGER_OAUTH2_CERTIFICATE, restart the service, and run `trigger mail check`."
 	key := fmt.Sprintf("credential-expiry:%s:%d", expiry.UTC().Format("2006-01-02"), int(due.Hours()/24))
