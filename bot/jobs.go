@@ -62,6 +62,11 @@ func (b *Bot) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, err
 		}
 	case casefile.JobSlackReminder:
 		err = b.postReminder(ctx, j)
+	case casefile.JobSlackDirect:
+		var p casefile.DirectMessageJob
+		if p, err = casefile.PayloadOf[casefile.DirectMessageJob](j); err == nil {
+			err = b.directMessage(ctx, j, p)
+		}
 	default:
 		err = casefile.Permanent(fmt.Errorf("the bot does not know job kind %q", j.Kind))
 	}

@@ -43,6 +43,7 @@ var slackGoMethods = map[string]string{
 	"PublishViewContext":                    "views.publish",
 	"GetUserByEmailContext":                 "users.lookupByEmail",
 	"GetUserInfoContext":                    "users.info",
+	"OpenConversationContext":               "conversations.open",
 }
 
 // methodScopes are the bot token scopes each Web API method needs, for the
@@ -68,6 +69,7 @@ var methodScopes = map[string][]string{
 	"views.publish":          {},
 	"users.lookupByEmail":    {"users:read", "users:read.email"},
 	"users.info":             {"users:read"},
+	"conversations.open":     {"im:write"},
 }
 
 // eventScopes are the scopes each subscribed event needs.

@@ -15,6 +15,7 @@ type Config struct {
 	Database    DatabaseConfig    `toml:"database"`
 	IMAP        IMAPConfig        `toml:"imap"`
 	SMTP        SMTPConfig        `toml:"smtp"`
+	OAuth2      OAuth2Config      `toml:"oauth2"`
 	Slack       SlackConfig       `toml:"slack"`
 	HTTP        HTTPConfig        `toml:"http"`
 	Roles       RolesConfig       `toml:"roles"`
@@ -46,6 +47,7 @@ type DatabaseConfig struct {
 type IMAPConfig struct {
 	Address        string   `toml:"address"` // host:port; empty disables the watcher
 	TLS            string   `toml:"tls"`     // implicit, starttls, none
+	Auth           string   `toml:"auth"`    // password, oauth2
 	Username       string   `toml:"username"`
 	Mailbox        string   `toml:"mailbox"`
 	Processed      string   `toml:"processed"`
@@ -55,13 +57,40 @@ type IMAPConfig struct {
 }
 
 type SMTPConfig struct {
-	Address  string `toml:"address"` // host:port; empty means mail waits in the outbox
-	TLS      string `toml:"tls"`     // implicit, starttls, none
-	Username string `toml:"username"`
+	Address  string `toml:"address"`  // host:port; empty means mail waits in the outbox
+	TLS      string `toml:"tls"`      // implicit, starttls, none
+	Auth     string `toml:"auth"`     // password, oauth2
+	Username string `toml:"username"` // with oauth2: the mailbox to send as
 	From     string `toml:"from"`
 	// Domain is the right-hand side of our Message-IDs; by default the
 	// domain of From.
 	Domain string `toml:"domain"`
+}
+
+// How the service signs in to IMAP and SMTP ([imap] auth, [smtp] auth).
+const (
+	AuthPassword = "password" // the account's password (TRIGGER_IMAP_PASSWORD, TRIGGER_SMTP_PASSWORD)
+	AuthOAuth2   = "oauth2"   // an OAuth 2.0 token ([oauth2]): Microsoft 365, Google Workspace
+)
+
+// OAuth2Config is the [oauth2] section: how the service gets the tokens it
+// signs in with when imap.auth or smtp.auth is "oauth2". It is plain data
+// here; cmd/trigger hands it, with the OAuth2 secrets, to internal/mailauth,
+// which checks the combination (a missing piece names its key) and gets the
+// tokens.
+type OAuth2Config struct {
+	Provider string   `toml:"provider"`  // microsoft, google, custom
+	Flow     string   `toml:"flow"`      // client_credentials, device_code (microsoft)
+	Tenant   string   `toml:"tenant"`    // microsoft: the tenant id or domain
+	ClientID string   `toml:"client_id"` // the app registration's (client) id
+	TokenURL string   `toml:"token_url"` // custom only: the token endpoint
+	Scopes   []string `toml:"scopes"`    // empty: the provider's default for IMAP and SMTP
+	Subject  string   `toml:"subject"`   // google: the mailbox the service account acts for
+}
+
+// UsesOAuth2 reports whether IMAP or SMTP signs in with a token.
+func (c *Config) UsesOAuth2() bool {
+	return c.IMAP.Auth == AuthOAuth2 || c.SMTP.Auth == AuthOAuth2
 }
 
 type SlackConfig struct {
@@ -192,6 +221,12 @@ type Secrets struct {
 	SlackSigningSecret string
 	IMAPPassword       string
 	SMTPPassword       string
+	// The [oauth2] credentials: a client secret, or a certificate with its
+	// private key (PEM), for Microsoft; a service account's JSON key for
+	// Google.
+	OAuth2ClientSecret   string
+	OAuth2Certificate    string
+	OAuth2ServiceAccount string
 }
 
 // IDList is a list of Slack user ids (or, for coordinator_email, of email
@@ -245,12 +280,13 @@ func DefaultConfig() Config {
 	return Config{
 		Database: DatabaseConfig{Path: "trigger.db"},
 		IMAP: IMAPConfig{
-			TLS: "implicit", Mailbox: "INBOX", Processed: "Processed", Quarantine: "Quarantine",
+			TLS: "implicit", Auth: AuthPassword, Mailbox: "INBOX", Processed: "Processed", Quarantine: "Quarantine",
 			PollInterval: Duration{time.Minute}, MaxMessageSize: 25 << 20,
 		},
-		SMTP:  SMTPConfig{TLS: "starttls", From: "Community Trigger <communitytrigger@example-council.gov.uk>"},
-		Slack: SlackConfig{Mode: "socket", ChannelPrefix: "ct-"},
-		HTTP:  HTTPConfig{Listen: "127.0.0.1:8080"},
+		SMTP:   SMTPConfig{TLS: "starttls", Auth: AuthPassword, From: "Community Trigger <communitytrigger@example-council.gov.uk>"},
+		OAuth2: OAuth2Config{Provider: "microsoft", Flow: "client_credentials"},
+		Slack:  SlackConfig{Mode: "socket", ChannelPrefix: "ct-"},
+		HTTP:   HTTPConfig{Listen: "127.0.0.1:8080"},
 		Agencies: []Agency{
 			{ID: "police", Name: "Police", NameCy: "Heddlu", Aliases: []string{"police", "constabulary", "pcso", "101", "officer"}},
 			{ID: "council", Name: "District Council", NameCy: "Cyngor Dosbarth", Aliases: []string{"council", "district council", "borough council", "city council", "environmental health", "asb team", "anti-social behaviour team", "community safety"}},
@@ -306,8 +342,31 @@ func (c *Config) Validate() error {
 			return bad(a.key, "%q is not host:port", a.v)
 		}
 	}
+	for _, a := range []struct{ key, v string }{{"imap.auth", c.IMAP.Auth}, {"smtp.auth", c.SMTP.Auth}} {
+		switch a.v {
+		case "", AuthPassword, AuthOAuth2: // "": password
+		default:
+			return bad(a.key, "%q is not one of %s, %s", a.v, AuthPassword, AuthOAuth2)
+		}
+	}
 	if c.IMAP.Address != "" && c.IMAP.Username == "" {
 		return bad("imap.username", "must be set when imap.address is")
+	}
+	if c.SMTP.Auth == AuthOAuth2 && c.SMTP.Address != "" && c.SMTP.Username == "" {
+		return bad("smtp.username", "required when smtp.auth = %q: the mailbox to sign in and send as", AuthOAuth2)
+	}
+	if c.UsesOAuth2() {
+		via := "imap.auth"
+		if c.IMAP.Auth != AuthOAuth2 {
+			via = "smtp.auth"
+		}
+		switch c.OAuth2.Provider {
+		case "microsoft", "google", "custom":
+		case "":
+			return bad("oauth2.provider", "required when %s = %q: one of microsoft, google, custom", via, AuthOAuth2)
+		default:
+			return bad("oauth2.provider", "%q is not one of microsoft, google, custom", c.OAuth2.Provider)
+		}
 	}
 	if c.IMAP.Mailbox == "" || c.IMAP.Processed == "" || c.IMAP.Quarantine == "" {
 		return bad("imap.mailbox", "the mailbox, processed and quarantine folders must be named")

@@ -112,6 +112,10 @@ func (e EndedJob) Explain(cfg *Config) Explanation {
 		p, _ := PayloadOf[ReminderJob](job)
 		x.What = "A reminder to " + agency(p.Agency) + " could not be posted in the case channel"
 		x.Todo = "Remind them another way if their deadline is near."
+	case JobSlackDirect:
+		p, _ := PayloadOf[DirectMessageJob](job)
+		x.What = "A direct message to the coordinators about the service could not be posted in Slack"
+		x.Todo = "It said: " + p.Text
 	default:
 		x.What = "Outbox job " + e.Kind + " could not be done"
 		x.Todo = "Fix the cause, then run " + retry + "."

@@ -18,6 +18,7 @@ const (
 	JobSlackNotify        = "slack.notify"         // a plain message in the case channel
 	JobSlackPostDraft     = "slack.post_draft"     // a letter draft for approval
 	JobSlackReminder      = "slack.reminder"       // remind an agency in its request's thread
+	JobSlackDirect        = "slack.direct_message" // tell people of a role about the service, not a case
 	JobEmailAck           = "email.ack"            // acknowledge an application
 	JobEmailAgency        = "email.agency_request" // ask an agency by email (no Slack officers)
 	JobEmailLetter        = "email.letter"         // send an approved letter
@@ -92,6 +93,16 @@ type ReminderJob struct {
 	Event int64 `json:"event"`
 }
 
+// DirectMessageJob tells the people of a role, in a direct message from the
+// bot, about the service itself rather than a case: the mailbox is not
+// being read (and again when it is), a credential is about to expire. Text
+// names codes and settings, never a resident's personal data.
+type DirectMessageJob struct {
+	Role  Role   `json:"role"` // RoleCoordinator (the only one so far)
+	Event int64  `json:"event"`
+	Text  string `json:"text"`
+}
+
 // AckJob emails the applicant the acknowledgement.
 type AckJob struct {
 	Case string `json:"case"`
@@ -148,6 +159,7 @@ func (UpdateRequestJob) JobKind() string    { return JobSlackUpdateRequest }
 func (NotifyJob) JobKind() string           { return JobSlackNotify }
 func (PostDraftJob) JobKind() string        { return JobSlackPostDraft }
 func (ReminderJob) JobKind() string         { return JobSlackReminder }
+func (DirectMessageJob) JobKind() string    { return JobSlackDirect }
 func (AckJob) JobKind() string              { return JobEmailAck }
 func (AgencyEmailJob) JobKind() string      { return JobEmailAgency }
 func (LetterJob) JobKind() string           { return JobEmailLetter }
