@@ -40,7 +40,7 @@ func (in *Intake) options(received time.Time) Options {
 	if lim.MaxSize == 0 && cfg != nil && cfg.IMAP.MaxMessageSize > 0 {
 		lim.MaxSize = cfg.IMAP.MaxMessageSize
 	}
-	return Options{Config: cfg, Limits: lim, ReceivedAt: received, Now: in.Store.Now()}
+	return Options{Config: cfg, Limits: lim, ReceivedAt: received, Now: in.Store.Now(), TrustedAuthServID: cfg.IMAP.TrustedAuthServID}
 }
 
 // IngestRaw parses one message and files it. internalDate is the IMAP
@@ -202,10 +202,10 @@ func sniffMessageID(raw []byte) string {
 		}
 		v = strings.TrimSpace(v)
 		if m := msgIDRE.FindStringSubmatch(v); m != nil {
-			return toUTF8String(m[1])
+			return casefile.CleanHeaderText(toUTF8String(m[1]))
 		}
 		if f := strings.Fields(v); len(f) > 0 {
-			return toUTF8String(strings.Trim(f[0], "<>"))
+			return casefile.CleanHeaderText(toUTF8String(strings.Trim(f[0], "<>")))
 		}
 	}
 	return ""
