@@ -62,8 +62,11 @@ type NotifyJob struct {
 	Coordinator bool   `json:"coordinator,omitempty"`
 	Chair       bool   `json:"chair,omitempty"`
 	// Prompt names the buttons that go with the message ("acknowledged",
-	// "schedule_meeting", "further_review", "further_outcome"); "" for none.
+	// "schedule_meeting", "further_review", "further_outcome",
+	// PromptUnverified); "" for none.
 	Prompt string `json:"prompt,omitempty"`
+	// Message is the stored email a PromptUnverified notice is about.
+	Message int64 `json:"message,omitempty"`
 	// Key identifies the message in the channel, so that a retry finds it
 	// instead of posting it twice; "" means the job's id.
 	Key string `json:"key,omitempty"`
@@ -71,6 +74,11 @@ type NotifyJob struct {
 	// EndedJob); 0 for any other message.
 	Ended int64 `json:"ended,omitempty"`
 }
+
+// PromptUnverified is the prompt of a notice about unverified mail: the
+// coordinator treats it as a request for a further review or as the
+// applicant's correspondence (Store.TreatUnverified).
+const PromptUnverified = "unverified"
 
 // PostDraftJob posts a letter draft for approval.
 type PostDraftJob struct {

@@ -106,6 +106,7 @@ const (
 	ActFurtherReviewOutcome  Action = "record_further_review_outcome"
 	ActExport                Action = "export"
 	ActRetryJobs             Action = "retry_jobs" // put ended outbox jobs back
+	ActTreatUnverified       Action = "treat_unverified_mail"
 )
 
 // rules says who may do what. The administrator may do everything; the
@@ -129,6 +130,7 @@ var rules = map[Action]struct {
 	ActFurtherReviewOutcome:  {[]Role{RoleChair}, "the Chair", "record the further review's outcome"},
 	ActExport:                {[]Role{RoleCoordinator}, "the coordinator", "export a case"},
 	ActRetryJobs:             {[]Role{RoleCoordinator}, "the coordinator", "put outbox jobs back"},
+	ActTreatUnverified:       {[]Role{RoleCoordinator}, "the coordinator", "decide what an unverified email is"},
 }
 
 func forbidden(who, what string) error {

@@ -22,14 +22,18 @@ func (s *Sender) handleAck(ctx context.Context, j casefile.Job) (casefile.JobDon
 	if err != nil {
 		return casefile.JobDone{}, err
 	}
-	if err := s.checkDeliverable(ctx, j, p.To, "applicant"); err != nil {
+	if err := s.checkDeliverable(ctx, j, c.Ref, p.To, "applicant"); err != nil {
+		return casefile.JobDone{}, err
+	}
+	id, err := s.messageID(ctx, j, c.Ref, "ack")
+	if err != nil {
 		return casefile.JobDone{}, err
 	}
 	m := Message{
 		To:            []string{p.To},
 		Subject:       AckSubject(c.Ref),
 		Text:          AckText(c, s.Partnership, s.timescales(), s.agencies()),
-		MessageID:     MessageID(c.Ref, "ack", j.ID, s.domain()),
+		MessageID:     id,
 		AutoSubmitted: AutoReplied,
 	}
 	return s.sendJob(ctx, j, "ack", m)
@@ -43,18 +47,13 @@ func AckSubject(ref string) string {
 // AckText is the acknowledgement: plain, kind words for someone who may be
 // having a very hard time, with the reference, what happens next and by
 // when (in working days), and whom to contact. It repeats nothing of what
-// the resident wrote.
+// the resident wrote but their name, and that only when it looks like one.
 func AckText(c *casefile.Case, p casefile.PartnershipConfig, ts casefile.Timescales, agencies []casefile.Agency) string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	para := func(text string) { b.WriteString(wrap(text, 72) + "\n\n") }
 
-	name := strings.TrimSpace(c.Applicant.Name)
-	if name == "" {
-		line("Hello,")
-	} else {
-		line("Dear %s,", name)
-	}
+	line("%s", Greeting(c.Applicant.Name))
 	b.WriteString("\n")
 	para("Thank you for contacting us. We have received your application for a Community Trigger " +
 		"(also called an Anti-social Behaviour Case Review). We are sorry that you have had to put up " +
@@ -102,6 +101,20 @@ func AckText(c *casefile.Case, p casefile.PartnershipConfig, ts casefile.Timesca
 	b.WriteString("\n")
 	para("This email was sent automatically when your application arrived. A member of our team reads every reply.")
 	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// Greeting opens an email to a resident: "Dear Ann Example," when the name
+// looks like a name (casefile.LooksLikeName), else "Dear applicant,". The
+// name comes from whoever wrote the application — a display name, a form
+// anyone can fill in — so anything else (a web address, a sentence, an
+// email address) is never written back to the address the email goes to:
+// the acknowledgement is not a way to send someone else's words.
+func Greeting(name string) string {
+	name = strings.TrimSpace(casefile.CleanHeaderText(name))
+	if !casefile.LooksLikeName(name) {
+		return "Dear applicant,"
+	}
+	return "Dear " + name + ","
 }
 
 // partners names the agencies asked in a review: "the Police, the District
