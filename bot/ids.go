@@ -24,6 +24,9 @@ const (
 	ActionReadLetter           = "read_letter"
 	ActionAcknowledged         = "acknowledged_other_way"
 	ActionSnoozeReminder       = "snooze_reminder" // value "REF|agency|reminder key"
+	// The buttons on an unverified email: value "REF|message id".
+	ActionTreatFurtherReview  = "treat_as_further_review"
+	ActionTreatCorrespondence = "treat_as_correspondence"
 )
 
 // Callback ids of modals. Their private_metadata carries the same context

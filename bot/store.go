@@ -35,6 +35,7 @@ type Store interface {
 	DecideFurtherReview(ctx context.Context, a casefile.Actor, ref string, accept bool, reason string) (casefile.Changed, error)
 	RecordFurtherReviewOutcome(ctx context.Context, a casefile.Actor, ref, outcome string, upheld bool) (casefile.Changed, error)
 	SnoozeReminder(ctx context.Context, a casefile.Actor, key string) (until casefile.Date, changed casefile.Changed, err error)
+	TreatUnverified(ctx context.Context, a casefile.Actor, ref string, message int64, as string) (casefile.Changed, error)
 
 	SetChannel(ctx context.Context, ref, channelID, name string) error
 	SetCardTS(ctx context.Context, ref, ts string) error
