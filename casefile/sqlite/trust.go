@@ -322,7 +322,7 @@ func (tx *Tx) ingestBounce(ctx context.Context, in casefile.Inbound, st stored) 
 	}
 	if sent == nil {
 		st.unverified = casefile.UnverifiedNotOurMessage
-		c, _, err := tx.thread(ctx, in)
+		c, err := tx.bounceCase(ctx, in)
 		if err != nil {
 			return casefile.IngestResult{}, err
 		}
@@ -363,6 +363,16 @@ func (tx *Tx) ingestBounce(ctx context.Context, in casefile.Inbound, st stored) 
 		return casefile.IngestResult{}, err
 	}
 	return result(casefile.OutcomeBounce, c.ref, in.MessageID, "delivery failure of our "+sentWords(sent.kind)+": the address is marked undeliverable for this case"), nil
+}
+
+// bounceCase is the case a bounce that counts for nothing points to, to
+// show it there: one of ours it quotes, else the case its subject names.
+func (tx *Tx) bounceCase(ctx context.Context, in casefile.Inbound) (*caseRow, error) {
+	if b := in.Bounce; b != nil {
+		in.ReplyTo = append(append(append([]string{}, in.ReplyTo...), b.OriginalMessageID), b.OriginalMessageIDs...)
+	}
+	c, _, err := tx.thread(ctx, in)
+	return c, err
 }
 
 // deliveryFailed tells the coordinator that an email we sent on case c
