@@ -220,7 +220,7 @@ type JobInfo struct {
 	LastError    string     `json:"last_error"`     // scrubbed of email addresses
 	NextRun      *time.Time `json:"next_run"`       // pending jobs: not before this
 	EndedAt      *time.Time `json:"ended_at"`       // dead jobs
-	EndReason    string     `json:"end_reason"`     // dead jobs: permanent, gave_up ("" if ended before they were recorded)
+	EndReason    string     `json:"end_reason"`     // dead jobs: permanent, gave_up, bounced ("" if ended before they were recorded)
 }
 
 // JobFilter selects outbox jobs to list. The zero value lists the jobs not

@@ -805,10 +805,15 @@ func TestOnlyTheApprovedVersionIsSent(t *testing.T) {
 	if err != nil || res.Outcome != casefile.OutcomeBounce || res.Case == nil || *res.Case != c.Ref {
 		t.Fatalf("bounce: %+v %v", res, err)
 	}
+	// The letter's job ends after all, and the coordinator hears of it as
+	// of any job that ends.
 	jobs, _ := e.Store.Jobs(ctx, c.Ref)
 	notified := false
 	for _, j := range jobs {
-		notified = notified || (j.Kind == casefile.JobSlackNotify && strings.HasPrefix(j.DedupeKey, "notify:"))
+		notified = notified || (j.Kind == casefile.JobSlackNotify && strings.HasPrefix(j.DedupeKey, "ended:"))
+		if j.Kind == casefile.JobEmailLetter && (j.State != "dead" || j.EndReason != casefile.EndBounced) {
+			t.Errorf("the bounced letter's job: %+v, want ended as bounced", j)
+		}
 	}
 	if !notified {
 		t.Error("the coordinator is not told of the bounced letter")

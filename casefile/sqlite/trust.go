@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -376,35 +377,43 @@ func (tx *Tx) bounceCase(ctx context.Context, in casefile.Inbound) (*caseRow, er
 }
 
 // deliveryFailed tells the coordinator that an email we sent on case c
-// came back, and what to do: reach the recipient another way. An
-// acknowledgement that bounced is owed again: its deadline reopens and the
-// notice carries the *Acknowledged* button.
-//
-// This is the one place a bounce turns into a prompt; it is meant to be
-// the outbox's ended-job notice (the job that sent the email ended after
-// all), and will call it when that is in the case file.
+// came back: the outbox job that sent it ends after all (casefile.EndBounced),
+// and the coordinator hears of it as of any job that ends — the ended-job
+// notice, with what to do (reach the recipient another way). An
+// acknowledgement that bounced is owed again: its deadline reopens, and
+// the notice carries the *Acknowledged* button. A second bounce of the same
+// email tells nobody twice.
 func (tx *Tx) deliveryFailed(ctx context.Context, c *caseRow, sent *sentMessage, status string, ev int64) error {
-	prompt := ""
-	var todo string
-	switch sent.kind {
-	case "ack":
+	if sent.kind == "ack" {
 		if _, err := tx.ExecContext(ctx, `UPDATE deadlines SET done_at = NULL WHERE case_id = ? AND name = ?`, c.id, casefile.DeadlineAcknowledge); err != nil {
 			return fmt.Errorf("reopen acknowledgement: %w", err)
 		}
-		prompt = "acknowledged"
-		todo = "Contact the applicant another way (post or phone), then press *Acknowledged*."
-	case "letter":
-		todo = "Send it by post instead (the approved letter is in this channel, and in `trigger case export " + c.ref + "`), and note here when you did."
-	case "agency_request", "agency_reminder":
-		todo = "Ask the agency another way (phone, or their usual contact), and check their address in `[[agency]] email`."
-	default:
-		todo = "Reach the recipient another way."
 	}
-	text := "The " + sentWords(sent.kind) + " could not be delivered: the recipient's mail server returned it (" + status + "). " + todo
-	_, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev), casefile.NotifyJob{
-		Case: c.ref, Event: ev, Coordinator: true, Prompt: prompt, Text: text,
-	})
-	return err
+	if sent.job == 0 {
+		// Sent before the case file kept which job sent what.
+		_, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev), casefile.NotifyJob{
+			Case: c.ref, Event: ev, Coordinator: true,
+			Text: "The " + sentWords(sent.kind) + " could not be delivered: the recipient's mail server returned it (" + status + "). Please reach the recipient another way.",
+		})
+		return err
+	}
+	msg := casefile.BouncedError(status)
+	res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'dead', end_reason = ?, last_error = ?, first_failed_at = COALESCE(first_failed_at, ?)
+		WHERE id = ? AND state = 'done'`, casefile.EndBounced, msg, ms(tx.now), sent.job)
+	if err != nil {
+		return fmt.Errorf("end job %d: %w", sent.job, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // ended already: its coordinator was told
+	}
+	e := casefile.EndedJob{ID: sent.job, CaseRef: c.ref, Reason: casefile.EndBounced, Error: msg, FirstFailedAt: tx.now, EndedAt: tx.now}
+	var payload string
+	var attempts int
+	if err := tx.QueryRowContext(ctx, `SELECT kind, payload, attempts FROM outbox WHERE id = ?`, sent.job).Scan(&e.Kind, &payload, &attempts); err != nil {
+		return fmt.Errorf("end job %d: %w", sent.job, err)
+	}
+	e.Payload = json.RawMessage(payload)
+	return tx.tellEnded(ctx, c.id, e, attempts)
 }
 
 func sentWords(kind string) string {

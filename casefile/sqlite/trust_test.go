@@ -220,6 +220,23 @@ func TestBounces(t *testing.T) {
 	if n := jobKinds(t, s, c.Ref)[casefile.JobSlackNotify]; n != before+1 {
 		t.Error("the coordinator is not asked to reach the applicant another way")
 	}
+	// Through the ended-job notice: the acknowledgement's job ended after
+	// all, and the notice carries the Acknowledged button.
+	jobs, _ := s.Jobs(ctx, c.Ref)
+	for _, j := range jobs {
+		if j.Kind == casefile.JobEmailAck && (j.State != "dead" || j.EndReason != casefile.EndBounced || !strings.Contains(j.LastError, "5.1.1")) {
+			t.Errorf("ack job %+v, want ended as bounced", j)
+		}
+	}
+	evs, _ := s.Events(ctx, c.Ref)
+	if last := evs[len(evs)-1]; last.Kind != "job.ended" {
+		t.Errorf("last event %s, want job.ended", last.Kind)
+	}
+	// A second bounce of the same email tells nobody twice.
+	bounce("again@mx", casefile.Bounce{Recipients: []string{lucy}, OriginalMessageIDs: []string{ack}, Status: "5.1.1"})
+	if n := jobKinds(t, s, c.Ref)[casefile.JobSlackNotify]; n != before+1 {
+		t.Errorf("%d notices after a second bounce, want 1", n-before)
+	}
 	if ch, err := s.RecordAcknowledgement(ctx, who("U-COORD"), c.Ref, "phoned"); err != nil || !ch {
 		t.Errorf("Acknowledged after the bounce: %v %v", ch, err)
 	}
