@@ -161,7 +161,11 @@ func (p *ingestPrinter) print(r casefile.IngestResult) {
 	if r.Case != nil {
 		ref = *r.Case
 	}
-	fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\n", r.Outcome, ref, r.MessageID, r.Reason)
+	reason := r.Reason
+	if !r.Verified && r.Outcome != casefile.OutcomeQuarantined {
+		reason = "unverified (" + r.UnverifiedReason + "): " + reason
+	}
+	fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\n", r.Outcome, ref, r.MessageID, reason)
 }
 
 func (p *ingestPrinter) flush() {
