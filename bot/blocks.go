@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -400,6 +401,19 @@ func NoticeThread(text string, to []string) []string {
 // twice.
 func ThreadReply(blockID, text string) []slack.Block {
 	return []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID(blockID))}
+}
+
+// UnverifiedNotice tells the coordinator of an email on the case that is
+// not verified as a party's (the text says why, and what it asked), with
+// the two things they can make of it. Each button carries the case and the
+// stored message: "REF|message". A long text is cut as NoticeMessage cuts
+// it (NoticeThread gives the rest).
+func UnverifiedNotice(ref string, message int64, text string, to []string) []slack.Block {
+	value := ref + "|" + strconv.FormatInt(message, 10)
+	return append(NoticeMessage(ref, text, to, ""),
+		slack.NewActionBlock("unverified_actions",
+			button(ActionTreatFurtherReview, value, "Treat as further-review request", ""),
+			button(ActionTreatCorrespondence, value, "From the applicant", "")))
 }
 
 func modal(callbackID, title, submit, metadata string, blocks ...slack.Block) slack.ModalViewRequest {

@@ -35,6 +35,9 @@ const (
 	ActionReadMessage           = "read_message" // value "REF|Message-ID"
 	ActionRecordThresholdReview = "record_threshold_review"
 	ActionThresholdReviewResult = "threshold_review_result"
+	// The buttons on an unverified email: value "REF|message id".
+	ActionTreatFurtherReview  = "treat_as_further_review"
+	ActionTreatCorrespondence = "treat_as_correspondence"
 )
 
 // Callback ids of modals. Their private_metadata carries the same context

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -268,8 +269,37 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		ActionSkipConsultation, ActionReadMessage,
 		ActionRecordThresholdReview, ActionThresholdReviewResult:
 		b.residentClick(ctx, cb, a, who, lookupErr, ref, agency)
+	case ActionTreatFurtherReview, ActionTreatCorrespondence:
+		b.treatClick(ctx, cb, a, who, lookupErr, ref, agency)
 	default:
 		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
+	}
+}
+
+// treatClick records what the coordinator makes of an unverified email
+// (the message id is the button value's second part).
+func (b *Bot) treatClick(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction, who casefile.Actor, lookupErr error, ref, message string) {
+	id, err := strconv.ParseInt(message, 10, 64)
+	if err != nil || id <= 0 {
+		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
+		return
+	}
+	if !b.permit(ctx, cb, a.ActionID, lookupErr, who.Permit(casefile.ActTreatUnverified)) {
+		return
+	}
+	as, done := casefile.TreatAsCorrespondence, "Recorded: the email is the applicant's correspondence on "+ref+". Mail from its address now counts as the applicant's on this case."
+	if a.ActionID == ActionTreatFurtherReview {
+		as, done = casefile.TreatAsFurtherReview, "Recorded: the email on "+ref+" is the applicant's request for a further review. The Chair is asked to decide."
+	}
+	changed, err := b.Store.TreatUnverified(ctx, who, ref, id, as)
+	switch {
+	case err != nil:
+		b.Logger.Warn("treat unverified mail refused", "case", ref, "action", a.ActionID, "code", casefile.ErrorCode(err))
+		b.refused(ctx, cb, a.ActionID, err)
+	case !changed:
+		b.ephemeral(ctx, cb, "That email on "+ref+" was already recorded that way. Nothing was changed.")
+	default:
+		b.ephemeral(ctx, cb, done)
 	}
 }
 

@@ -46,6 +46,7 @@ type Store interface {
 	RecordThresholdReviewResult(ctx context.Context, a casefile.Actor, ref string, upheld bool, notes string) (casefile.Changed, error)
 	WrittenViews(ctx context.Context, ref string) ([]casefile.MessageText, error)
 	MessageText(ctx context.Context, ref, messageID string) (casefile.MessageText, error)
+	TreatUnverified(ctx context.Context, a casefile.Actor, ref string, message int64, as string) (casefile.Changed, error)
 
 	SetChannel(ctx context.Context, ref, channelID, name string) error
 	SetCardTS(ctx context.Context, ref, ts string) error

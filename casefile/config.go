@@ -14,6 +14,7 @@ import (
 type Config struct {
 	Database    DatabaseConfig    `toml:"database"`
 	IMAP        IMAPConfig        `toml:"imap"`
+	Intake      IntakeConfig      `toml:"intake"`
 	SMTP        SMTPConfig        `toml:"smtp"`
 	OAuth2      OAuth2Config      `toml:"oauth2"`
 	Slack       SlackConfig       `toml:"slack"`
@@ -54,6 +55,41 @@ type IMAPConfig struct {
 	Quarantine     string   `toml:"quarantine"`
 	PollInterval   Duration `toml:"poll_interval"`
 	MaxMessageSize int64    `toml:"max_message_size"` // bytes
+	// TrustedAuthServID is the authserv-id of the receiving gateway whose
+	// Authentication-Results are believed (RFC 8601); "" believes none.
+	// AuthServMicrosoft365 reads Microsoft 365's, which carry no id.
+	TrustedAuthServID string `toml:"trusted_authserv_id"`
+}
+
+// AuthServMicrosoft365 is the trusted_authserv_id that believes the
+// Authentication-Results field Microsoft 365 (Exchange Online Protection)
+// adds at the top of every message it receives: Microsoft writes it with
+// no authserv-id, so there is no name to match.
+const AuthServMicrosoft365 = "microsoft365"
+
+// IntakeConfig limits what mail from outside can make the service do.
+type IntakeConfig struct {
+	// AcksPerSenderHour is how many new cases from one sender address an
+	// hour are acknowledged by email automatically; the others wait for
+	// the coordinator's Acknowledged. 0: every acknowledgement waits.
+	AcksPerSenderHour int `toml:"acks_per_sender_hour"`
+	// FormSenders are the addresses of web-form systems, which send every
+	// resident's form from one address: their applications count against
+	// the applicant's address instead, and they are never a party to a
+	// case themselves.
+	FormSenders []string `toml:"form_senders"`
+}
+
+// IsFormSender reports whether addr is one of the configured web-form
+// systems.
+func (c IntakeConfig) IsFormSender(addr string) bool {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	for _, f := range c.FormSenders {
+		if addr != "" && strings.ToLower(strings.TrimSpace(f)) == addr {
+			return true
+		}
+	}
+	return false
 }
 
 type SMTPConfig struct {
@@ -283,6 +319,7 @@ func DefaultConfig() Config {
 			TLS: "implicit", Auth: AuthPassword, Mailbox: "INBOX", Processed: "Processed", Quarantine: "Quarantine",
 			PollInterval: Duration{time.Minute}, MaxMessageSize: 25 << 20,
 		},
+		Intake: IntakeConfig{AcksPerSenderHour: 5},
 		SMTP:   SMTPConfig{TLS: "starttls", Auth: AuthPassword, From: "Community Trigger <communitytrigger@example-council.gov.uk>"},
 		OAuth2: OAuth2Config{Provider: "microsoft", Flow: "client_credentials"},
 		Slack:  SlackConfig{Mode: "socket", ChannelPrefix: "ct-"},
@@ -382,6 +419,17 @@ func (c *Config) Validate() error {
 	for _, t := range []struct{ key, tls, addr string }{{"imap.tls", c.IMAP.TLS, c.IMAP.Address}, {"smtp.tls", c.SMTP.TLS, c.SMTP.Address}} {
 		if t.tls == "none" && t.addr != "" && !loopback(t.addr) {
 			return bad(t.key, `"none" sends mail and passwords in clear: use implicit or starttls (none is allowed only to a loopback address)`)
+		}
+	}
+	if strings.ContainsAny(c.IMAP.TrustedAuthServID, " \t;()\"") {
+		return bad("imap.trusted_authserv_id", "%q: an authserv-id is one word, the host name the gateway writes first in its Authentication-Results (or %q)", c.IMAP.TrustedAuthServID, AuthServMicrosoft365)
+	}
+	if c.Intake.AcksPerSenderHour < 0 {
+		return bad("intake.acks_per_sender_hour", "must be 0 or more")
+	}
+	for i, f := range c.Intake.FormSenders {
+		if f = strings.TrimSpace(f); strings.Count(f, "@") != 1 || strings.ContainsAny(f, " <>") {
+			return bad(fmt.Sprintf("intake.form_senders[%d]", i), "%q is not an email address", f)
 		}
 	}
 	if c.SMTP.From == "" || !strings.Contains(c.SMTP.From, "@") {

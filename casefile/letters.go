@@ -258,6 +258,24 @@ type RecommendationView struct {
 // still works.
 func (d LetterData) EscalationOutcome() string { return d.FurtherReviewOutcome }
 
+// GreetingName is the applicant's name as an email to them may greet them:
+// only when it looks like a name (LooksLikeName), else "" and the templates
+// say "Dear applicant". The name comes from whoever wrote the application —
+// a display name, a form anyone can fill in — so anything else (a web
+// address, a sentence, an email address) is never written back to the
+// address the email goes to: an email to a resident is not a way to send
+// someone else's words.
+func (d LetterData) GreetingName() string { return GreetingName(d.Applicant.Name) }
+
+// GreetingName is name, cleaned, when it looks like a person's name; "".
+func GreetingName(name string) string {
+	name = strings.TrimSpace(CleanHeaderText(name))
+	if !LooksLikeName(name) {
+		return ""
+	}
+	return name
+}
+
 // AgencyName is an agency's name in English, for templates.
 func (d LetterData) AgencyName(id string) string {
 	if a, ok := d.Config.Agency(id); ok {
@@ -340,14 +358,6 @@ const LanguageBreak = "----------------------------------------"
 
 // bilingualIntro opens a letter in both languages.
 const bilingualIntro = "Mae'r fersiwn Saesneg isod. / The English version is below."
-
-// RenderLetter writes a letter of the kind in English from its data with
-// the letter templates: the built-in ones, each replaced by a file of the
-// same name in override when it has one (the partnership's own wording;
-// nil for none).
-func RenderLetter(override fs.FS, kind string, d *LetterData) (string, error) {
-	return Render(override, kind, []string{LangEnglish}, d)
-}
 
 // Render writes the letter or email called name (met, ack, closure, …) in
 // the languages given, first first. Each language has its template,

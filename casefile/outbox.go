@@ -70,9 +70,11 @@ type NotifyJob struct {
 	Chair       bool   `json:"chair,omitempty"`
 	// Prompt names the buttons that go with the message ("acknowledged",
 	// "schedule_meeting", "further_review", "further_outcome",
-	// "involvement", "consultation", "threshold_review_result", or
-	// "read_message:<Message-ID>"); "" for none.
+	// "involvement", "consultation", "threshold_review_result",
+	// "read_message:<Message-ID>", or PromptUnverified); "" for none.
 	Prompt string `json:"prompt,omitempty"`
+	// Message is the stored email a PromptUnverified notice is about.
+	Message int64 `json:"message,omitempty"`
 	// Key identifies the message in the channel, so that a retry finds it
 	// instead of posting it twice; "" means the job's id.
 	Key string `json:"key,omitempty"`
@@ -80,6 +82,11 @@ type NotifyJob struct {
 	// EndedJob); 0 for any other message.
 	Ended int64 `json:"ended,omitempty"`
 }
+
+// PromptUnverified is the prompt of a notice about unverified mail: the
+// coordinator treats it as a request for a further review or as the
+// applicant's correspondence (Store.TreatUnverified).
+const PromptUnverified = "unverified"
 
 // PostDraftJob posts a letter draft for approval.
 type PostDraftJob struct {
@@ -249,7 +256,7 @@ type JobInfo struct {
 	LastError    string     `json:"last_error"`     // scrubbed of email addresses
 	NextRun      *time.Time `json:"next_run"`       // pending jobs: not before this
 	EndedAt      *time.Time `json:"ended_at"`       // dead jobs
-	EndReason    string     `json:"end_reason"`     // dead jobs: permanent, gave_up ("" if ended before they were recorded)
+	EndReason    string     `json:"end_reason"`     // dead jobs: permanent, gave_up, bounced ("" if ended before they were recorded)
 }
 
 // JobFilter selects outbox jobs to list. The zero value lists the jobs not

@@ -113,6 +113,7 @@ const (
 	ActRecordThresholdReview Action = "record_threshold_review_request"
 	ActThresholdReviewResult Action = "record_threshold_review_result"
 	ActRetryJobs             Action = "retry_jobs" // put ended outbox jobs back
+	ActTreatUnverified       Action = "treat_unverified_mail"
 )
 
 // rules says who may do what. The administrator may do everything; the
@@ -142,6 +143,7 @@ var rules = map[Action]struct {
 	ActRecordThresholdReview: {[]Role{RoleCoordinator}, "the coordinator", "record a request to review the threshold decision"},
 	ActThresholdReviewResult: {[]Role{RoleCoordinator}, "the coordinator", "record the result of a threshold-decision review"},
 	ActRetryJobs:             {[]Role{RoleCoordinator}, "the coordinator", "put outbox jobs back"},
+	ActTreatUnverified:       {[]Role{RoleCoordinator}, "the coordinator", "decide what an unverified email is"},
 }
 
 func forbidden(who, what string) error {

@@ -26,7 +26,11 @@ func (s *Sender) handleAck(ctx context.Context, j casefile.Job) (casefile.JobDon
 	if err != nil {
 		return casefile.JobDone{}, err
 	}
-	if err := s.checkDeliverable(ctx, j, p.To, "applicant"); err != nil {
+	if err := s.checkDeliverable(ctx, j, c.Ref, p.To, "applicant"); err != nil {
+		return casefile.JobDone{}, err
+	}
+	id, err := s.messageID(ctx, j, c.Ref, "ack")
+	if err != nil {
 		return casefile.JobDone{}, err
 	}
 	a, err := Ack(c, s.service(), s.templates())
@@ -38,15 +42,10 @@ func (s *Sender) handleAck(ctx context.Context, j casefile.Job) (casefile.JobDon
 		Subject:       a.Subject,
 		Text:          a.Text,
 		HTML:          a.HTML,
-		MessageID:     MessageID(c.Ref, "ack", j.ID, s.domain()),
+		MessageID:     id,
 		AutoSubmitted: AutoReplied,
 	}
 	return s.sendJob(ctx, j, "ack", m)
-}
-
-// AckSubject is the subject of the acknowledgement in English.
-func AckSubject(ref string) string {
-	return casefile.SubjectIn(ref, casefile.MailAck, casefile.LangEnglish)
 }
 
 // Acknowledgement is the acknowledgement as written for a case.

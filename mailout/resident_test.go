@@ -2,11 +2,11 @@ package mailout_test
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/mailout"
 )
 
 // sunkWith returns the one message of the sink whose subject contains s.
@@ -90,8 +90,12 @@ func TestResidentEmail(t *testing.T) {
 	h, _ := readMail(t, m.Data)
 	job := e.job(t, c.Ref, casefile.JobEmailResident)
 	id, _ := h.MessageID()
-	if want := "ct." + c.Ref + ".closure." + strconv.FormatInt(job.ID, 10) + "@example-council.gov.uk"; id != want {
-		t.Errorf("Message-ID %q, want %q", id, want)
+	key, err := e.Store.MessageIDKey(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := mailout.MessageID(key, c.Ref, casefile.MailClosure, job.ID, "example-council.gov.uk"); id != want || strings.Contains(id, c.Ref) {
+		t.Errorf("Message-ID %q, want %q: ours, and not to be guessed from the case", id, want)
 	}
 	if h.Get("Auto-Submitted") != "auto-generated" || !strings.HasPrefix(h.Get("Content-Type"), "multipart/alternative") {
 		t.Errorf("Auto-Submitted %q, Content-Type %q", h.Get("Auto-Submitted"), h.Get("Content-Type"))

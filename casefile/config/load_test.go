@@ -30,7 +30,8 @@ func TestConfigDefaults(t *testing.T) {
 	for _, a := range cfg.Agencies {
 		ids = append(ids, a.ID)
 	}
-	if strings.Join(ids, ",") != "police,council,housing" || cfg.Threshold.Complaints != 3 || cfg.Slack.ChannelPrefix != "ct-" || cfg.Timescales.FurtherReview != 20 {
+	if strings.Join(ids, ",") != "police,council,housing" || cfg.Threshold.Complaints != 3 || cfg.Slack.ChannelPrefix != "ct-" || cfg.Timescales.FurtherReview != 20 ||
+		cfg.Intake.AcksPerSenderHour != 5 || cfg.IMAP.TrustedAuthServID != "" {
 		t.Errorf("defaults: %v %+v", ids, cfg)
 	}
 }
@@ -87,6 +88,9 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"[oauth2]\ntennant = \"contoso\"\n", "oauth2.tennant: unknown key"},
 		{"[oauth2]\nclient_secret = \"Qx8Q~abc\"\n", "oauth2.client_secret: a secret is never read from the file: set TRIGGER_OAUTH2_CLIENT_SECRET"},
 		{"[imap]\npassword = \"hunter2\"\n", "imap.password: a secret is never read from the file: set TRIGGER_IMAP_PASSWORD"},
+		{"[imap]\ntrusted_authserv_id = \"mx.example; dmarc=pass\"\n", "imap.trusted_authserv_id"},
+		{"[intake]\nacks_per_sender_hour = -1\n", "intake.acks_per_sender_hour: must be 0 or more"},
+		{"[intake]\nform_senders = [\"Council Forms <forms@example.org>\"]\n", "intake.form_senders[0]"},
 	} {
 		_, err := config.Load(writeConfig(t, tc.body), noEnv)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -181,7 +185,8 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("examples/trigger.toml: %v", err)
 	}
-	if len(cfg.Agencies) != 3 || cfg.Agencies[2].Email == "" || cfg.IMAP.Address == "" || len(cfg.Roles.Coordinator) != 1 {
+	if len(cfg.Agencies) != 3 || cfg.Agencies[2].Email == "" || cfg.IMAP.Address == "" || len(cfg.Roles.Coordinator) != 1 ||
+		cfg.IMAP.TrustedAuthServID == "" || !cfg.Intake.IsFormSender("noreply@forms.example-council.gov.uk") {
 		t.Fatalf("examples/trigger.toml read as %+v", cfg)
 	}
 }

@@ -130,9 +130,10 @@ func (tx *Tx) completeJob(ctx context.Context, j casefile.Job, done casefile.Job
 	}
 	if m := done.Sent; m != nil {
 		sum := sha256.Sum256(m.Raw)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, direction, kind, subject, from_addr, at, raw, sha256, created_at)
-			VALUES (?, ?, 'out', ?, ?, '', ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
-			nullID(j.CaseID), m.MessageID, m.Kind, m.Subject, ms(tx.now), m.Raw, hex.EncodeToString(sum[:]), ms(tx.now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, header_id, direction, kind, subject, from_addr, at, raw, sha256, created_at,
+			job_id, to_addr) VALUES (?, ?, ?, 'out', ?, ?, '', ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+			nullID(j.CaseID), m.MessageID, m.MessageID, m.Kind, m.Subject, ms(tx.now), m.Raw, hex.EncodeToString(sum[:]), ms(tx.now),
+			j.ID, recipients(m.To)); err != nil {
 			return fmt.Errorf("store sent message: %w", err)
 		}
 		if j.CaseID != 0 {

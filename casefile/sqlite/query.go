@@ -49,6 +49,7 @@ func (tx *Tx) readCase(ctx context.Context, ref string) (*casefile.Case, error) 
 	if err := json.Unmarshal([]byte(app), &c.Application); err != nil {
 		return nil, fmt.Errorf("case %s: application: %w", ref, err)
 	}
+	c.Application.CleanHeaderFields() // stored before intake cleaned them
 	if err := json.Unmarshal([]byte(reasons), &c.Threshold.Reasons); err != nil {
 		return nil, fmt.Errorf("case %s: reasons: %w", ref, err)
 	}
@@ -106,7 +107,8 @@ func (tx *Tx) deadlines(ctx context.Context, caseID int64) (map[string]casefile.
 }
 
 func (tx *Tx) messageSummaries(ctx context.Context, caseID int64) ([]casefile.MessageSummary, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT message_id, direction, kind, subject, at FROM messages WHERE case_id = ? ORDER BY at, id`, caseID)
+	rows, err := tx.QueryContext(ctx, `SELECT id, header_id, direction, kind, subject, at, verified, unverified_reason, treated_as, decided_by
+		FROM messages WHERE case_id = ? ORDER BY at, id`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("messages: %w", err)
 	}
@@ -115,10 +117,12 @@ func (tx *Tx) messageSummaries(ctx context.Context, caseID int64) ([]casefile.Me
 	for rows.Next() {
 		var m casefile.MessageSummary
 		var at int64
-		if err := rows.Scan(&m.MessageID, &m.Direction, &m.Kind, &m.Subject, &at); err != nil {
+		if err := rows.Scan(&m.ID, &m.MessageID, &m.Direction, &m.Kind, &m.Subject, &at, &m.Verified, &m.UnverifiedReason, &m.TreatedAs, &m.DecidedBy); err != nil {
 			return nil, err
 		}
 		m.At = fromMS(at)
+		// Header text is safe to print, however old the row.
+		m.MessageID, m.Subject = casefile.CleanHeaderText(m.MessageID), casefile.CleanHeaderText(m.Subject)
 		out = append(out, m)
 	}
 	return out, rows.Err()
@@ -136,6 +140,7 @@ func (tx *Tx) attachmentSummaries(ctx context.Context, caseID int64) ([]casefile
 		if err := rows.Scan(&a.Filename, &a.ContentType, &a.Size, &a.SHA256); err != nil {
 			return nil, err
 		}
+		a.Filename, a.ContentType = casefile.CleanHeaderText(a.Filename), casefile.CleanHeaderText(a.ContentType)
 		out = append(out, a)
 	}
 	return out, rows.Err()

@@ -212,10 +212,10 @@ func (tx *Tx) purge(ctx context.Context, ref string) (casefile.Purge, bool, erro
 		q    string
 		args []any
 	}{
-		{`UPDATE cases SET application = ?, decision_reason = CASE WHEN decision_reason IS NULL THEN NULL ELSE '' END, purged_at = ?, updated_at = ?
+		{`UPDATE cases SET application = ?, decision_reason = CASE WHEN decision_reason IS NULL THEN NULL ELSE '' END, intake_sender = '', purged_at = ?, updated_at = ?
 			WHERE id = ?`, []any{string(anon), ms(tx.now), ms(tx.now), id}},
 		{`DELETE FROM chunks WHERE owner IN (SELECT 'm:' || id FROM messages WHERE case_id = ?1 UNION ALL SELECT 'a:' || id FROM attachments WHERE case_id = ?1)`, []any{id}},
-		{`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '', to_addr = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE attachments SET data = NULL, data_chunks = 0, filename = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE agency_replies SET complaints = '', considered = '', taken = '', risk = '', text = '', files = '[]' WHERE case_id = ?`, []any{id}},
 		{`UPDATE meetings SET summary = '', place = '', attendees = '' WHERE case_id = ?`, []any{id}},
@@ -278,7 +278,7 @@ func (s *Store) PurgeLooseMail(ctx context.Context) (casefile.LooseMail, error) 
 			`DELETE FROM chunks WHERE owner IN (SELECT 'a:' || a.id FROM attachments a JOIN messages m ON m.id = a.message_id
 				WHERE m.case_id IS NULL AND m.created_at < ?1)`,
 			`UPDATE attachments SET data = NULL, data_chunks = 0, filename = '' WHERE message_id IN (SELECT id FROM messages WHERE case_id IS NULL AND created_at < ?1)`,
-			`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '' WHERE id IN (SELECT id ` + looseMessages + `)`,
+			`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '', to_addr = '' WHERE id IN (SELECT id ` + looseMessages + `)`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, cut); err != nil {
 				return fmt.Errorf("purge mail with no case: %w", err)

@@ -338,6 +338,13 @@ func printCase(w io.Writer, c *casefile.Case) {
 		fmt.Fprintln(w, "\nMessages:")
 		for _, msg := range c.Messages {
 			fmt.Fprintf(w, "  %s %-3s %-12s %s\n", msg.At.Format("2006-01-02 15:04"), msg.Direction, msg.Kind, msg.Subject)
+			if !msg.Verified {
+				note := "unverified (" + msg.UnverifiedReason + "): it changed nothing"
+				if msg.TreatedAs != "" {
+					note += "; treated as " + msg.TreatedAs + " by " + msg.DecidedBy
+				}
+				fmt.Fprintf(w, "  %16s %s\n", "", note)
+			}
 		}
 	}
 	if len(c.Attachments) > 0 {
