@@ -170,7 +170,9 @@ func (tx *Tx) ackHeld(ctx context.Context, caseID int64, to string, ack intakeAc
 	if ack.sender != "" {
 		limit := tx.s.Config.Intake.AcksPerSenderHour
 		var n int
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cases WHERE intake_sender = ? AND created_at > ? AND id != ?`,
+		// "intake_sender != ''" lets SQLite use the partial index
+		// cases_intake_sender: without it, every new case read them all.
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cases WHERE intake_sender = ? AND intake_sender != '' AND created_at > ? AND id != ?`,
 			ack.sender, ms(tx.now.Add(-time.Hour)), caseID).Scan(&n)
 		if err != nil {
 			return "", fmt.Errorf("ack rate: %w", err)

@@ -3,9 +3,14 @@ package imapwatch_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,31 +19,49 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/sqlite"
+	"github.com/csp/trigger/internal/mixedmail"
 	"github.com/csp/trigger/mailin"
+	"github.com/csp/trigger/mailin/imapwatch"
 )
 
-// TestDovecotDrainBenchmark measures `mail fetch --once` against mbsync:
-// Dovecot holds N application emails; mbsync (isync) merely downloads the
-// mailbox into a local maildir, then FetchOnce ingests every message into a
-// case file and moves it to Processed. scripts/bench-imap.sh runs it:
+// TestDovecotDrainBenchmark measures `mail fetch --once` against mbsync on
+// the mailbox a partnership really receives (internal/mixedmail: web-form
+// and free-text applications, follow-ups threaded by our tag or by a reply
+// to our acknowledgement, further-review requests, out-of-office replies,
+// bounces, list mail, HTML-only mail, attachments, mail delivered twice).
+// The case file first holds the mailbox's history (a tenth as many cases,
+// acknowledged, some answered); Dovecot then holds N messages; mbsync
+// (isync) merely downloads them into a local maildir, then FetchOnce files
+// every one and moves it to Processed. Every outcome must be the one the
+// generator gave its message. scripts/bench-imap.sh runs it:
 //
 //	IMAPWATCH_BENCH_MESSAGES=10000 go test -run TestDovecotDrainBenchmark -v ./mailin/imapwatch/
 //
-// IMAPWATCH_BENCH_INGEST=store swaps mail intake's parser for the tests'
-// stand-in, which files each message without reading the application.
+// IMAPWATCH_BENCH_CPUPROFILE=FILE writes a CPU profile of FetchOnce (go
+// tool pprof FILE).
 func TestDovecotDrainBenchmark(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("IMAPWATCH_BENCH_MESSAGES"))
 	if n <= 0 {
 		t.Skip("set IMAPWATCH_BENCH_MESSAGES=10000 to run the benchmark (scripts/bench-imap.sh)")
 	}
 	d := startDovecot(t)
-	var bytes int64
-	for i := range n {
-		raw := benchMessage(i)
-		bytes += int64(len(raw))
-		name := fmt.Sprintf("%d.M%dP1.bench,S=%d", 1772445600+i, i, len(raw))
-		must(t, os.MkdirAll(filepath.Join(d.Maildir, "new"), 0o755))
-		must(t, os.WriteFile(filepath.Join(d.Maildir, "new", name), raw, 0o644))
+	cfg := mixedmail.Config()
+	s := benchStore(t, &cfg)
+	intake := &mailin.Intake{Store: s, Config: &cfg}
+	year := casefile.DateOf(s.Now()).Year
+	mb := mixedmail.Generate(mixedmail.Options{Messages: n, Seed: 1, Year: year, Start: s.Now().Add(-time.Duration(n) * 20 * time.Second)})
+	start := time.Now()
+	if err := mb.Seed(context.Background(), s, intake.IngestBatch); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("history: %d cases filed, acknowledged and %d answered in %v", len(mb.History), len(mb.Answered), time.Since(start).Round(time.Millisecond))
+
+	must(t, os.MkdirAll(filepath.Join(d.Maildir, "new"), 0o755))
+	for i, m := range mb.Inbox {
+		name := filepath.Join(d.Maildir, "new", fmt.Sprintf("%d.M%dP1.bench,S=%d", m.Date.Unix(), i, len(m.Raw)))
+		must(t, os.WriteFile(name, m.Raw, 0o644))
+		must(t, os.Chtimes(name, m.Date, m.Date)) // Dovecot's INTERNALDATE
 	}
 	for _, sub := range []string{"cur", "tmp"} {
 		must(t, os.MkdirAll(filepath.Join(d.Maildir, sub), 0o755))
@@ -49,7 +72,12 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 	if got := d.count(t, c, "INBOX"); got != n {
 		t.Fatalf("INBOX holds %d, want %d", got, n)
 	}
-	t.Logf("mailbox: %d messages, %.1f MB", n, float64(bytes)/1e6)
+	kinds := mb.Counts()
+	var mix []string
+	for _, k := range mixedmail.Mix {
+		mix = append(mix, fmt.Sprintf("%s %d", k.Kind, kinds[k.Kind]))
+	}
+	t.Logf("mailbox: %d messages, %.1f MB: %s", n, float64(mb.Bytes())/1e6, strings.Join(mix, ", "))
 
 	mbsync := time.Duration(0)
 	if path, err := exec.LookPath("mbsync"); err != nil {
@@ -59,31 +87,28 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 		t.Logf("mbsync (download only):            %v", mbsync.Round(time.Millisecond))
 	}
 
-	// FetchOnce as `trigger mail fetch --once` runs it: mail intake's
-	// parser, a real case file (a case each, in its own transaction), and
-	// every message moved.
-	s := MustOpenStore(t)
-	intake := &mailin.Intake{Store: s}
-	ingest, how := intake.IngestRaw, "mailin.Intake"
-	if os.Getenv("IMAPWATCH_BENCH_INGEST") == "store" {
-		// The tests' stand-in: Message-ID and subject only, so no
-		// applicant address and no acknowledgement job.
-		ingest, how = StoreIngest(s), "stand-in"
+	// FetchOnce as `trigger mail fetch --once` runs it: mail intake on
+	// a real case file, every message moved once committed.
+	w := &imapwatch.Watcher{Config: benchIMAP(d.Addr), Password: "secret", Store: s, Logger: quietLogger(),
+		Ingest: intake.IngestRaw, IngestBatch: intake.IngestBatch}
+	load := loadAverage()
+	if path := os.Getenv("IMAPWATCH_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		must(t, err)
+		must(t, pprof.StartCPUProfile(f))
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	w := newWatcher(t, d.Addr, s, ingest, nil)
-	if how == "mailin.Intake" {
-		w.IngestBatch = intake.IngestBatch // as the command runs it
-	}
-	start := time.Now()
+	start = time.Now()
 	st, err := w.FetchOnce(context.Background())
 	fetch := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Outcomes[casefile.OutcomeCreated] != n || d.count(t, c, "INBOX") != 0 {
-		t.Fatalf("FetchOnce handled %+v, want %d created and an empty INBOX", st, n)
+	pprof.StopCPUProfile()
+	if want := mb.Expect(); !maps.Equal(st.Outcomes, want) || d.count(t, c, "INBOX") != 0 {
+		t.Fatalf("FetchOnce handled %v, want %v and an empty INBOX", st.Outcomes, want)
 	}
-	t.Logf("trigger mail fetch --once (%s): %v (%.0f messages/s)", how, fetch.Round(time.Millisecond), float64(n)/fetch.Seconds())
+	t.Logf("trigger mail fetch --once: %v (%.0f messages/s), outcomes %v", fetch.Round(time.Millisecond), float64(n)/fetch.Seconds(), sortedCounts(st.Outcomes))
 
 	// The same with an ingest that does nothing: the IMAP side alone.
 	if _, err := c.Select("Processed", nil).Wait(); err != nil {
@@ -96,7 +121,8 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 	nop := func(ctx context.Context, raw []byte, _ time.Time) (casefile.IngestResult, error) {
 		return casefile.IngestResult{Outcome: casefile.OutcomeDuplicate}, nil
 	}
-	w2 := newWatcher(t, d.Addr, s, nop, nil)
+	must(t, s.SetIMAPCheckpoint(context.Background(), "INBOX", 0, 0))
+	w2 := &imapwatch.Watcher{Config: benchIMAP(d.Addr), Password: "secret", Store: s, Logger: quietLogger(), Ingest: nop}
 	start = time.Now()
 	if _, err := w2.FetchOnce(context.Background()); err != nil {
 		t.Fatal(err)
@@ -107,13 +133,55 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 	if mbsync > 0 {
 		ratio := fetch.Seconds() / mbsync.Seconds()
 		verdict := "within"
-		if ratio > 2 {
+		if ratio > 1.5 {
 			verdict = "NOT within"
 		}
-		t.Logf("ratio fetch/mbsync = %.2f: %s the 2x target (IMAP-only ratio %.2f)", ratio, verdict, imapOnly.Seconds()/mbsync.Seconds())
-		fmt.Printf("BENCH messages=%d ingest=%s mbsync=%.3fs fetch_once=%.3fs fetch_once_nop_ingest=%.3fs ratio=%.2f\n",
-			n, how, mbsync.Seconds(), fetch.Seconds(), imapOnly.Seconds(), ratio)
+		t.Logf("ratio fetch/mbsync = %.2f: %s the 1.5x target (IMAP-only ratio %.2f)", ratio, verdict, imapOnly.Seconds()/mbsync.Seconds())
+		fmt.Printf("BENCH messages=%d mb=%.1f mbsync=%.3fs fetch_once=%.3fs fetch_once_nop_ingest=%.3fs ratio=%.2f per_message_ms=%.3f load=%s\n",
+			n, float64(mb.Bytes())/1e6, mbsync.Seconds(), fetch.Seconds(), imapOnly.Seconds(), ratio, fetch.Seconds()*1000/float64(n), load)
 	}
+}
+
+// benchStore opens a case file as `trigger` does, on the real clock.
+func benchStore(tb testing.TB, cfg *casefile.Config) *sqlite.Store {
+	tb.Helper()
+	s, err := sqlite.Open(filepath.Join(tb.TempDir(), "trigger.db"), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// benchIMAP is the [imap] section of the benchmark: Dovecot at addr.
+func benchIMAP(addr string) casefile.IMAPConfig {
+	cfg := casefile.DefaultConfig().IMAP
+	cfg.Address, cfg.TLS, cfg.Username = addr, "none", "ct"
+	return cfg
+}
+
+// quietLogger logs as `trigger mail fetch` does by default (info and up),
+// to nowhere.
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// loadAverage is the machine's load average over the last minute, as
+// uptime shows it: the figures are only comparable at a similar load.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+func sortedCounts(m map[string]int) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(out, ", ")
 }
 
 // runMbsync downloads the INBOX into a fresh local maildir and times it.
@@ -163,27 +231,4 @@ SyncState *
 		tb.Fatalf("mbsync downloaded %d messages, want %d\n%s", got, n, out)
 	}
 	return took
-}
-
-// benchMessage is a council web-form application of about 2 KB.
-func benchMessage(i int) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Return-Path: <noreply@forms.example-council.gov.uk>\r\n")
-	fmt.Fprintf(&b, "From: Council Forms <noreply@forms.example-council.gov.uk>\r\n")
-	fmt.Fprintf(&b, "To: communitytrigger@example-council.gov.uk\r\n")
-	fmt.Fprintf(&b, "Subject: Community Trigger application form submission %d\r\n", i)
-	fmt.Fprintf(&b, "Message-ID: <form-%d-%d@forms.example-council.gov.uk>\r\n", i, 20260302)
-	fmt.Fprintf(&b, "Date: Mon, 2 Mar 2026 10:%02d:%02d +0000\r\n", i/60%60, i%60)
-	fmt.Fprintf(&b, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
-	fmt.Fprintf(&b, "Applicant name: Resident %d\r\nEmail: resident%d@example.org\r\nPhone: 07700 900%03d\r\n", i, i, i%1000)
-	fmt.Fprintf(&b, "Address: %d Example Street, Exampleton\r\nPostcode: LE67 3FJ\r\n", i%200+1)
-	b.WriteString("Applying on behalf of someone else: No\r\n")
-	b.WriteString("Description of the behaviour: Loud music and shouting late at night, most nights of the week, and\r\n")
-	b.WriteString("rubbish left outside the flats. Neighbours have been threatened when they asked for it to stop.\r\n")
-	for k := 1; k <= 3; k++ {
-		fmt.Fprintf(&b, "Incident %d date: 2026-0%d-1%d\r\nReported to: police\r\nReference: PC-%d-%d\r\n", k, k, k, i, k)
-		b.WriteString("What happened: music until 3am, bottles thrown into the garden, the police were called and attended.\r\n")
-	}
-	b.WriteString(strings.Repeat("Further information: the resident has kept a diary of every incident since January.\r\n", 6))
-	return []byte(b.String())
 }
