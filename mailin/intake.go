@@ -94,14 +94,23 @@ func parseSafely(raw []byte, opt Options) (m casefile.Inbound, err error) {
 	return Parse(raw, opt)
 }
 
-// IngestBatch files several messages as IngestRaw would, parsing them on
-// every core and filing those that parse in transactions of batchTx
-// messages each, one savepoint per message (see the store's IngestBatch):
-// results and errors are in the order given.
-// A message that cannot be read, or that the case file refuses, is
-// quarantined; errs are for database failures, which the caller retries.
+// IngestBatch files several messages as IngestRaw would: ReadBatch, then
+// filing what it read at once. Results and errors are in the order given.
 func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates []time.Time) ([]casefile.IngestResult, []error) {
-	results, errs := make([]casefile.IngestResult, len(raws)), make([]error, len(raws))
+	return in.ReadBatch(raws, internalDates)(ctx)
+}
+
+// ReadBatch parses several messages on every core and returns the function
+// that files them: those that parse in transactions of batchTx messages
+// each, one savepoint per message (see the store's IngestBatch), the others
+// quarantined, results and errors in the order given. A message the case
+// file refuses is quarantined too; errs are for database failures, which
+// the caller retries.
+//
+// Reading and filing are apart so that a caller can read the next batch
+// while the last is filed: parsing takes every core but one, filing one
+// (SQLite has one writer). The IMAP watcher and `trigger ingest` do.
+func (in *Intake) ReadBatch(raws [][]byte, internalDates []time.Time) func(ctx context.Context) ([]casefile.IngestResult, []error) {
 	parsed, perrs := make([]casefile.Inbound, len(raws)), make([]error, len(raws))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -113,6 +122,14 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 		})
 	}
 	wg.Wait()
+	return func(ctx context.Context) ([]casefile.IngestResult, []error) {
+		return in.fileBatch(ctx, raws, parsed, perrs)
+	}
+}
+
+// fileBatch files what ReadBatch read.
+func (in *Intake) fileBatch(ctx context.Context, raws [][]byte, parsed []casefile.Inbound, perrs []error) ([]casefile.IngestResult, []error) {
+	results, errs := make([]casefile.IngestResult, len(raws)), make([]error, len(raws))
 	var batch []casefile.Inbound
 	var at []int
 	for i, raw := range raws {
@@ -147,7 +164,7 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 }
 
 // batchTx is how many messages one transaction of IngestBatch files.
-const batchTx = 16
+const batchTx = 100
 
 // Retry reads a quarantined message again (after a fix, or with other
 // limits). When it now parses it is ingested and the quarantine entry

@@ -37,7 +37,7 @@ func runMailFetch(ctx context.Context, m *Main, g *globals, args []string) error
 	return g.withStore(m, func(s *sqlite.Store) error {
 		intake := &mailin.Intake{Store: s, Config: cfg}
 		w := &imapwatch.Watcher{Config: cfg.IMAP, Store: s,
-			Logger: logger, Ingest: intake.IngestRaw, IngestBatch: intake.IngestBatch}
+			Logger: logger, Ingest: intake.IngestRaw, ReadBatch: intake.ReadBatch}
 		if token {
 			src, err := newMailSource(cfg, s, m.oauthBaseURL, logger)
 			if err != nil {

@@ -165,7 +165,7 @@ func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logge
 		// again and again) is counted too, not only intake's outcomes.
 		s.watcher = &imapwatch.Watcher{
 			Config: cfg.IMAP, Store: store, Logger: logger.With("part", "imap"),
-			Ingest: s.intake.IngestRaw, IngestBatch: s.intake.IngestBatch,
+			Ingest: s.intake.IngestRaw, ReadBatch: s.intake.ReadBatch,
 			ReconnectMax: deps.reconnectMax,
 			OnOutcome: func(outcome string) {
 				s.metrics.inc("trigger_messages_ingested_total", "Messages ingested, by outcome.", "outcome", outcome)

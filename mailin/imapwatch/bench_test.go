@@ -90,7 +90,7 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 	// FetchOnce as `trigger mail fetch --once` runs it: mail intake on
 	// a real case file, every message moved once committed.
 	w := &imapwatch.Watcher{Config: benchIMAP(d.Addr), Password: "secret", Store: s, Logger: quietLogger(),
-		Ingest: intake.IngestRaw, IngestBatch: intake.IngestBatch}
+		Ingest: intake.IngestRaw, ReadBatch: intake.ReadBatch}
 	load := loadAverage()
 	if path := os.Getenv("IMAPWATCH_BENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)

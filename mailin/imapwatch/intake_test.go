@@ -1,9 +1,13 @@
 package imapwatch_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/mailin"
@@ -13,12 +17,12 @@ import (
 // an application becomes a case; a message the parser cannot read is
 // quarantined by intake and moved to Quarantine; neither blocks the other.
 func TestWithMailIntake(t *testing.T) {
-	for _, batch := range []bool{false, true} {
-		t.Run(map[bool]string{false: "OneByOne", true: "Batch"}[batch], func(t *testing.T) { testWithMailIntake(t, batch) })
+	for _, how := range []string{"OneByOne", "Batch", "ReadAhead"} {
+		t.Run(how, func(t *testing.T) { testWithMailIntake(t, how) })
 	}
 }
 
-func testWithMailIntake(t *testing.T, batch bool) {
+func testWithMailIntake(t *testing.T, how string) {
 	ms := startMemServer(t, memOptions{})
 	s := MustOpenStore(t)
 	broken := []byte("From: Rita Gomez <rita.gomez@example.net>\r\n" +
@@ -35,8 +39,13 @@ func testWithMailIntake(t *testing.T, batch bool) {
 	intake := &mailin.Intake{Store: s}
 	ms.append(t, "INBOX", testMessage("intake2", "The police came once; the council never replied.\r\n"))
 	w := newWatcher(t, ms.Addr, s, intake.IngestRaw, nil)
-	if batch {
+	switch how {
+	case "Batch":
 		w.IngestBatch = intake.IngestBatch
+	case "ReadAhead":
+		// One message a unit: each is read while the one before is
+		// filed, and still filed and numbered in mailbox order.
+		w.ReadBatch, w.BatchSize = intake.ReadBatch, 1
 	}
 	st, err := w.FetchOnce(context.Background())
 	if err != nil {
@@ -60,5 +69,74 @@ func testWithMailIntake(t *testing.T, batch bool) {
 	list, err := s.QuarantineList(context.Background(), false)
 	if err != nil || len(list) != 1 || list[0].MessageKey != "broken-boundary-1@example.net" {
 		t.Errorf("quarantine = %+v, %v", list, err)
+	}
+}
+
+// With ReadBatch, the watcher reads a unit while the unit before is being
+// filed, yet files, numbers and moves them in mailbox order. A unit whose
+// reading panics is quarantined; the others are filed.
+func TestReadAhead(t *testing.T) {
+	ms := startMemServer(t, memOptions{})
+	s := MustOpenStore(t)
+	const n = 12
+	for i := range n {
+		id := fmt.Sprintf("ahead%02d", i)
+		if i == 7 {
+			id = "panics"
+		}
+		ms.append(t, "INBOX", testMessage(id, "I have reported the noise to the police three times since January.\r\n"))
+	}
+	intake := &mailin.Intake{Store: s}
+	w := newWatcher(t, ms.Addr, s, intake.IngestRaw, nil)
+	w.BatchSize = 3
+	var mu sync.Mutex
+	reads := 0
+	readSecond := make(chan struct{})
+	w.ReadBatch = func(raws [][]byte, dates []time.Time) func(context.Context) ([]casefile.IngestResult, []error) {
+		mu.Lock()
+		reads++
+		if reads == 2 {
+			close(readSecond)
+		}
+		mu.Unlock()
+		for _, raw := range raws {
+			if bytes.Contains(raw, []byte("<panics@")) {
+				panic("index out of range")
+			}
+		}
+		file := intake.ReadBatch(raws, dates)
+		return func(ctx context.Context) ([]casefile.IngestResult, []error) {
+			if first := len(raws) > 0 && bytes.Contains(raws[0], []byte("<ahead00@")); first {
+				// The first unit is filed only once the second was read.
+				select {
+				case <-readSecond:
+				case <-time.After(30 * time.Second):
+					t.Error("the second unit was not read while the first was being filed")
+				}
+			}
+			return file(ctx)
+		}
+	}
+	st, err := w.FetchOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Units of three: the panicking message's unit (6-8) is quarantined.
+	if st.Outcomes[casefile.OutcomeCreated] != n-3 || st.Outcomes[casefile.OutcomeQuarantined] != 3 {
+		t.Errorf("outcomes = %v, want %d created and 3 quarantined", st.Outcomes, n-3)
+	}
+	if in, done, q := ms.count(t, "INBOX"), ms.count(t, "Processed"), ms.count(t, "Quarantine"); in != 0 || done != n-3 || q != 3 {
+		t.Errorf("INBOX %d, Processed %d, Quarantine %d; want 0, %d, 3", in, done, q, n-3)
+	}
+	ref := 0
+	for i := range n {
+		if i >= 6 && i <= 8 {
+			continue
+		}
+		ref++
+		c, err := s.Case(context.Background(), fmt.Sprintf("CT-2026-%04d", ref))
+		if err != nil || len(c.Messages) != 1 || !strings.Contains(c.Messages[0].MessageID, fmt.Sprintf("ahead%02d@", i)) {
+			t.Errorf("CT-2026-%04d is not message %d: %+v %v", ref, i, c, err)
+		}
 	}
 }

@@ -91,25 +91,32 @@ func (w *Watcher) pass(ctx context.Context, c *imapclient.Client, st *Stats) (pa
 	if len(uids) > 0 {
 		p.maxUID = uids[len(uids)-1]
 	}
-	// Downloading runs one unit ahead of ingesting, so the network and
-	// the database work at the same time; ingesting, moving and the
-	// checkpoint stay strictly in order.
-	units := make(chan unit, 1)
+	// A pipeline of three: while one unit is filed (the database), the
+	// next is read (parsed, on the other cores) and the one after that
+	// downloaded (the network), so that all three work at once. Filing,
+	// moving and the checkpoint stay strictly in order.
+	downloaded, ready := make(chan unit), make(chan unit)
 	stop := make(chan struct{})
-	produced := make(chan struct{})
+	fetched, read := make(chan struct{}), make(chan struct{})
 	go func() {
-		defer close(produced)
-		defer close(units)
-		w.download(c, uids, units, stop)
+		defer close(fetched)
+		defer close(downloaded)
+		w.download(c, uids, downloaded, stop)
+	}()
+	go func() {
+		defer close(read)
+		defer close(ready)
+		w.readUnits(downloaded, ready, stop)
 	}()
 	defer func() {
 		close(stop)
-		<-produced
+		<-fetched
+		<-read
 	}()
 
 	done := make(map[imap.UID]bool, len(uids))
 	next := 0 // uids[:next] are done: the checkpoint is uids[next-1]
-	for u := range units {
+	for u := range ready {
 		if u.err != nil {
 			return p, u.err
 		}
@@ -159,6 +166,10 @@ type meta struct {
 type unit struct {
 	items []item
 	err   error // the download failed: the connection is gone
+	// file files the unit's messages that ReadBatch read ahead (those
+	// at idx in items); nil without ReadBatch.
+	file func(ctx context.Context) ([]casefile.IngestResult, []error)
+	idx  []int
 }
 
 // An item is one message of a unit.
@@ -249,6 +260,51 @@ func (w *Watcher) download(c *imapclient.Client, uids []imap.UID, out chan<- uni
 	}
 }
 
+// readUnits reads (ReadBatch) the messages of each downloaded unit ahead
+// of filing them, and passes the units on in order until in ends or stop
+// is closed.
+func (w *Watcher) readUnits(in <-chan unit, out chan<- unit, stop <-chan struct{}) {
+	for u := range in {
+		if u.err == nil && w.ReadBatch != nil {
+			w.readAhead(&u)
+		}
+		select {
+		case out <- u:
+		case <-stop:
+			return
+		}
+	}
+}
+
+// readAhead reads the messages of a unit that are there to file, turning
+// a panic into an error for each of them.
+func (w *Watcher) readAhead(u *unit) {
+	var raws [][]byte
+	var dates []time.Time
+	for i, it := range u.items {
+		if !it.gone && !it.oversize {
+			u.idx, raws, dates = append(u.idx, i), append(raws, it.raw), append(dates, it.date)
+		}
+	}
+	if len(u.idx) == 0 {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			w.log().Error("imap: reading mail panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			n := len(u.idx)
+			u.file = func(context.Context) ([]casefile.IngestResult, []error) {
+				errs := make([]error, n)
+				for i := range errs {
+					errs[i] = &panicError{r}
+				}
+				return make([]casefile.IngestResult, n), errs
+			}
+		}
+	}()
+	u.file = w.ReadBatch(raws, dates)
+}
+
 // handle ingests the messages of a unit one by one and, once all are
 // committed, moves them: to Quarantine what was quarantined, the rest to
 // Processed. It marks in done the messages that need nothing more, and
@@ -265,7 +321,7 @@ func (w *Watcher) handle(ctx context.Context, c *imapclient.Client, uv uint32, u
 			toProcessed = append(toProcessed, uid)
 		}
 	}
-	results := w.ingestUnit(ctx, u.items)
+	results := w.ingestUnit(ctx, u)
 	for i, it := range u.items {
 		switch {
 		case it.gone:
@@ -486,12 +542,20 @@ type outcome struct {
 	err error
 }
 
-// ingestUnit files the messages of one download unit: in one batch when the
-// watcher has IngestBatch (one durable commit for the lot), else one by
-// one, Workers at a time. The results are in the items' order; the caller
-// settles and moves them in mailbox order.
-func (w *Watcher) ingestUnit(ctx context.Context, items []item) []outcome {
+// ingestUnit files the messages of one download unit: what ReadBatch read
+// ahead, or in one batch when the watcher has IngestBatch (one durable
+// commit for several), else one by one, Workers at a time. The results are
+// in the items' order; the caller settles and moves them in mailbox order.
+func (w *Watcher) ingestUnit(ctx context.Context, u unit) []outcome {
+	items := u.items
 	results := make([]outcome, len(items))
+	if u.file != nil {
+		res, errs := w.fileUnit(ctx, u.file, len(u.idx))
+		for j, i := range u.idx {
+			results[i] = outcome{res[j], errs[j]}
+		}
+		return results
+	}
 	var idx []int
 	for i, it := range items {
 		if !it.gone && !it.oversize {
@@ -543,6 +607,28 @@ func (w *Watcher) ingestBatch(ctx context.Context, raws [][]byte, dates []time.T
 	res, errs = w.IngestBatch(ctx, raws, dates)
 	if len(res) != len(raws) || len(errs) != len(raws) {
 		panic(fmt.Sprintf("IngestBatch returned %d results and %d errors for %d messages", len(res), len(errs), len(raws)))
+	}
+	return res, errs
+}
+
+// fileUnit calls a unit's file within the ingest timeout, turning a panic
+// (or results that do not match the messages) into an error for every
+// message.
+func (w *Watcher) fileUnit(ctx context.Context, file func(context.Context) ([]casefile.IngestResult, []error), n int) (res []casefile.IngestResult, errs []error) {
+	ctx, cancel := context.WithTimeout(ctx, w.IngestTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			w.log().Error("imap: ingest panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			res, errs = make([]casefile.IngestResult, n), make([]error, n)
+			for i := range errs {
+				errs[i] = &panicError{r}
+			}
+		}
+	}()
+	res, errs = file(ctx)
+	if len(res) != n || len(errs) != n {
+		panic(fmt.Sprintf("ReadBatch's filing returned %d results and %d errors for %d messages", len(res), len(errs), n))
 	}
 	return res, errs
 }

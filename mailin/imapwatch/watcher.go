@@ -31,6 +31,11 @@ type IngestFunc func(ctx context.Context, raw []byte, internalDate time.Time) (c
 // the order of raws (mailin.Intake.IngestBatch is one).
 type BatchFunc func(ctx context.Context, raws [][]byte, internalDates []time.Time) ([]casefile.IngestResult, []error)
 
+// ReadFunc reads several messages ahead of filing them and returns the
+// function that files them; its results and errors are in the order of
+// raws (mailin.Intake.ReadBatch is one).
+type ReadFunc = func(raws [][]byte, internalDates []time.Time) func(ctx context.Context) ([]casefile.IngestResult, []error)
+
 // Store is the part of the case file the watcher uses: its checkpoint and
 // the quarantine.
 type Store interface {
@@ -49,7 +54,12 @@ type Watcher struct {
 	// IngestBatch, if set, is used instead of Ingest: the messages of one
 	// download unit are filed together.
 	IngestBatch BatchFunc
-	Logger      *slog.Logger
+	// ReadBatch, if set, is used instead of both: the messages of one
+	// download unit are read (parsed) while the unit before is filed, and
+	// filed together by the function it returns
+	// (mailin.Intake.ReadBatch).
+	ReadBatch ReadFunc
+	Logger    *slog.Logger
 
 	// TLSConfig replaces the default TLS settings (tests use it to trust
 	// a self-signed certificate).
@@ -79,7 +89,7 @@ type Watcher struct {
 	// minutes); default 25m.
 	IdleRefresh time.Duration
 	// BatchSize and BatchBytes bound one UID FETCH of message bodies;
-	// default 100 messages and 16 MiB.
+	// default DefaultBatchSize messages and DefaultBatchBytes.
 	BatchSize  int
 	BatchBytes int64
 	// IngestTimeout bounds one call of Ingest; default 2m.
@@ -107,6 +117,14 @@ type Watcher struct {
 	idleHook func()
 	noIdle   bool
 }
+
+// The batch a watcher downloads, reads and files at once, unless
+// BatchSize and BatchBytes say otherwise: `trigger ingest` batches mbox
+// files the same way.
+const (
+	DefaultBatchSize  = 100
+	DefaultBatchBytes = 16 << 20
+)
 
 // msgKey names a message on the server for as long as UIDVALIDITY holds.
 type msgKey struct{ uidValidity, uid uint32 }
@@ -137,7 +155,7 @@ func (s Stats) Handled() int {
 func (w *Watcher) Connected() bool { return w.connected.Load() }
 
 func (w *Watcher) init() error {
-	if w.Store == nil || (w.Ingest == nil && w.IngestBatch == nil) {
+	if w.Store == nil || (w.Ingest == nil && w.IngestBatch == nil && w.ReadBatch == nil) {
 		return errors.New("imapwatch: Store and Ingest must be set")
 	}
 	c := &w.Config
@@ -171,8 +189,8 @@ func (w *Watcher) init() error {
 	setDefault(&w.ReconnectMin, time.Second)
 	setDefault(&w.ReconnectMax, 5*time.Minute)
 	setDefault(&w.IdleRefresh, 25*time.Minute)
-	setDefault(&w.BatchSize, 100)
-	setDefault(&w.BatchBytes, 16<<20)
+	setDefault(&w.BatchSize, DefaultBatchSize)
+	setDefault(&w.BatchBytes, DefaultBatchBytes)
 	setDefault(&w.IngestTimeout, 2*time.Minute)
 	if w.Logger == nil {
 		w.Logger = slog.Default()
