@@ -19,10 +19,14 @@
 package mixedmail
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"mime/quotedprintable"
+	"regexp"
 	"strings"
 	"time"
 
@@ -394,6 +398,9 @@ func (g *gen) msg(kind Kind, id string, header [][2]string, body string) Message
 	b.WriteString("Date: " + g.at.Format(time.RFC1123Z) + "\r\n")
 	b.WriteString("Message-ID: <" + id + ">\r\n")
 	b.WriteString(body)
+	if !strings.HasSuffix(body, "\n") {
+		b.WriteString("\n")
+	}
 	return Message{Kind: kind, MessageID: id, Raw: []byte(crlf(b.String())), Date: g.at, Verified: true}
 }
 
@@ -876,3 +883,26 @@ func htmlOf(text string) string {
 	}
 	return b.String()
 }
+
+// WriteMbox writes messages as an mbox (mboxrd): each after a "From "
+// line, a line starting "From " or ">From " quoted with one ">" more, and a
+// blank line (CRLF, as the messages' own lines end) after each.
+func WriteMbox(w io.Writer, msgs []Message) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	for _, m := range msgs {
+		fmt.Fprintf(bw, "From MAILER-DAEMON %s\n", m.Date.UTC().Format("Mon Jan _2 15:04:05 2006"))
+		for line := range bytes.Lines(m.Raw) {
+			if fromLine.Match(line) {
+				bw.WriteByte('>')
+			}
+			bw.Write(line)
+		}
+		if !bytes.HasSuffix(m.Raw, []byte("\n")) {
+			bw.WriteString("\r\n")
+		}
+		bw.WriteString("\r\n") // the separator: SplitMbox gives the message back byte for byte
+	}
+	return bw.Flush()
+}
+
+var fromLine = regexp.MustCompile(`^>*From `)

@@ -89,3 +89,25 @@ func TestGenerateIsDeterministic(t *testing.T) {
 		ids[m.MessageID] = true
 	}
 }
+
+// TestWriteMbox: mailin.SplitMbox gives back every message byte for byte.
+func TestWriteMbox(t *testing.T) {
+	mb := mixedmail.Generate(mixedmail.Options{Messages: 200, Seed: 5, Year: 2026})
+	mb.Inbox[3].Raw = append([]byte(nil), mb.Inbox[3].Raw...)
+	mb.Inbox[3].Raw = append(mb.Inbox[3].Raw, "From the start of a line\r\n>From quoted\r\n"...)
+	var buf bytes.Buffer
+	if err := mixedmail.WriteMbox(&buf, mb.Inbox); err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	err := mailin.SplitMbox(&buf, func(raw []byte) error {
+		if i >= len(mb.Inbox) || !bytes.Equal(raw, mb.Inbox[i].Raw) {
+			t.Errorf("message %d (%s) differs after the mbox: %d bytes, want %d; ends %q", i, mb.Inbox[i].Kind, len(raw), len(mb.Inbox[i].Raw), raw[max(0, len(raw)-30):])
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != len(mb.Inbox) {
+		t.Errorf("split %d messages (%v), want %d", i, err, len(mb.Inbox))
+	}
+}
