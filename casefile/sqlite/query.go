@@ -175,8 +175,7 @@ func (s *Store) Cases(ctx context.Context, status casefile.Status) ([]casefile.C
 		}
 		c.ReceivedAt = fromMS(received).Format("2006-01-02T15:04:05Z07:00")
 		if next.Valid {
-			var name, due string
-			fmt.Sscan(next.String, &name, &due)
+			name, due, _ := strings.Cut(next.String, " ")
 			c.NextDeadline = name
 			c.NextDue, _ = casefile.ParseDate(due)
 		}

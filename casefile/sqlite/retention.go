@@ -21,18 +21,9 @@ func (s *Store) RetentionCutoff() time.Time { return s.RetentionCutoffAt(s.Now()
 func (s *Store) RetentionDue(ctx context.Context) ([]casefile.Purge, error) {
 	var out []casefile.Purge
 	err := s.view(ctx, func(tx *Tx) error {
-		refs, err := tx.retentionDue(ctx)
-		if err != nil {
-			return err
-		}
-		for _, ref := range refs {
-			p, err := tx.purgeCounts(ctx, ref)
-			if err != nil {
-				return err
-			}
-			out = append(out, p)
-		}
-		return nil
+		var err error
+		out, err = tx.dueCounts(ctx)
+		return err
 	})
 	return out, err
 }
@@ -73,9 +64,18 @@ func (s *Store) PurgeExpired(ctx context.Context) ([]casefile.Purge, error) {
 	return out, nil
 }
 
+// dueCases is the query of the cases due for a purge, ?1 the cut-off: the
+// index cases_closed finds them ("+status": not through cases_status,
+// which holds every case ever closed).
+const dueCases = `FROM cases WHERE purged_at IS NULL AND closed_at IS NOT NULL AND closed_at < ?1
+	AND +status IN (?2, ?3)`
+
+func (tx *Tx) dueArgs() []any {
+	return []any{ms(tx.s.RetentionCutoffAt(tx.now)), casefile.StatusClosed, casefile.StatusWithdrawn}
+}
+
 func (tx *Tx) retentionDue(ctx context.Context) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT ref FROM cases WHERE purged_at IS NULL AND closed_at IS NOT NULL AND closed_at < ?
-		AND status IN (?, ?) ORDER BY closed_at, id`, ms(tx.s.RetentionCutoffAt(tx.now)), casefile.StatusClosed, casefile.StatusWithdrawn)
+	rows, err := tx.QueryContext(ctx, `SELECT ref `+dueCases+` ORDER BY closed_at, id`, tx.dueArgs()...)
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
@@ -118,19 +118,12 @@ func (tx *Tx) purgeCounts(ctx context.Context, ref string) (casefile.Purge, erro
 		return p, fmt.Errorf("purge %s: %w", ref, err)
 	}
 	p.ClosedAt = fromMS(closed)
-	for _, c := range []struct {
-		dst *int
-		q   string
-	}{
-		{&p.Messages, `SELECT count(*) FROM messages WHERE case_id = ? AND (raw IS NOT NULL OR raw_chunks > 0 OR body_text != '' OR body_html != '' OR subject != '' OR from_addr != '')`},
-		{&p.Attachments, `SELECT count(*) FROM attachments WHERE case_id = ? AND (data IS NOT NULL OR data_chunks > 0 OR filename != '')`},
-		{&p.Letters, `SELECT (SELECT count(*) FROM letters WHERE case_id = ?1 AND (text != '' OR html != '')) +
-			(SELECT count(*) FROM resident_emails WHERE case_id = ?1 AND (text != '' OR html != ''))`},
-		{&p.Replies, `SELECT count(*) FROM agency_replies WHERE case_id = ? AND (complaints != '' OR considered != '' OR taken != '' OR risk != '' OR text != '' OR files != '[]')`},
-	} {
-		if err := tx.QueryRowContext(ctx, c.q, id).Scan(c.dst); err != nil {
+	for _, c := range personalRows {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+c.table+` WHERE case_id = ? AND (`+c.holds+`)`, id).Scan(&n); err != nil {
 			return p, fmt.Errorf("purge %s: count: %w", ref, err)
 		}
+		*c.count(&p) += n
 	}
 	evs, err := tx.freeTextEvents(ctx, id)
 	if err != nil {
@@ -138,6 +131,86 @@ func (tx *Tx) purgeCounts(ctx context.Context, ref string) (casefile.Purge, erro
 	}
 	p.Events = len(evs)
 	return p, nil
+}
+
+// personalRows are the rows of a case that hold personal data until a
+// purge: a table and the condition a row of it still holds some, and the
+// count of casefile.Purge it adds to.
+var personalRows = []struct {
+	table, holds string
+	count        func(*casefile.Purge) *int
+}{
+	{"messages", `raw IS NOT NULL OR raw_chunks > 0 OR body_text != '' OR body_html != '' OR subject != '' OR from_addr != ''`, func(p *casefile.Purge) *int { return &p.Messages }},
+	{"attachments", `data IS NOT NULL OR data_chunks > 0 OR filename != ''`, func(p *casefile.Purge) *int { return &p.Attachments }},
+	{"letters", `text != '' OR html != ''`, func(p *casefile.Purge) *int { return &p.Letters }},
+	{"resident_emails", `text != '' OR html != ''`, func(p *casefile.Purge) *int { return &p.Letters }},
+	{"agency_replies", `complaints != '' OR considered != '' OR taken != '' OR risk != '' OR text != '' OR files != '[]'`, func(p *casefile.Purge) *int { return &p.Replies }},
+}
+
+// dueCounts is RetentionDue in a transaction: the cases due, with what a
+// purge would remove from each, counted for all of them at once (a query
+// per table, not per case: a first run may find thousands due).
+func (tx *Tx) dueCounts(ctx context.Context) ([]casefile.Purge, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, ref, status, closed_at `+dueCases+` ORDER BY closed_at, id`, tx.dueArgs()...)
+	if err != nil {
+		return nil, fmt.Errorf("retention: %w", err)
+	}
+	var out []casefile.Purge
+	at := map[int64]int{} // case id -> index in out
+	for rows.Next() {
+		var p casefile.Purge
+		var id, closed int64
+		if err := rows.Scan(&id, &p.Ref, &p.Status, &closed); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		p.ClosedAt = fromMS(closed)
+		at[id] = len(out)
+		out = append(out, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return out, err
+	}
+	for _, c := range personalRows {
+		rows, err := tx.QueryContext(ctx, `SELECT case_id, count(*) FROM `+c.table+` WHERE case_id IN (SELECT id `+dueCases+`) AND (`+c.holds+`) GROUP BY case_id`, tx.dueArgs()...)
+		if err != nil {
+			return nil, fmt.Errorf("retention: count %s: %w", c.table, err)
+		}
+		for rows.Next() {
+			var id int64
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if i, ok := at[id]; ok {
+				*c.count(&out[i]) += n
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	rows, err = tx.QueryContext(ctx, `SELECT case_id, details FROM events WHERE case_id IN (SELECT id `+dueCases+`)`, tx.dueArgs()...)
+	if err != nil {
+		return nil, fmt.Errorf("retention: events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var details string
+		if err := rows.Scan(&id, &details); err != nil {
+			return nil, err
+		}
+		if _, free := blankFreeText(details); free {
+			if i, ok := at[id]; ok {
+				out[i].Events++
+			}
+		}
+	}
+	return out, rows.Err()
 }
 
 // freeTextEvents returns the case's audit events whose details hold free
@@ -155,23 +228,32 @@ func (tx *Tx) freeTextEvents(ctx context.Context, caseID int64) (map[int64]strin
 		if err := rows.Scan(&id, &details); err != nil {
 			return nil, err
 		}
-		var m map[string]any
-		if json.Unmarshal([]byte(details), &m) != nil {
-			continue
-		}
-		changed := false
-		for _, k := range eventFreeText {
-			if v, ok := m[k]; ok && v != removed && v != "" && v != nil {
-				m[k] = removed
-				changed = true
-			}
-		}
-		if changed {
-			b, _ := json.Marshal(m)
-			out[id] = string(b)
+		if blanked, free := blankFreeText(details); free {
+			out[id] = blanked
 		}
 	}
 	return out, rows.Err()
+}
+
+// blankFreeText is an event's details with their free text blanked, and
+// whether they held any.
+func blankFreeText(details string) (string, bool) {
+	var m map[string]any
+	if json.Unmarshal([]byte(details), &m) != nil {
+		return "", false
+	}
+	changed := false
+	for _, k := range eventFreeText {
+		if v, ok := m[k]; ok && v != removed && v != "" && v != nil {
+			m[k] = removed
+			changed = true
+		}
+	}
+	if !changed {
+		return "", false
+	}
+	b, _ := json.Marshal(m)
+	return string(b), true
 }
 
 // purge removes one case's personal data, if it is still due, and records
