@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -202,6 +203,11 @@ func BenchmarkIngestMbox(b *testing.B) {
 			b.Fatal(err)
 		}
 		f.Close()
+		// The command runs with what it needs in memory, as in a process
+		// of its own: not the generated mailbox.
+		want, size := mb.Expect(), mb.Bytes()
+		mb = nil
+		runtime.GC()
 		var out, errb bytes.Buffer
 		m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
 		b.StartTimer()
@@ -211,13 +217,13 @@ func BenchmarkIngestMbox(b *testing.B) {
 		}
 		took := time.Since(start)
 		b.StopTimer()
-		for outcome, want := range mb.Expect() {
+		for outcome, want := range want {
 			if got := strings.Count(out.String(), `"outcome":"`+outcome+`"`); got != want {
 				b.Errorf("%d %s, want %d", got, outcome, want)
 			}
 		}
 		b.ReportMetric(float64(n)/took.Seconds(), "messages/s")
-		b.ReportMetric(float64(mb.Bytes())/1e6/took.Seconds(), "MB/s")
+		b.ReportMetric(float64(size)/1e6/took.Seconds(), "MB/s")
 		b.StartTimer()
 	}
 }
