@@ -19,6 +19,7 @@ type Store interface {
 	Ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestResult, error)
 	IngestBatch(ctx context.Context, ins []casefile.Inbound) (results []casefile.IngestResult, errs []error, err error)
 	Quarantine(ctx context.Context, messageID string, raw []byte, cause error) (casefile.IngestResult, error)
+	QuarantineFetched(ctx context.Context, item casefile.MailItem, messageID string, raw []byte, cause error) (casefile.IngestResult, error)
 	QuarantineItem(ctx context.Context, id int64) (*casefile.QuarantineRecord, error)
 	ResolveQuarantine(ctx context.Context, id int64) error
 }
@@ -75,7 +76,19 @@ func refused(err error) bool {
 }
 
 func (in *Intake) quarantine(ctx context.Context, messageID string, raw []byte, cause error) (casefile.IngestResult, error) {
-	res, err := in.Store.Quarantine(ctx, messageID, raw, cause)
+	return in.quarantineItem(ctx, nil, messageID, raw, cause)
+}
+
+// quarantineItem quarantines a message, recorded with the item it was
+// downloaded from when there is one.
+func (in *Intake) quarantineItem(ctx context.Context, item *casefile.MailItem, messageID string, raw []byte, cause error) (casefile.IngestResult, error) {
+	var res casefile.IngestResult
+	var err error
+	if item != nil {
+		res, err = in.Store.QuarantineFetched(ctx, *item, messageID, raw, cause)
+	} else {
+		res, err = in.Store.Quarantine(ctx, messageID, raw, cause)
+	}
 	if err != nil {
 		return res, fmt.Errorf("quarantine: %w", err)
 	}
@@ -101,6 +114,38 @@ func parseSafely(raw []byte, opt Options) (m casefile.Inbound, err error) {
 // A message that cannot be read, or that the case file refuses, is
 // quarantined; errs are for database failures, which the caller retries.
 func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates []time.Time) ([]casefile.IngestResult, []error) {
+	return in.ingestBatch(ctx, raws, internalDates, nil)
+}
+
+// Fetched is a message downloaded from a mail store with ids of its own
+// (Microsoft Graph), with the item it came from. Item.ReceivedAt counts as
+// the IMAP INTERNALDATE does.
+type Fetched struct {
+	Raw  []byte
+	Item casefile.MailItem
+}
+
+// IngestFetched files downloaded messages as IngestBatch does, each
+// recorded with its item in the transaction that files or quarantines it:
+// an item filed before is a duplicate, whatever the bytes of this download
+// (see casefile.MailItem).
+func (in *Intake) IngestFetched(ctx context.Context, msgs []Fetched) ([]casefile.IngestResult, []error) {
+	raws, dates, items := make([][]byte, len(msgs)), make([]time.Time, len(msgs)), make([]*casefile.MailItem, len(msgs))
+	for i := range msgs {
+		raws[i], dates[i], items[i] = msgs[i].Raw, msgs[i].Item.ReceivedAt, &msgs[i].Item
+	}
+	return in.ingestBatch(ctx, raws, dates, items)
+}
+
+// ingestBatch is IngestBatch, with the items the messages came from when
+// items is not nil.
+func (in *Intake) ingestBatch(ctx context.Context, raws [][]byte, internalDates []time.Time, items []*casefile.MailItem) ([]casefile.IngestResult, []error) {
+	item := func(i int) *casefile.MailItem {
+		if items == nil {
+			return nil
+		}
+		return items[i]
+	}
 	results, errs := make([]casefile.IngestResult, len(raws)), make([]error, len(raws))
 	parsed, perrs := make([]casefile.Inbound, len(raws)), make([]error, len(raws))
 	var wg sync.WaitGroup
@@ -110,6 +155,7 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 		wg.Go(func() {
 			defer func() { <-sem }()
 			parsed[i], perrs[i] = parseSafely(raw, in.options(internalDates[i]))
+			parsed[i].Item = item(i)
 		})
 	}
 	wg.Wait()
@@ -117,7 +163,7 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 	var at []int
 	for i, raw := range raws {
 		if perrs[i] != nil {
-			results[i], errs[i] = in.quarantine(ctx, sniffMessageID(raw), raw, perrs[i])
+			results[i], errs[i] = in.quarantineItem(ctx, item(i), sniffMessageID(raw), raw, perrs[i])
 			continue
 		}
 		batch, at = append(batch, parsed[i]), append(at, i)
@@ -137,7 +183,7 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 			case err != nil:
 				errs[i] = fmt.Errorf("ingest: %w", err)
 			case refused(berrs[j]):
-				results[i], errs[i] = in.quarantine(ctx, batch[j+lo].MessageID, raws[i], berrs[j])
+				results[i], errs[i] = in.quarantineItem(ctx, item(i), batch[j+lo].MessageID, raws[i], berrs[j])
 			default:
 				results[i], errs[i] = res[j], berrs[j]
 			}

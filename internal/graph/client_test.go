@@ -652,3 +652,27 @@ func TestLogsNameNoAddressOrContent(t *testing.T) {
 		t.Errorf("the log names an address, a message id or content:\n%s", out)
 	}
 }
+
+// TestHeadersOfOversizeMessage: what is kept of a message too large to
+// download is its header, read from internetMessageHeaders, in order,
+// folded fields on one line.
+func TestHeadersOfOversizeMessage(t *testing.T) {
+	w := newWorld(t, graphemu.Options{})
+	raw := []byte("Received: from mx.example.org\r\n\tby outlook.example; Mon, 2 Mar 2026 10:00:00 +0000\r\n" +
+		"From: Resident <resident@example.org>\r\nTo: cst@council.example\r\nSubject: Video of the\r\n =?utf-8?q?riders?=\r\n" +
+		"Message-ID: <big@example.org>\r\n\r\n" + strings.Repeat("0123456789abcdef", 1<<16))
+	id := w.deliver(t, "inbox", raw)
+	if _, err := w.c.Raw(t.Context(), mbox, id, 1<<10); !errors.Is(err, graph.ErrTooLarge) {
+		t.Fatalf("Raw with a 1 KB cap: %v", err)
+	}
+	head, err := w.c.Headers(t.Context(), mbox, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Received: from mx.example.org by outlook.example; Mon, 2 Mar 2026 10:00:00 +0000\r\n" +
+		"From: Resident <resident@example.org>\r\nTo: cst@council.example\r\nSubject: Video of the =?utf-8?q?riders?=\r\n" +
+		"Message-ID: <big@example.org>\r\n\r\n"
+	if string(head) != want {
+		t.Errorf("headers:\n%q\nwant\n%q", head, want)
+	}
+}

@@ -41,6 +41,11 @@ type Options struct {
 	DefaultPageSize int
 	// MaxRequestBytes caps a request body (default 4 MB).
 	MaxRequestBytes int64
+	// MIMEVaries makes every $value download of a message differ from the
+	// last (a header of its own, X-Graphemu-Download), as Exchange, which
+	// writes a message's MIME afresh from its own store for a download,
+	// does not promise the same bytes twice.
+	MIMEVaries bool
 
 	// VerifyToken accepts bearer tokens issued elsewhere (by an OAuth
 	// emulator's client credentials grant, with the audience
