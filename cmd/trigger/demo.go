@@ -19,8 +19,6 @@ import (
 	"github.com/csp/trigger/bot/slackemu"
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/casefile/sqlite"
-	"github.com/csp/trigger/mailin/memimap"
-	"github.com/csp/trigger/mailout/mailsink"
 )
 
 //go:embed demodata/*.eml
@@ -31,15 +29,19 @@ var demoMail embed.FS
 const demoWebForm = "sub-40117.1760259731@forms.example-council.gov.uk"
 
 func init() {
-	register(command{name: "demo", summary: "run the whole workflow on sample data: mailbox, Slack and mail sink in-process [--keep]", run: runDemo})
+	register(command{name: "demo", summary: "run the whole workflow on sample data: mailbox, Slack and mail sink in-process [--keep] [--mail imap|graph]", run: runDemo})
 }
 
 func runDemo(ctx context.Context, m *Main, g *globals, args []string) error {
 	fs := newFlagSet("demo")
 	keep := fs.Bool("keep", false, "keep the database (trigger-demo.db) for 'trigger case show'")
 	verbose := fs.Bool("v", false, "show the service's log")
+	mailVia := fs.String("mail", "imap", `the mailbox: "imap" (IMAP and SMTP) or "graph" (Microsoft 365 through Graph)`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *mailVia != casefile.MailIMAP && *mailVia != casefile.MailGraph {
+		return usagef("demo: %v", errDemoMail)
 	}
 	dir, err := os.MkdirTemp("", "trigger-demo-")
 	if err != nil {
@@ -54,7 +56,7 @@ func runDemo(ctx context.Context, m *Main, g *globals, args []string) error {
 		}
 	}
 	now := time.Now()
-	d := &demo{out: m.Stdout, start: now, shift: demoShift(now)}
+	d := &demo{out: m.Stdout, start: now, shift: demoShift(now), mail: *mailVia}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
 		logger = newLogger(m.Stderr, casefile.LogConfig{Format: "text", Level: "debug"})
@@ -72,11 +74,12 @@ type demo struct {
 	out   io.Writer
 	start time.Time
 	ref   string
-	shift int // days the sample emails' dates move: demoShift(start)
+	shift int    // days the sample emails' dates move: demoShift(start)
+	mail  string // "imap" (default) or "graph"
 
-	emu   *slackemu.Emulator
-	store *sqlite.Store
-	sink  *mailsink.Sink
+	emu     *slackemu.Emulator
+	store   *sqlite.Store
+	mailbox demoMailbox
 
 	coord, chair, police, council, housing string
 
@@ -109,17 +112,25 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
-	// The world around the service: a mailbox, a mail sink, Slack.
-	imapSrv, err := memimap.Start("trigger", "demo-password", "Processed", "Quarantine")
+	// The world around the service: a mailbox and where mail is sent,
+	// Slack.
+	cfg := casefile.DefaultConfig()
+	var deps serverDeps
+	var err error
+	if d.mail == casefile.MailGraph {
+		var g *graphDemo
+		g, err = newGraphDemo(&cfg)
+		d.mailbox = g
+		if g != nil {
+			deps.oauthBaseURL = g.tokenURL
+		}
+	} else {
+		d.mailbox, err = newIMAPDemo(&cfg)
+	}
 	if err != nil {
 		return err
 	}
-	defer imapSrv.Close()
-	d.sink, err = mailsink.Start(mailsink.Options{})
-	if err != nil {
-		return err
-	}
-	defer d.sink.Close()
+	defer d.mailbox.close()
 	d.emu = slackemu.New(slackemu.Options{TimeScale: 1})
 	if err := d.emu.Start("127.0.0.1:0"); err != nil {
 		return err
@@ -133,11 +144,7 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 
 	// The service's configuration, as trigger.toml and the environment
 	// would give it.
-	cfg := casefile.DefaultConfig()
 	cfg.Database.Path = dbPath
-	cfg.IMAP.Address, cfg.IMAP.TLS, cfg.IMAP.Username = imapSrv.Addr, "none", "trigger"
-	cfg.IMAP.PollInterval = casefile.Duration{Duration: time.Second}
-	cfg.SMTP.Address, cfg.SMTP.TLS = d.sink.Addr(), "none"
 	cfg.Slack.APIURL, cfg.Slack.Mode = d.emu.APIURL(), "socket"
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Roles.Coordinator = casefile.IDList{d.coord}
@@ -149,7 +156,7 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 	cfg.Partnership.Name = "North West Leicestershire Community Safety Partnership"
 	cfg.Partnership.ContactOfficer = "Sam Patel, Community Safety Team Leader"
 	cfg.Partnership.ContactEmail = "communitytrigger@example-council.gov.uk"
-	cfg.Secrets = casefile.Secrets{SlackBotToken: d.emu.BotToken(), SlackAppToken: d.emu.AppToken(), IMAPPassword: "demo-password"}
+	cfg.Secrets.SlackBotToken, cfg.Secrets.SlackAppToken = d.emu.BotToken(), d.emu.AppToken()
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -159,7 +166,7 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 		return err
 	}
 	defer d.store.Close()
-	srv, err := newServer(&cfg, d.store, logger)
+	srv, err := newServerWith(&cfg, d.store, logger, deps)
 	if err != nil {
 		return err
 	}
@@ -167,10 +174,10 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 	done := make(chan error, 1)
 	go func() { done <- srv.run(ctx, started) }()
 	<-started
-	fmt.Fprintf(d.out, "Community Trigger demo: an IMAP mailbox, a mail sink and a Slack workspace, all in this process.\n")
+	fmt.Fprintf(d.out, "Community Trigger demo: %s and a Slack workspace, all in this process.\n", d.mailbox.describe())
 	fmt.Fprintf(d.out, "The service is the real 'trigger serve' wiring (HTTP on %s); people act through the Slack emulator.\n\n", srv.HTTPAddr())
 
-	if err := d.script(ctx, imapSrv); err != nil {
+	if err := d.script(ctx); err != nil {
 		cancel()
 		<-done
 		return err
@@ -197,12 +204,12 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 	return nil
 }
 
-func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
+func (d *demo) script(ctx context.Context) error {
 	// 1. Mail arrives.
 	entries, _ := demoMail.ReadDir("demodata")
 	for _, e := range entries {
 		raw, _ := demoMail.ReadFile("demodata/" + e.Name())
-		if err := imapSrv.Append("INBOX", []byte(d.dated(string(raw))), time.Now()); err != nil {
+		if err := d.mailbox.deliver([]byte(d.dated(string(raw)))); err != nil {
 			return err
 		}
 	}
@@ -218,8 +225,7 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 				}
 			}
 		}
-		n, _ := imapSrv.Count("Processed")
-		return ref != "" && n == 3
+		return ref != "" && d.mailbox.processed() == 3
 	}); err != nil {
 		return err
 	}
@@ -292,7 +298,7 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	d.say("decision letter (threshold met) approved by the Chair and emailed to the applicant: what happens next, their contact officer, how involved they want to be; the case is still %s", c.Status)
 
 	// 3b. The applicant answers: they want to come to the meeting.
-	if err := d.residentReply(imapSrv, metSubject, "reply-1@example.net", "A - please invite me to the meeting.\n\nThank you,\nLucy"); err != nil {
+	if err := d.residentReply(metSubject, "reply-1@example.net", "A - please invite me to the meeting.\n\nThank you,\nLucy"); err != nil {
 		return err
 	}
 	if err := d.wait(ctx, "the applicant's choice to be recorded", func() bool {
@@ -380,7 +386,7 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	}
 	c, _ = d.store.Case(ctx, ref)
 	d.say("proposed recommendations emailed to the applicant for comment by %s; the response waits (case %s)", c.Consultation.ReplyBy.Human(), c.Status)
-	if err := d.residentReply(imapSrv, consultSubject, "reply-2@example.net", "Thank you. The plan looks right to me. Please make sure the gate has a lock the residents can open."); err != nil {
+	if err := d.residentReply(consultSubject, "reply-2@example.net", "Thank you. The plan looks right to me. Please make sure the gate has a lock the residents can open."); err != nil {
 		return err
 	}
 	if err := d.wait(ctx, "the applicant's comments", func() bool {
@@ -442,7 +448,7 @@ func (d *demo) letterOf(ctx context.Context, ref, kind string) (*casefile.Letter
 
 // residentReply delivers the applicant's reply to the email with this
 // subject, threaded to it as a mail client does (In-Reply-To).
-func (d *demo) residentReply(imapSrv *memimap.Server, subject, id, body string) error {
+func (d *demo) residentReply(subject, id, body string) error {
 	r, ok := d.sinkMessage(subject)
 	if !ok {
 		return fmt.Errorf("no email %q to reply to", subject)
@@ -452,7 +458,7 @@ func (d *demo) residentReply(imapSrv *memimap.Server, subject, id, body string) 
 		"Subject: Re: " + subject + "\r\nDate: " + time.Now().Format(time.RFC1123Z) + "\r\nMessage-ID: <" + id + ">\r\n" +
 		"In-Reply-To: <" + parent + ">\r\nReferences: <" + parent + ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
 		strings.ReplaceAll(body, "\n", "\r\n") + "\r\n"
-	return imapSrv.Append("INBOX", []byte(raw), time.Now())
+	return d.mailbox.deliver([]byte(raw))
 }
 
 // dated is a sample text with its dates moved to the week the demo runs in.
@@ -503,8 +509,8 @@ func (d *demo) find(channel, s string) (slackemu.Message, bool) {
 }
 
 func (d *demo) sinkMessage(subjectPart string) (*mail.Reader, bool) {
-	for _, m := range d.sink.Messages() {
-		r, err := mail.CreateReader(bytes.NewReader(m.Data))
+	for _, raw := range d.mailbox.sent() {
+		r, err := mail.CreateReader(bytes.NewReader(raw))
 		if err != nil {
 			continue
 		}

@@ -617,6 +617,19 @@ func TestCheck(t *testing.T) {
 			t.Errorf("send step: %+v", last)
 		}
 	})
+	t.Run("SendOnly", func(t *testing.T) {
+		// An app that only sends needs no role to read the mailbox.
+		w := newWorld(t, graphemu.Options{})
+		w.e.Revoke(appID, mbox, graphemu.MailReadWrite)
+		steps := w.c.CheckWith(t.Context(), mbox, graph.Checks{Send: true})
+		if len(steps) != 2 || steps[0].Step != "graph token" || steps[1].Step != "graph send" || !steps[1].OK {
+			t.Errorf("steps %+v", steps)
+		}
+		read := w.c.CheckWith(t.Context(), mbox, graph.Checks{Read: true, Folders: []string{"Processed"}})
+		if len(read) != 2 || read[1].Step != "graph mailbox" || read[1].OK || !strings.Contains(read[1].Detail, "Mail.ReadWrite") {
+			t.Errorf("reading without the role: %+v", read)
+		}
+	})
 	t.Run("NoSuchMailbox", func(t *testing.T) {
 		w := newWorld(t, graphemu.Options{})
 		steps := w.c.Check(t.Context(), "typo@council.example", "Processed")
