@@ -18,7 +18,18 @@ import (
 // TestDemoEndToEnd runs `trigger demo --keep` — the real serve wiring
 // against an in-process mailbox, mail sink and Slack emulator — and checks
 // what each person would see: the timeline, the letter, and the record.
-func TestDemoEndToEnd(t *testing.T) {
+func TestDemoEndToEnd(t *testing.T) { demoEndToEnd(t) }
+
+// TestDemoGraph is TestDemoEndToEnd with `--mail graph`: serve reads and
+// sends through Microsoft Graph (emulated, with Entra ID's token endpoint).
+func TestDemoGraph(t *testing.T) {
+	out := demoEndToEnd(t, "--mail", "graph")
+	if !strings.Contains(out, "a Microsoft 365 mailbox read and sent through Microsoft Graph") {
+		t.Errorf("the demo does not say it runs through Graph:\n%s", out)
+	}
+}
+
+func demoEndToEnd(t *testing.T, args ...string) string {
 	dir := t.TempDir()
 	wd, _ := os.Getwd()
 	if err := os.Chdir(dir); err != nil {
@@ -29,7 +40,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	var out, errb bytes.Buffer
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
 	before := time.Now()
-	if code := m.Run(context.Background(), []string{"demo", "--keep"}); code != 0 {
+	if code := m.Run(context.Background(), append([]string{"demo", "--keep"}, args...)); code != 0 {
 		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	// The first case of the year it was filed in, in London: the year the
@@ -126,4 +137,5 @@ func TestDemoEndToEnd(t *testing.T) {
 	if len(cases) != 2 {
 		t.Errorf("%d cases, want 2 (two applications; the out-of-office is not one)", len(cases))
 	}
+	return out.String()
 }
