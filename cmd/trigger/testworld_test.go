@@ -59,8 +59,11 @@ type world struct {
 	imap   *memimap.Server // nil with a tenant
 	sink   *mailsink.Sink  // nil with a tenant
 	tenant *graphTenant    // with mail = "graph"
-	emu    *slackemu.Emulator
-	mode   string
+	// reconnectMax, if set, caps the mail reader's wait between failed
+	// attempts in serveInProcess.
+	reconnectMax time.Duration
+	emu          *slackemu.Emulator
+	mode         string
 
 	coord, chair, police, council, housing string
 }
@@ -278,12 +281,13 @@ func (w *world) serveInProcess(cfg *casefile.Config, store *sqlite.Store, logw i
 }
 
 // deps is what the world changes of serve's wiring: the tenant's token
-// endpoint.
+// endpoint, the mail reader's backoff.
 func (w *world) deps() serverDeps {
+	d := serverDeps{reconnectMax: w.reconnectMax}
 	if w.tenant != nil {
-		return serverDeps{oauthBaseURL: w.tenant.entraURL}
+		d.oauthBaseURL = w.tenant.entraURL
 	}
-	return serverDeps{}
+	return d
 }
 
 // sent is the mail the service sent, as its recipients got it.
