@@ -266,6 +266,11 @@ func headerBlock(b []byte, max int64) []byte {
 	return bytes.Clone(b)
 }
 
+// MessageIDOf is the Message-ID of a raw message or header, without its
+// angle brackets, found even where the header cannot be parsed; "" when it
+// has none. A quarantined message is kept under it.
+func MessageIDOf(raw []byte) string { return sniffMessageID(raw) }
+
 // sniffMessageID finds the Message-ID in a header that could not be parsed,
 // so that a message quarantined twice is known as the same one.
 func sniffMessageID(raw []byte) string {

@@ -1,18 +1,12 @@
 package graphwatch
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"runtime/debug"
 	"slices"
 	"sync"
-
-	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/internal/graph"
@@ -190,7 +184,7 @@ func (w *Watcher) quarantineOversize(ctx context.Context, it *item, mu *sync.Mut
 	limit := w.MaxMessageSize
 	cause := fmt.Errorf("message of more than %d bytes is over the limit (imap.max_message_size); only its header is kept", limit)
 	w.log().Warn("graph: message too big; quarantined", "id", it.ID, "limit", limit)
-	res, err := w.Store.QuarantineFetched(ctx, it.mail, headerMessageID(header), header, cause)
+	res, err := w.Store.QuarantineFetched(ctx, it.mail, mailin.MessageIDOf(header), header, cause)
 	if err != nil {
 		return wrapf(err, "quarantine message %s", it.ID)
 	}
@@ -234,7 +228,7 @@ func (w *Watcher) file(ctx context.Context, items []*item, st *Stats) (retry boo
 		ierr := errs[i]
 		if pe := (*panicError)(nil); errors.As(ierr, &pe) {
 			// Never tried again: it would panic again.
-			res, err := w.Store.QuarantineFetched(ctx, it.mail, headerMessageID(it.raw), it.raw, ierr)
+			res, err := w.Store.QuarantineFetched(ctx, it.mail, mailin.MessageIDOf(it.raw), it.raw, ierr)
 			if err != nil {
 				return retry, wrapf(err, "quarantine message %s", it.ID)
 			}
@@ -368,19 +362,4 @@ func (w *Watcher) move(ctx context.Context, f folders, it *item) (bool, error) {
 		return false, err
 	}
 	return true, nil
-}
-
-// headerMessageID returns the Message-ID of a raw message (or header), ""
-// when it has none or it cannot be read.
-func headerMessageID(raw []byte) string {
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		return ""
-	}
-	mh := mail.Header{Header: message.Header{Header: h}}
-	id, err := mh.MessageID()
-	if err != nil {
-		return ""
-	}
-	return id
 }
