@@ -29,11 +29,11 @@ import (
 const unreachableGrace = 10 * time.Minute
 
 // mailHealth follows whether the service can read the mailbox (imap, or
-// graph_read) and send mail (smtp, or graph_send), and why not: /readyz says which part is down and why,
-// /metrics counts the refused sign-ins, and the coordinators are told once
-// when a part stops working and once when it works again, through the
-// outbox (an outage in the store: retries and restarts in between tell
-// nobody twice).
+// graph_read) and send mail (smtp, or graph_send), and why not: /readyz
+// says which part is down and why, /metrics counts the refused sign-ins,
+// and the coordinators are told once when a part stops working and once
+// when it works again, through the outbox (an outage in the store: retries
+// and restarts in between tell nobody twice).
 type mailHealth struct {
 	store  *sqlite.Store
 	logger *slog.Logger

@@ -155,7 +155,7 @@ func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logge
 		s.health.grace = deps.grace
 	}
 	s.health.onSignInFailure = func(part, code string) {
-		s.metrics.inc("trigger_mail_signin_failures_total", "Sign-ins to the mailbox (imap) or the mail server (smtp) that failed, by code.", "part", part, "code", code)
+		s.metrics.inc("trigger_mail_signin_failures_total", "Sign-ins to the mailbox (imap, graph_read) or the mail server (smtp, graph_send) that failed or were refused, by code.", "part", part, "code", code)
 	}
 
 	var graphClient *graph.Client
