@@ -112,6 +112,18 @@ func TestMailCheckGraph(t *testing.T) {
 			t.Errorf("steps after a failed token: %s", names(r))
 		}
 	})
+	t.Run("NoSecret", func(t *testing.T) {
+		// Every command checks what Graph needs as it loads the
+		// configuration, naming the missing piece.
+		g := newGraphTenant(t, graphemu.Options{})
+		cfg := writeConfig(t, t.TempDir(), g.toml())
+		for _, args := range [][]string{{"mail", "check"}, {"config", "check"}, {"case", "list"}} {
+			code, _, stderr := g.run(t, t.TempDir(), nil, append([]string{"--config", cfg}, args...)...)
+			if code == 0 || !strings.Contains(stderr, "TRIGGER_OAUTH2_CLIENT_SECRET") {
+				t.Errorf("%v without the secret: exit %d\n%s", args, code, stderr)
+			}
+		}
+	})
 	t.Run("SendOnly", func(t *testing.T) {
 		// Mail read elsewhere (here: nowhere), sent through Graph: the app
 		// needs no role to read the mailbox.
