@@ -30,8 +30,10 @@ func (s *Sender) sendGraph(ctx context.Context, raw []byte, handOver func() erro
 	}
 	// A token first: a sign-in that fails sends nothing, and leaves the
 	// email out of doubt.
-	if _, err := s.Graph.Tokens.Token(); s.Graph.Tokens != nil && err != nil {
-		return fmt.Errorf("%s: getting a token: %w", op, err)
+	if s.Graph.Tokens != nil {
+		if _, err := s.Graph.Tokens.Token(); err != nil {
+			return fmt.Errorf("%s: getting a token: %w", op, err)
+		}
 	}
 	if handOver != nil {
 		if err := handOver(); err != nil {
