@@ -112,6 +112,13 @@ func (e EndedJob) Explain(cfg *Config) Explanation {
 		p, _ := PayloadOf[ReminderJob](job)
 		x.What = "A reminder to " + agency(p.Agency) + " could not be posted in the case channel"
 		x.Todo = "Remind them another way if their deadline is near."
+	case JobSlackDigest:
+		p, _ := PayloadOf[DigestJob](job)
+		x.What = "The daily digest of overdue work for " + p.Day.Human() + " could not be posted in the digest channel"
+		x.Todo = "`trigger case list` and the Home tab in Slack show what is due. Check that the app is a member of `[slack] digest_channel` (invite it there), then run " + retry + "."
+	case JobSlackServiceNotice:
+		x.What = "A notice about the service could not be posted in Slack"
+		x.Todo = "Check that the app is a member of `[slack] digest_channel`, then run " + retry + "."
 	default:
 		x.What = "Outbox job " + e.Kind + " could not be done"
 		x.Todo = "Fix the cause, then run " + retry + "."

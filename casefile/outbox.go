@@ -18,6 +18,8 @@ const (
 	JobSlackNotify        = "slack.notify"         // a plain message in the case channel
 	JobSlackPostDraft     = "slack.post_draft"     // a letter draft for approval
 	JobSlackReminder      = "slack.reminder"       // remind an agency in its request's thread
+	JobSlackDigest        = "slack.digest"         // the daily digest of every case's overdue work, in [slack] digest_channel
+	JobSlackServiceNotice = "slack.service_notice" // a notice that belongs to no case: the digest channel, else the coordinators
 	JobEmailAck           = "email.ack"            // acknowledge an application
 	JobEmailAgency        = "email.agency_request" // ask an agency by email (no Slack officers)
 	JobEmailLetter        = "email.letter"         // send an approved letter
@@ -84,6 +86,34 @@ type ReminderJob struct {
 	Event int64 `json:"event"`
 }
 
+// DigestJob posts the daily digest of what is overdue, one message for
+// every case, in [slack] digest_channel: references, deadlines and agencies,
+// never personal data.
+type DigestJob struct {
+	Day   Date         `json:"day"`
+	Event int64        `json:"event"`
+	Cases []DigestCase `json:"cases"`
+}
+
+// DigestCase is one case's overdue items in the digest.
+type DigestCase struct {
+	Ref     string        `json:"case"`
+	Overdue []OverdueItem `json:"overdue"`
+}
+
+// ServiceNoticeJob posts a notice that belongs to no case (the mailbox is
+// not being read, a sign-in failed): in [slack] digest_channel when it is
+// set, naming the coordinators when Coordinator; else to each coordinator
+// directly (the app's messages with them). Key identifies the message, so
+// that a retry finds it rather than posting it twice. See
+// sqlite.Store.ServiceNotice.
+type ServiceNoticeJob struct {
+	Event       int64  `json:"event"`
+	Key         string `json:"key"`
+	Text        string `json:"text"`
+	Coordinator bool   `json:"coordinator,omitempty"`
+}
+
 // AckJob emails the applicant the acknowledgement.
 type AckJob struct {
 	Case string `json:"case"`
@@ -125,6 +155,8 @@ func (UpdateRequestJob) JobKind() string    { return JobSlackUpdateRequest }
 func (NotifyJob) JobKind() string           { return JobSlackNotify }
 func (PostDraftJob) JobKind() string        { return JobSlackPostDraft }
 func (ReminderJob) JobKind() string         { return JobSlackReminder }
+func (DigestJob) JobKind() string           { return JobSlackDigest }
+func (ServiceNoticeJob) JobKind() string    { return JobSlackServiceNotice }
 func (AckJob) JobKind() string              { return JobEmailAck }
 func (AgencyEmailJob) JobKind() string      { return JobEmailAgency }
 func (LetterJob) JobKind() string           { return JobEmailLetter }
