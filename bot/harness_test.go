@@ -62,6 +62,8 @@ type harnessOpts struct {
 	wrap func(s *sqlite.Store) bot.Store
 	// logs, if set, receives the bot's log.
 	logs io.Writer
+	// home, if set, changes the bot's Home tab pacing before it starts.
+	home func(b *bot.Bot)
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -97,9 +99,13 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if eo.Events == nil {
 		eo.Events = bot.Events()
 	}
+	if eo.Commands == nil {
+		eo.Commands = bot.Commands()
+	}
 	if o.mode == "http" {
 		eo.InteractivityURL = srv.URL + "/slack/interactivity"
 		eo.EventsURL = srv.URL + "/slack/events"
+		eo.CommandsURL = srv.URL + "/slack/commands"
 	}
 	h.emu = slackemu.New(eo)
 	if err := h.emu.Start("127.0.0.1:0"); err != nil {
@@ -152,6 +158,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	h.bot = bot.New(api, bs, h.cfg, logger)
 
 	h.bot.InboxPoll = 20 * time.Millisecond
+	h.bot.HomeTick = 20 * time.Millisecond
+	h.bot.HomeDebounce = 200 * time.Millisecond
+	if o.home != nil {
+		o.home(h.bot)
+	}
 
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -163,6 +174,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/slack/events", hh.Events)
 		mux.HandleFunc("/slack/interactivity", hh.Interactivity)
+		mux.HandleFunc("/slack/commands", hh.Commands)
 		hmu.Lock()
 		handler = mux
 		hmu.Unlock()

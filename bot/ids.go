@@ -24,6 +24,10 @@ const (
 	ActionReadLetter           = "read_letter"
 	ActionAcknowledged         = "acknowledged_other_way"
 	ActionSnoozeReminder       = "snooze_reminder" // value "REF|agency|reminder key"
+	// The Home tab's filter (a static select: all, overdue, mine) and its
+	// pages (value "filter|page").
+	ActionHomeFilter = "home_filter"
+	ActionHomePage   = "home_page"
 )
 
 // Callback ids of modals. Their private_metadata carries the same context
@@ -39,6 +43,9 @@ const (
 	ViewDeclineFurther  = "decline_further_review"
 	ViewFurtherOutcome  = "further_review_outcome"
 	ViewReadLetter      = "read_letter"
+	ViewNewCase         = "new_case"    // /trigger new: an application by phone, letter or in person
+	ViewCaseOpened      = "case_opened" // what the new case form shows once the case is opened
+	ViewNotice          = "notice"      // a message to a person who clicked where no channel is (the Home tab)
 )
 
 // Block ids of modal inputs; the view_submission answer keys its errors by

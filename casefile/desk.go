@@ -95,7 +95,7 @@ type DeskDraft struct {
 
 // DaysOpen is how many days the case has been open on the desk's day.
 func (c DeskCase) DaysOpen(today Date) int {
-	return max(0, int(today.utc().Sub(DateOf(c.ReceivedAt).utc()).Hours()/24+0.5))
+	return max(0, DaysBetween(DateOf(c.ReceivedAt), today))
 }
 
 // Mover is who must act next on a case in its status: the coordinator
