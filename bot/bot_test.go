@@ -21,7 +21,12 @@ func TestWorkflow(t *testing.T) {
 
 func testWorkflow(t *testing.T, mode string) {
 	h := newHarness(t, harnessOpts{mode: mode})
-	c := h.newCase()
+	testWorkflowOf(t, h, h.newCase)
+}
+
+// testWorkflowOf runs the workflow on the case newCase opens.
+func testWorkflowOf(t *testing.T, h *harness, newCase func() *casefile.Case) {
+	c := newCase()
 
 	// One private channel named from the reference, with the team in it.
 	ch := h.channel(c.Ref)

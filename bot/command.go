@@ -481,7 +481,7 @@ func fieldMessage(err error) string {
 		return explain(err)
 	}
 	if m := validateFieldRE.FindStringSubmatch(msg); m != nil {
-		msg = m[4]
+		msg = strings.NewReplacer("occurred_on", "the behaviour's date", "reported_on", "the report's date").Replace(m[4])
 	}
 	msg = strings.ToUpper(msg[:1]) + msg[1:]
 	if !strings.HasSuffix(msg, ".") {

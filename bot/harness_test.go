@@ -62,6 +62,8 @@ type harnessOpts struct {
 	wrap func(s *sqlite.Store) bot.Store
 	// logs, if set, receives the bot's log.
 	logs io.Writer
+	// clock, if set, is the store's clock (a test's fixed days).
+	clock func() time.Time
 	// home, if set, changes the bot's Home tab pacing before it starts.
 	home func(b *bot.Bot)
 }
@@ -141,6 +143,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	h.store = store
 	if o.emuClock {
 		store.Clock = h.emu.Now
+	}
+	if o.clock != nil {
+		store.Clock = o.clock
 	}
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -42,11 +42,12 @@ type homeUser struct {
 	mu    sync.Mutex // one publish at a time per person: the newest render is the last
 	state HomeState
 	hash  string
-	who   casefile.Actor
-	known bool            // who and shown are from a publish
-	shown map[string]bool // the cases on the tab (drafts, requests), for an approver or officer
 
-	// Guarded by Bot.homeMu.
+	// Guarded by Bot.homeMu: what the last publish showed, and whether a
+	// change since calls for another.
+	who     casefile.Actor
+	known   bool            // who and shown are from a publish
+	shown   map[string]bool // the cases on the tab (drafts, requests), for an approver or officer
 	dirty   bool
 	changed time.Time
 }
@@ -121,14 +122,17 @@ func (b *Bot) publishHome(ctx context.Context, user string, st *HomeState, hash 
 		b.Logger.Warn("slack: home tab not published", "user", user, "error", slackCode(err))
 		return err
 	}
-	hu.hash, hu.who, hu.known = resp.Hash, who, true
-	hu.shown = map[string]bool{}
+	shown := map[string]bool{}
 	for _, dr := range d.Drafts {
-		hu.shown[dr.Ref] = true
+		shown[dr.Ref] = true
 	}
 	for _, r := range d.Requests {
-		hu.shown[r.Ref] = true
+		shown[r.Ref] = true
 	}
+	hu.hash = resp.Hash
+	b.homeMu.Lock()
+	hu.who, hu.known, hu.shown = who, true, shown
+	b.homeMu.Unlock()
 	return nil
 }
 
@@ -179,9 +183,7 @@ func (b *Bot) caseChanged(ctx context.Context, ref string) {
 }
 
 // homeConcerned reports whether a change of case c shows on the person's
-// Home tab. Called with Bot.homeMu held; hu.who and hu.shown are written
-// under hu.mu by PublishHome, so they are read here as of its last publish
-// (a race at worst refreshes one tab more).
+// Home tab, as of its last publish. Called with Bot.homeMu held.
 func homeConcerned(hu *homeUser, c *casefile.Case, agencies []string) bool {
 	who, shown, known := hu.who, hu.shown, hu.known
 	switch {
@@ -264,6 +266,19 @@ func (b *Bot) refreshHomes(ctx context.Context) int {
 	}
 	wg.Wait()
 	return done
+}
+
+// HomesPending counts the Home tabs waiting for a refresh.
+func (b *Bot) HomesPending() int {
+	b.homeMu.Lock()
+	defer b.homeMu.Unlock()
+	n := 0
+	for _, hu := range b.homes {
+		if hu.dirty {
+			n++
+		}
+	}
+	return n
 }
 
 // runHomeRefresher refreshes Home tabs every HomeTick until ctx ends.
