@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,7 +138,8 @@ func CaseCard(c *casefile.Case, cfg *casefile.Config, reqs []casefile.InfoReques
 	if dl := deadlineLines(c); dl != "" {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Deadlines (working days): "+dl)))
 	}
-	if btns := cardButtons(c); len(btns) > 0 {
+	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(residentLines(c, cfg))))
+	if btns := cardButtons(c, cfg); len(btns) > 0 {
 		blocks = append(blocks, slack.NewActionBlock("card_actions", btns...))
 	}
 	return blocks
@@ -209,21 +211,52 @@ func deadlineLines(c *casefile.Case) string {
 	return strings.Join(parts, " · ")
 }
 
-func cardButtons(c *casefile.Case) []slack.BlockElement {
+func cardButtons(c *casefile.Case, cfg *casefile.Config) []slack.BlockElement {
 	ref := c.Ref
 	details := button(ActionViewDetails, ref, "View details", "")
+	// The resident's needs and contact officer can change while the case
+	// is open.
+	resident := []slack.BlockElement{details, button(ActionResidentNeeds, ref, "Resident's needs", ""), button(ActionChangeContact, ref, "Change contact officer", "")}
+	with := func(first ...slack.BlockElement) []slack.BlockElement { return append(first, resident...) }
 	switch c.Status {
 	case casefile.StatusReceived:
-		return []slack.BlockElement{button(ActionAccept, ref, "Accept for review", "primary"), button(ActionNotMet, ref, "Threshold not met", "danger"), details}
+		return with(button(ActionAccept, ref, "Accept for review", "primary"), button(ActionNotMet, ref, "Threshold not met", "danger"))
 	case casefile.StatusGathering:
-		return []slack.BlockElement{button(ActionScheduleMeeting, ref, "Schedule meeting", ""), details}
+		return with(button(ActionScheduleMeeting, ref, "Schedule meeting", ""))
 	case casefile.StatusMeeting:
-		return []slack.BlockElement{button(ActionRecordOutcome, ref, "Record outcome", "primary"), button(ActionScheduleMeeting, ref, "Reschedule meeting", ""), details}
+		return with(button(ActionRecordOutcome, ref, "Record outcome", "primary"), button(ActionScheduleMeeting, ref, "Reschedule meeting", ""))
+	case casefile.StatusDrafting:
+		if c.Consultation.Open() {
+			return with(button(ActionSkipConsultation, ref, "Skip consultation", ""))
+		}
+		return with()
 	case casefile.StatusResponded:
-		return []slack.BlockElement{button(ActionRecordFurther, ref, "Record further-review request", ""), details}
-	default:
+		if b := thresholdButtons(c, cfg); b != nil {
+			return with(b...)
+		}
+		return with(button(ActionRecordFurther, ref, "Record further-review request", ""))
+	case casefile.StatusClosed:
+		return append(thresholdButtons(c, cfg), details)
+	case casefile.StatusWithdrawn:
 		return []slack.BlockElement{details}
+	default:
+		return with()
 	}
+}
+
+// thresholdButtons are a not-met case's buttons for a review of its
+// decision by the body [further_review] threshold_decision names: record a
+// request, then its result. nil when there is no such route.
+func thresholdButtons(c *casefile.Case, cfg *casefile.Config) []slack.BlockElement {
+	if cfg.FurtherReview.ThresholdDecision == "" || c.Threshold.Decision == nil || c.Threshold.Decision.Outcome != casefile.NotMet {
+		return nil
+	}
+	for _, r := range c.ThresholdReviews {
+		if r.Result == "" {
+			return []slack.BlockElement{button(ActionThresholdReviewResult, c.Ref, "Record threshold-review result", "primary")}
+		}
+	}
+	return []slack.BlockElement{button(ActionRecordThresholdReview, c.Ref, "Record threshold-review request", "")}
 }
 
 // plural is "1 thing" or "n things".
@@ -324,6 +357,21 @@ func NoticeMessage(ref, text string, to []string, prompt string) []slack.Block {
 		blocks = append(blocks, slack.NewActionBlock("notice_actions", button(ActionAcknowledged, ref, "Acknowledged", "primary")))
 	case "further_outcome":
 		blocks = append(blocks, slack.NewActionBlock("notice_actions", button(ActionRecordFurtherOutcome, ref, "Record further-review outcome", "primary")))
+	case "involvement":
+		blocks = append(blocks, slack.NewActionBlock("notice_actions",
+			button(ActionInvolvementMeeting, ref, "Invite to the meeting", ""),
+			button(ActionInvolvementWriting, ref, "Views in writing", ""),
+			button(ActionInvolvementOutcome, ref, "Outcome only", "")))
+	case "consultation":
+		blocks = append(blocks, slack.NewActionBlock("notice_actions", button(ActionSkipConsultation, ref, "Skip consultation", "")))
+	case "threshold_review_result":
+		blocks = append(blocks, slack.NewActionBlock("notice_actions", button(ActionThresholdReviewResult, ref, "Record threshold-review result", "")))
+	default:
+		// "read_message:<Message-ID>": a button that shows the email in a
+		// modal (the channel carries no personal data).
+		if id, ok := strings.CutPrefix(prompt, "read_message:"); ok && id != "" && len(ref)+1+len(id) <= 2000 {
+			blocks = append(blocks, slack.NewActionBlock("notice_actions", button(ActionReadMessage, ref+"|"+id, "Read their reply", "primary")))
+		}
 	}
 	return blocks
 }
@@ -353,6 +401,19 @@ func NoticeThread(text string, to []string) []string {
 // twice.
 func ThreadReply(blockID, text string) []slack.Block {
 	return []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID(blockID))}
+}
+
+// UnverifiedNotice tells the coordinator of an email on the case that is
+// not verified as a party's (the text says why, and what it asked), with
+// the two things they can make of it. Each button carries the case and the
+// stored message: "REF|message". A long text is cut as NoticeMessage cuts
+// it (NoticeThread gives the rest).
+func UnverifiedNotice(ref string, message int64, text string, to []string) []slack.Block {
+	value := ref + "|" + strconv.FormatInt(message, 10)
+	return append(NoticeMessage(ref, text, to, ""),
+		slack.NewActionBlock("unverified_actions",
+			button(ActionTreatFurtherReview, value, "Treat as further-review request", ""),
+			button(ActionTreatCorrespondence, value, "From the applicant", "")))
 }
 
 func modal(callbackID, title, submit, metadata string, blocks ...slack.Block) slack.ModalViewRequest {
@@ -522,21 +583,29 @@ func ProvideDetailsModal(ref string, agency casefile.Agency) slack.ModalViewRequ
 	)
 }
 
-// ScheduleMeetingModal asks when and where the review meeting is.
+// ScheduleMeetingModal asks when and where the review meeting is, and
+// whether it is a closed session (the applicant, who may have asked to
+// come, is then told the date but not invited).
 func ScheduleMeetingModal(ref string) slack.ModalViewRequest {
 	date := slack.NewInputBlock(BlockDate, plain("Date"), nil, slack.NewDatePickerBlockElement(BlockDate))
 	tp := slack.NewTimePickerBlockElement(BlockTime)
 	tm := slack.NewInputBlock(BlockTime, plain("Time"), nil, tp)
+	closed := slack.NewInputBlock(BlockClosed, plain("Closed session?"), nil, slack.NewCheckboxGroupsBlockElement(BlockClosed,
+		slack.NewOptionBlockObject("closed", plain("Closed session: the applicant is not invited"), plain("They are told the date and may send their views in writing."))))
+	closed.Optional = true
 	return modal(ViewScheduleMeeting, "Schedule meeting", "Schedule", ref,
 		date, tm,
-		textInput(BlockPlace, "Place or link", "", false, false, ""),
+		textInput(BlockPlace, "Place or link", "The applicant, if invited, is sent this", false, false, ""),
 		textInput(BlockAttendees, "Attendees", "Who is invited", true, true, ""),
+		closed,
 	)
 }
 
 // RecordOutcomeModal records the meeting: attendance, findings, whether the
-// response was adequate, and up to three recommendations.
-func RecordOutcomeModal(ref string, cfg *casefile.Config) slack.ModalViewRequest {
+// response was adequate, and up to three recommendations. views are the
+// applicant's emails since the case was accepted (their views in
+// writing), shown to the coordinator at the top for the meeting to hear.
+func RecordOutcomeModal(ref string, cfg *casefile.Config, views ...casefile.MessageText) slack.ModalViewRequest {
 	var opts []*slack.OptionBlockObject
 	for _, a := range cfg.Agencies {
 		opts = append(opts, AgencyOption(a))
@@ -563,11 +632,15 @@ func RecordOutcomeModal(ref string, cfg *casefile.Config) slack.ModalViewRequest
 		slack.NewRadioButtonsBlockElement(BlockAdequate,
 			slack.NewOptionBlockObject("yes", plain("Yes"), nil),
 			slack.NewOptionBlockObject("no", plain("No"), nil)))
-	blocks := []slack.Block{att,
+	var blocks []slack.Block
+	if len(views) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(viewsText(views)), nil, nil), slack.NewDividerBlock())
+	}
+	blocks = append(blocks, att,
 		textInput(BlockSummary, "The review's findings", "Plain words: this goes into the letter", true, false, ""),
 		adequate,
-		slack.NewSectionBlock(mrkdwn("*Recommendations* — each needs an owner agency and a due date."), nil, nil),
-	}
+		slack.NewSectionBlock(mrkdwn("*Recommendations* — each needs an owner agency and a due date. They are sent to the applicant for comment before the response is drafted."), nil, nil),
+	)
 	for n := 1; n <= recommendationSlots; n++ {
 		owner := slack.NewInputBlock(recBlock(n, "owner"), plain(fmt.Sprintf("Recommendation %d: owner", n)), nil, owner(n))
 		owner.Optional = true
@@ -596,6 +669,7 @@ func optionGroups(opts []*slack.OptionBlockObject) []*slack.OptionGroupBlockObje
 }
 
 var letterKindText = map[string]string{
+	casefile.LetterMet:           "threshold met",
 	casefile.LetterNotMet:        "threshold not met",
 	casefile.LetterOutcome:       "case review outcome",
 	casefile.LetterFurtherReview: "further review outcome",
@@ -605,6 +679,13 @@ var letterKindText = map[string]string{
 // a summary and a button to read the letter in a modal, because the letter
 // names the resident; with share true the full text is in the message.
 func DraftMessage(l *casefile.Letter, share bool) (string, []slack.Block) {
+	return DraftMessageFor(l, nil, share)
+}
+
+// DraftMessageFor is DraftMessage with the reminders the case calls for
+// (c may be nil): what approving the met letter does, a letter in Welsh or
+// both languages, large print, easy read.
+func DraftMessageFor(l *casefile.Letter, c *casefile.Case, share bool) (string, []slack.Block) {
 	text := fmt.Sprintf("Draft letter for %s, version %d (%s)", l.CaseRef, l.Version, letterKindText[l.Kind])
 	by := "drafted from the case record"
 	if l.CreatedBy != "system" {
@@ -615,6 +696,9 @@ func DraftMessage(l *casefile.Letter, share bool) (string, []slack.Block) {
 		summary += "\nIt gives the applicant until *" + l.FurtherReviewBy.Human() + "* to ask for a further review."
 	}
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(summary), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("draft-%s-%d", l.CaseRef, l.ID)))}
+	if notes := draftNotes(l, c); len(notes) > 0 {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(strings.Join(notes, "\n"))))
+	}
 	if share {
 		// The letter in plain_text sections (nothing in it is read as a
 		// mention or a link), as much as a message holds; Read the letter

@@ -357,6 +357,15 @@ func TestGolden(t *testing.T) {
 		}
 	})
 
+	t.Run("NoticeUnverified", func(t *testing.T) {
+		got := golden(t, "notice_unverified", bot.UnverifiedNotice(ref, 42, "An email arrived on this case that is *not verified* as coming from a party to it.", []string{goldenCoord}))
+		for _, want := range []string{"<@" + goldenCoord + "> An email arrived", `"action_id": "treat_as_further_review"`, `"action_id": "treat_as_correspondence"`, `"value": "` + ref + `|42"`} {
+			if !bytes.Contains(got, []byte(want)) {
+				t.Errorf("notice lacks %s", want)
+			}
+		}
+	})
+
 	// The council answers; the meeting is scheduled.
 	w.must(w.store.RecordReply(w.ctx, who(goldenCouncil), casefile.ReplyInput{Ref: ref, Agency: "council", Author: goldenCouncil, Source: "thread",
 		Text: "CPW served 2 October.", DedupeKey: "msg:C1:1760370000.000200"}))

@@ -245,13 +245,13 @@ func FindMessage(found []casefile.CaseSummary, total int, channels map[string]st
 // The /trigger new form: an application received by phone, letter or in
 // person, with the fields of `trigger case add --json`.
 const (
-	BlockVia            = "nc_via"
-	BlockReceived       = "nc_received"
-	BlockRoute          = "nc_route"
-	BlockConsent        = "nc_consent"
-	BlockVulnerable     = "nc_vulnerable"
-	BlockLocation       = "nc_location"
-	BlockDescription    = "nc_description"
+	BlockNewVia         = "nc_via"
+	BlockNewReceived    = "nc_received"
+	BlockNewRoute       = "nc_route"
+	BlockNewConsent     = "nc_consent"
+	BlockNewVulnerable  = "nc_vulnerable"
+	BlockNewLocation    = "nc_location"
+	BlockNewDescription = "nc_description"
 	newCaseComplaintRow = 4 // complaint rows on the form
 )
 
@@ -270,11 +270,11 @@ var personFields = []struct{ field, label string }{
 // NewCaseModal is the form /trigger new opens.
 func NewCaseModal(today casefile.Date, cfg *casefile.Config) slack.ModalViewRequest {
 	opt := func(v, text string) *slack.OptionBlockObject { return slack.NewOptionBlockObject(v, plain(text), nil) }
-	via := slack.NewInputBlock(BlockVia, plain("Received by"), nil, slack.NewRadioButtonsBlockElement(BlockVia,
+	via := slack.NewInputBlock(BlockNewVia, plain("Received by"), nil, slack.NewRadioButtonsBlockElement(BlockNewVia,
 		opt("phone", "Phone call"), opt("letter", "Letter"), opt("in_person", "In person")))
-	received := slack.NewDatePickerBlockElement(BlockReceived)
+	received := slack.NewDatePickerBlockElement(BlockNewReceived)
 	received.InitialDate = today.String()
-	receivedIn := slack.NewInputBlock(BlockReceived, plain("Date received"), plain("Today unless it came earlier (a letter)"), received)
+	receivedIn := slack.NewInputBlock(BlockNewReceived, plain("Date received"), plain("Today unless it came earlier (a letter)"), received)
 	receivedIn.Optional = true
 	routes := []*slack.OptionBlockObject{
 		opt(string(casefile.RouteIndividual), "The resident for themselves"),
@@ -283,7 +283,7 @@ func NewCaseModal(today casefile.Date, cfg *casefile.Config) slack.ModalViewRequ
 		opt(string(casefile.RouteHate), "A hate incident"),
 		opt(string(casefile.RouteUnknown), "Not known yet"),
 	}
-	route := slack.NewInputBlock(BlockRoute, plain("Who applies"), nil, slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose"), BlockRoute, routes...))
+	route := slack.NewInputBlock(BlockNewRoute, plain("Who applies"), nil, slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose"), BlockNewRoute, routes...))
 	route.Optional = true
 	yesNo := func(block, label string) *slack.InputBlock {
 		in := slack.NewInputBlock(block, plain(label), nil, slack.NewRadioButtonsBlockElement(block, opt("yes", "Yes"), opt("no", "No")))
@@ -304,10 +304,10 @@ func NewCaseModal(today casefile.Date, cfg *casefile.Config) slack.ModalViewRequ
 		blocks = append(blocks, textInput(personBlock("vic", f.field), f.label, "", f.field == "address", true, ""))
 	}
 	blocks = append(blocks, slack.NewHeaderBlock(plain("The application")),
-		yesNo(BlockConsent, "Consent to share with the agencies"),
-		yesNo(BlockVulnerable, "Vulnerable"),
-		textInput(BlockLocation, "Where it happens", "", false, true, ""),
-		textInput(BlockDescription, "What is happening", "In the applicant's words", true, true, ""),
+		yesNo(BlockNewConsent, "Consent to share with the agencies"),
+		yesNo(BlockNewVulnerable, "Vulnerable"),
+		textInput(BlockNewLocation, "Where it happens", "", false, true, ""),
+		textInput(BlockNewDescription, "What is happening", "In the applicant's words", true, true, ""),
 		slack.NewHeaderBlock(plain("Complaints")),
 		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("Up to %d reports to an agency; leave a row empty when there are fewer (more can be added with `trigger case add --json`).", newCaseComplaintRow))),
 	)
@@ -383,8 +383,8 @@ func (b *Bot) submitNewCase(ctx context.Context, cb *slack.InteractionCallback, 
 		return nil
 	}
 	app := casefile.Application{
-		Route: casefile.Route(v.option(BlockRoute)), Applicant: person("app"), Location: v.text(BlockLocation), Description: v.text(BlockDescription),
-		ConsentToShare: yn(BlockConsent), Vulnerable: yn(BlockVulnerable),
+		Route: casefile.Route(v.option(BlockNewRoute)), Applicant: person("app"), Location: v.text(BlockNewLocation), Description: v.text(BlockNewDescription),
+		ConsentToShare: yn(BlockNewConsent), Vulnerable: yn(BlockNewVulnerable),
 	}
 	if vic := person("vic"); !vic.IsZero() {
 		app.OnBehalfOf = &vic
@@ -415,13 +415,13 @@ func (b *Bot) submitNewCase(ctx context.Context, cb *slack.InteractionCallback, 
 		rows = append(rows, n)
 	}
 	var receivedAt time.Time
-	if s := v.date(BlockReceived); s != "" {
+	if s := v.date(BlockNewReceived); s != "" {
 		d, err := casefile.ParseDate(s)
 		switch {
 		case err != nil:
-			errs[BlockReceived] = "Not a date."
+			errs[BlockNewReceived] = "Not a date."
 		case d.After(today):
-			errs[BlockReceived] = "The date received cannot be in the future."
+			errs[BlockNewReceived] = "The date received cannot be in the future."
 		case d != today:
 			receivedAt = time.Date(d.Year, d.Month, d.Day, 12, 0, 0, 0, casefile.London)
 		}
@@ -432,7 +432,7 @@ func (b *Bot) submitNewCase(ctx context.Context, cb *slack.InteractionCallback, 
 	if err := app.Validate(b.Config.Agencies); err != nil {
 		return Response{Ack: viewErrors(map[string]string{newCaseBlockOf(err, rows): fieldMessage(err)})}
 	}
-	c, err := b.Store.CreateCase(ctx, casefile.NewCase{Application: app, ReceivedAt: receivedAt, Source: "staff", Via: v.option(BlockVia),
+	c, err := b.Store.CreateCase(ctx, casefile.NewCase{Application: app, ReceivedAt: receivedAt, Source: "staff", Via: v.option(BlockNewVia),
 		Key: "slack-view:" + cb.View.ID, Actor: who})
 	if err != nil {
 		if casefile.ErrorCode(err) == casefile.EINTERNAL {
@@ -440,7 +440,7 @@ func (b *Bot) submitNewCase(ctx context.Context, cb *slack.InteractionCallback, 
 		}
 		return Response{Ack: viewErrors(map[string]string{newCaseBlockOf(err, rows): fieldMessage(err)})}
 	}
-	b.Logger.Info("slack: case opened from /trigger new", "case", c.Ref, "via", v.option(BlockVia))
+	b.Logger.Info("slack: case opened from /trigger new", "case", c.Ref, "via", v.option(BlockNewVia))
 	opened := CaseOpenedModal(c)
 	return Response{Ack: slack.NewUpdateViewSubmissionResponse(&opened)}
 }
@@ -450,12 +450,12 @@ func (b *Bot) submitNewCase(ctx context.Context, cb *slack.InteractionCallback, 
 func newCaseBlockOf(err error, rows []int) string {
 	m := validateFieldRE.FindStringSubmatch(casefile.ErrorMessage(err))
 	if m == nil {
-		return BlockVia
+		return BlockNewVia
 	}
 	field, index, sub := m[1], m[2], m[3]
 	switch field {
 	case "route":
-		return BlockRoute
+		return BlockNewRoute
 	case "applicant":
 		return personBlock("app", sub)
 	case "on_behalf_of":
@@ -470,7 +470,7 @@ func newCaseBlockOf(err error, rows []int) string {
 			return complaintBlock(rows[i], part)
 		}
 	}
-	return BlockVia
+	return BlockNewVia
 }
 
 // fieldMessage is a validation error without the field's name, which the

@@ -1,7 +1,6 @@
 package bot_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -313,10 +312,10 @@ func (h *harness) newCaseBySlash() *casefile.Case {
 	day := h.today()
 	app := applicationAt(day)
 	values := map[string]string{
-		bot.BlockVia: "phone", bot.BlockRoute: "individual", bot.BlockConsent: "yes",
+		bot.BlockNewVia: "phone", bot.BlockNewRoute: "individual", bot.BlockNewConsent: "yes",
 		"nc_app_name": app.Applicant.Name, "nc_app_email": app.Applicant.Email, "nc_app_phone": app.Applicant.Phone,
 		"nc_app_address": app.Applicant.Address, "nc_app_postcode": "DE12",
-		bot.BlockLocation: app.Location, bot.BlockDescription: "Motorbikes in the alleyway most nights.",
+		bot.BlockNewLocation: app.Location, bot.BlockNewDescription: "Motorbikes in the alleyway most nights.",
 	}
 	for i, in := range app.Incidents {
 		n := fmt.Sprint(i + 1)
@@ -395,7 +394,8 @@ func TestNewCaseWorkflow(t *testing.T) {
 
 // TestDigestChannel: with [slack] digest_channel, the daily digest is one
 // message for every case in that channel, once a day, naming the
-// coordinator; a notice about no case goes there too.
+// coordinator; a notice about no case (the coordinators' direct message)
+// goes there too, instead of their direct messages.
 func TestDigestChannel(t *testing.T) {
 	var digest slackemu.Channel
 	clk := &testClock{}
@@ -446,12 +446,15 @@ func TestDigestChannel(t *testing.T) {
 		t.Error("a digest in the case channel too")
 	}
 
-	if _, err := h.store.ServiceNotice(h.ctx, "imap-signin:1", "service.signin_failed", "The mailbox cannot be read: the sign-in was refused (<client id> wrong?). Run `trigger mail check`.", true, nil); err != nil {
+	if _, err := h.store.NotifyCoordinators(h.ctx, "imap-signin:1", "service.signin_failed", "The mailbox cannot be read: the sign-in was refused (<client id> wrong?). Run `trigger mail check`.", nil); err != nil {
 		t.Fatal(err)
 	}
 	n := h.waitMessage(digest.ID, "The mailbox cannot be read")
 	if !strings.Contains(text(n), "<@"+h.coord+">") || !strings.Contains(string(n.Blocks), "&lt;client id&gt;") {
 		t.Errorf("the notice: %s", text(n))
+	}
+	if dm, _ := h.emu.OpenDM(h.coord); len(h.emu.Messages(dm)) != 0 {
+		t.Error("the coordinator was sent a direct message too")
 	}
 }
 
@@ -469,40 +472,18 @@ func TestDigestChannelNotMember(t *testing.T) {
 	if err != nil || !strings.Contains(problem, "invite the app to #community-trigger") || h.bot.DigestProblem() != problem {
 		t.Fatalf("problem %q, %v", problem, err)
 	}
-	if _, err := h.store.ServiceNotice(h.ctx, "k1", "service.test", "A notice.", false, nil); err != nil {
+	if _, err := h.store.NotifyCoordinators(h.ctx, "k1", "service.test", "A notice.", nil); err != nil {
 		t.Fatal(err)
 	}
 	h.waitStore("the notice to fail once", func() bool {
 		jobs, _ := h.store.Jobs(h.ctx, "")
 		for _, j := range jobs {
-			if j.Kind == casefile.JobSlackServiceNotice && j.Attempts > 0 && j.State == "pending" && strings.Contains(j.LastError, "invite the app") {
+			if j.Kind == casefile.JobSlackDirect && j.Attempts > 0 && j.State == "pending" && strings.Contains(j.LastError, "invite the app") {
 				return true
 			}
 		}
 		return false
 	})
-}
-
-// TestServiceNoticeWithoutDigestChannel: with no digest channel, a notice
-// about no case goes to each coordinator directly, once.
-func TestServiceNoticeWithoutDigestChannel(t *testing.T) {
-	h := newHarness(t, harnessOpts{mode: "socket"})
-	if _, err := h.store.ServiceNotice(h.ctx, "k1", "service.test", "The mailbox is read again.", true, map[string]any{"part": "imap"}); err != nil {
-		t.Fatal(err)
-	}
-	dm, err := h.emu.OpenDM(h.coord)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.waitMessage(dm, "The mailbox is read again.")
-	h.waitStore("the Slack jobs to be done", func() bool { return h.slackPending() == 0 })
-	if n := len(h.emu.Messages(dm)); n != 1 {
-		t.Errorf("%d messages to the coordinator", n)
-	}
-	raw, _ := json.Marshal(h.emu.Messages(dm)[0])
-	if strings.Contains(string(raw), "<@") {
-		t.Error("a direct message names people")
-	}
 }
 
 func london(s string) time.Time {

@@ -28,6 +28,20 @@ const (
 	// pages (value "filter|page").
 	ActionHomeFilter = "home_filter"
 	ActionHomePage   = "home_page"
+	// The resident at the centre.
+	ActionChangeContact = "change_contact_officer"
+	ActionResidentNeeds = "resident_needs"
+	// One action id per choice: Slack wants action ids unique in a block.
+	ActionInvolvementMeeting    = "record_involvement_meeting"
+	ActionInvolvementWriting    = "record_involvement_writing"
+	ActionInvolvementOutcome    = "record_involvement_outcome"
+	ActionSkipConsultation      = "skip_consultation"
+	ActionReadMessage           = "read_message" // value "REF|Message-ID"
+	ActionRecordThresholdReview = "record_threshold_review"
+	ActionThresholdReviewResult = "threshold_review_result"
+	// The buttons on an unverified email: value "REF|message id".
+	ActionTreatFurtherReview  = "treat_as_further_review"
+	ActionTreatCorrespondence = "treat_as_correspondence"
 )
 
 // Callback ids of modals. Their private_metadata carries the same context
@@ -46,27 +60,40 @@ const (
 	ViewNewCase         = "new_case"    // /trigger new: an application by phone, letter or in person
 	ViewCaseOpened      = "case_opened" // what the new case form shows once the case is opened
 	ViewNotice          = "notice"      // a message to a person who clicked where no channel is (the Home tab)
+	ViewContactOfficer  = "contact_officer"
+	ViewResidentNeeds   = "resident_needs"
+	ViewSkipConsult     = "skip_consultation"
+	ViewReadMessage     = "read_message"
+	ViewThresholdReview = "threshold_review"
+	ViewThresholdResult = "threshold_review_result"
 )
 
 // Block ids of modal inputs; the view_submission answer keys its errors by
 // them.
 const (
-	BlockReason     = "reason"
-	BlockComplaints = "complaints"
-	BlockConsidered = "considered"
-	BlockTaken      = "taken"
-	BlockRisk       = "risk"
-	BlockNoInfo     = "no_info"
-	BlockDate       = "date"
-	BlockTime       = "time"
-	BlockPlace      = "place"
-	BlockAttendees  = "attendees"
-	BlockAttendance = "attendance"
-	BlockSummary    = "summary"
-	BlockAdequate   = "adequate"
-	BlockLetterText = "letter_text"
-	BlockComment    = "comment"
-	BlockUpheld     = "upheld"
+	BlockReason      = "reason"
+	BlockComplaints  = "complaints"
+	BlockConsidered  = "considered"
+	BlockTaken       = "taken"
+	BlockRisk        = "risk"
+	BlockNoInfo      = "no_info"
+	BlockDate        = "date"
+	BlockTime        = "time"
+	BlockPlace       = "place"
+	BlockAttendees   = "attendees"
+	BlockAttendance  = "attendance"
+	BlockSummary     = "summary"
+	BlockAdequate    = "adequate"
+	BlockLetterText  = "letter_text"
+	BlockComment     = "comment"
+	BlockUpheld      = "upheld"
+	BlockClosed      = "closed_session"
+	BlockOfficer     = "officer"
+	BlockLanguage    = "language"
+	BlockFormats     = "formats"
+	BlockInvolvement = "involvement"
+	BlockConsent     = "consent"
+	BlockNotes       = "notes"
 )
 
 // recBlock names the inputs of recommendation n (1-based).

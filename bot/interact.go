@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -252,7 +253,18 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 			b.ephemeral(ctx, cb, fmt.Sprintf("%s is not waiting for a meeting outcome (it is %s).", ref, c.Status))
 			return
 		}
-		b.openModal(ctx, cb, RecordOutcomeModal(ref, b.Config))
+		views, err := b.Store.WrittenViews(ctx, ref)
+		if err != nil {
+			b.ephemeral(ctx, cb, explain(err))
+			return
+		}
+		if len(views) > 0 {
+			if err := b.Store.Audit(ctx, ref, who.Audit(), "details.viewed", map[string]any{"views_in_writing": len(views)}); err != nil {
+				b.ephemeral(ctx, cb, explain(err))
+				return
+			}
+		}
+		b.openModal(ctx, cb, RecordOutcomeModal(ref, b.Config, views...))
 	case ActionAcknowledged:
 		if !may(casefile.ActRecordAcknowledgement) {
 			return
@@ -272,8 +284,41 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		b.furtherClick(ctx, cb, a, who, lookupErr, ref)
 	case ActionSnoozeReminder:
 		b.snoozeClick(ctx, cb, a, who, lookupErr, ref, agency)
+	case ActionChangeContact, ActionResidentNeeds, ActionInvolvementMeeting, ActionInvolvementWriting, ActionInvolvementOutcome,
+		ActionSkipConsultation, ActionReadMessage,
+		ActionRecordThresholdReview, ActionThresholdReviewResult:
+		b.residentClick(ctx, cb, a, who, lookupErr, ref, agency)
+	case ActionTreatFurtherReview, ActionTreatCorrespondence:
+		b.treatClick(ctx, cb, a, who, lookupErr, ref, agency)
 	default:
 		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
+	}
+}
+
+// treatClick records what the coordinator makes of an unverified email
+// (the message id is the button value's second part).
+func (b *Bot) treatClick(ctx context.Context, cb *slack.InteractionCallback, a *slack.BlockAction, who casefile.Actor, lookupErr error, ref, message string) {
+	id, err := strconv.ParseInt(message, 10, 64)
+	if err != nil || id <= 0 {
+		b.refuse(ctx, cb, a.ActionID, "That button is no longer in use.")
+		return
+	}
+	if !b.permit(ctx, cb, a.ActionID, lookupErr, who.Permit(casefile.ActTreatUnverified)) {
+		return
+	}
+	as, done := casefile.TreatAsCorrespondence, "Recorded: the email is the applicant's correspondence on "+ref+". Mail from its address now counts as the applicant's on this case."
+	if a.ActionID == ActionTreatFurtherReview {
+		as, done = casefile.TreatAsFurtherReview, "Recorded: the email on "+ref+" is the applicant's request for a further review. The Chair is asked to decide."
+	}
+	changed, err := b.Store.TreatUnverified(ctx, who, ref, id, as)
+	switch {
+	case err != nil:
+		b.Logger.Warn("treat unverified mail refused", "case", ref, "action", a.ActionID, "code", casefile.ErrorCode(err))
+		b.refused(ctx, cb, a.ActionID, err)
+	case !changed:
+		b.ephemeral(ctx, cb, "That email on "+ref+" was already recorded that way. Nothing was changed.")
+	default:
+		b.ephemeral(ctx, cb, done)
 	}
 }
 
@@ -420,7 +465,8 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 		if err != nil {
 			return Response{Ack: viewErrors(map[string]string{BlockDate: "Please choose a date and a time."})}
 		}
-		if _, err := b.Store.ScheduleMeeting(ctx, who, ref, casefile.MeetingPlan{When: when, Place: v.text(BlockPlace), Attendees: v.text(BlockAttendees)}); err != nil {
+		plan := casefile.MeetingPlan{When: when, Place: v.text(BlockPlace), Attendees: v.text(BlockAttendees), ClosedSession: len(v.options(BlockClosed)) > 0}
+		if _, err := b.Store.ScheduleMeeting(ctx, who, ref, plan); err != nil {
 			return fail(BlockDate, err)
 		}
 		return Response{}
@@ -468,6 +514,8 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 		return Response{}
 	case ViewEditDraft, ViewRequestChanges, ViewDeclineFurther, ViewFurtherOutcome:
 		return b.letterSubmit(ctx, cb, v, meta, who, deny, refusal, fail)
+	case ViewContactOfficer, ViewResidentNeeds, ViewSkipConsult, ViewThresholdReview, ViewThresholdResult:
+		return b.residentSubmit(ctx, cb, v, ref, who, refusal, fail)
 	default:
 		return Response{}
 	}

@@ -53,7 +53,7 @@ func (b *Bot) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, err
 			if p.Chair {
 				to = append(to, b.Config.Roles.Chair...)
 			}
-			err = b.notify(ctx, p.Case, key, p.Text, to, p.Prompt, j.Attempts > 1)
+			err = b.notify(ctx, p.Case, key, p.Text, to, p.Prompt, p.Message, j.Attempts > 1)
 		}
 	case casefile.JobSlackPostDraft:
 		var p casefile.PostDraftJob
@@ -64,8 +64,11 @@ func (b *Bot) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, err
 		err = b.postReminder(ctx, j)
 	case casefile.JobSlackDigest:
 		err = b.postDigest(ctx, j)
-	case casefile.JobSlackServiceNotice:
-		err = b.serviceNotice(ctx, j)
+	case casefile.JobSlackDirect:
+		var p casefile.DirectMessageJob
+		if p, err = casefile.PayloadOf[casefile.DirectMessageJob](j); err == nil {
+			err = b.directMessage(ctx, j, p)
+		}
 	default:
 		err = casefile.Permanent(fmt.Errorf("the bot does not know job kind %q", j.Kind))
 	}
@@ -666,7 +669,7 @@ func (b *Bot) updateRequest(ctx context.Context, ref, agency string) error {
 	return b.update(ctx, ch.ChannelID, req.MessageTS, text, blocks)
 }
 
-func (b *Bot) notify(ctx context.Context, ref, key, text string, who []string, prompt string, retry bool) error {
+func (b *Bot) notify(ctx context.Context, ref, key, text string, who []string, prompt string, message int64, retry bool) error {
 	ch, err := b.channelOf(ctx, ref)
 	if err != nil {
 		return err
@@ -678,6 +681,9 @@ func (b *Bot) notify(ctx context.Context, ref, key, text string, who []string, p
 	}
 	if ts == "" {
 		blocks := NoticeMessage(ref, text, who, prompt)
+		if prompt == casefile.PromptUnverified {
+			blocks = UnverifiedNotice(ref, message, text, who)
+		}
 		if ts, err = b.post(ctx, ch.ChannelID, shortenMrkdwn(text, maxText), withBlockID(blocks, blockID)); err != nil {
 			return err
 		}

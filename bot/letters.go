@@ -27,7 +27,11 @@ func (b *Bot) postDraft(ctx context.Context, ref string, letterID int64, retry b
 			return nil
 		}
 	}
-	text, blocks := DraftMessage(l, b.Config.Slack.SharePersonalData)
+	c, err := b.Store.Case(ctx, ref)
+	if err != nil {
+		return err
+	}
+	text, blocks := DraftMessageFor(l, c, b.Config.Slack.SharePersonalData)
 	var who []string
 	if l.Kind == casefile.LetterFurtherReview {
 		who = b.Config.Roles.Chair
@@ -68,9 +72,28 @@ func (b *Bot) permitLetter(ctx context.Context, who casefile.Actor, act casefile
 	if err != nil {
 		return err
 	}
+	// The letter the action would change: the newest of the clicked
+	// letter's kind (the met letter and the response are drafted side by
+	// side); for a button on a letter already approved, the newest letter
+	// still waiting for approval, whatever its kind.
+	kind := l.Kind
+	if l.ApprovedAt != nil {
+		var pending *casefile.Letter
+		for i := range ls {
+			if ls[i].ApprovedAt == nil && (pending == nil || ls[i].ID > pending.ID) {
+				pending = &ls[i]
+			}
+		}
+		if pending != nil {
+			kind = pending.Kind
+		}
+	}
 	latest := l
+	if kind != l.Kind {
+		latest = nil
+	}
 	for i := range ls {
-		if ls[i].ID > latest.ID {
+		if ls[i].Kind == kind && (latest == nil || ls[i].ID > latest.ID) {
 			latest = &ls[i]
 		}
 	}
@@ -102,6 +125,8 @@ func (b *Bot) letterClick(ctx context.Context, cb *slack.InteractionCallback, a 
 			b.refused(ctx, cb, a.ActionID, err)
 		case !changed:
 			b.ephemeral(ctx, cb, fmt.Sprintf("Version %d was already approved. Nothing more was sent.", l.Version))
+		case l.Bilingual():
+			b.ephemeral(ctx, cb, fmt.Sprintf("You approved version %d, in Welsh and English (fingerprint %s). It is being sent to the applicant.", l.Version, l.ShortHash()))
 		default:
 			b.ephemeral(ctx, cb, fmt.Sprintf("You approved version %d (fingerprint %s). It is being sent to the applicant.", l.Version, l.ShortHash()))
 		}
@@ -197,7 +222,7 @@ func (b *Bot) letterSubmit(ctx context.Context, cb *slack.InteractionCallback, v
 		if r := refusal(b.permitLetter(ctx, who, casefile.ActRequestChanges, l)); r != nil {
 			return *r
 		}
-		if _, err := b.Store.RequestChanges(ctx, who, ref, v.text(BlockComment)); err != nil {
+		if _, err := b.Store.RequestLetterChanges(ctx, who, ref, l.ID, v.text(BlockComment)); err != nil {
 			return fail(BlockComment, err)
 		}
 		return Response{}

@@ -30,6 +30,7 @@ func (h *harness) toDraft() *casefile.Case {
 	no := false
 	ok(h.store.RecordOutcome(ctx, who(h.coord), c.Ref, casefile.MeetingOutcome{Summary: "Not joined up.", Adequate: &no, By: h.coord,
 		Recommendations: []casefile.Recommendation{{Text: "Joint plan", Owner: "council", Due: h.store.Cal.AddWorkingDays(h.today(), 40)}}}))
+	ok(h.store.SkipConsultation(ctx, who(h.coord), c.Ref, "The applicant agreed the plan by phone."))
 	return c
 }
 
@@ -37,12 +38,12 @@ func TestApprovalAndFurtherReview(t *testing.T) {
 	h := newHarness(t, harnessOpts{mode: "socket"})
 	c := h.toDraft()
 	ch := h.channel(c.Ref)
-	v1 := h.waitMessage(ch.ID, "version 1")
+	v1 := h.waitMessage(ch.ID, "case review outcome, version 1")
 	if strings.Contains(text(v1), "Lucy") {
 		t.Error("the draft message shows the resident's name in the channel")
 	}
 	letters, _ := h.store.Letters(h.ctx, c.Ref)
-	l1 := letters[0]
+	l1 := letters[1] // after the met letter
 	approveV1 := fmt.Sprintf("%s|%d|%s", c.Ref, l1.ID, l1.SHA256)
 
 	// Read the letter: the full text, in a modal.
@@ -70,9 +71,9 @@ func TestApprovalAndFurtherReview(t *testing.T) {
 	if res, err := h.emu.SubmitView(h.coord, form.ID, values); err != nil || !res.Closed {
 		t.Fatalf("edit: %+v %v", res, err)
 	}
-	v2 := h.waitMessage(ch.ID, "version 2")
+	v2 := h.waitMessage(ch.ID, "case review outcome, version 2")
 	letters, _ = h.store.Letters(h.ctx, c.Ref)
-	l2 := letters[1]
+	l2 := letters[2]
 
 	// Version 1's button no longer sends anything.
 	h.click(h.chair, ch.ID, v1.TS, bot.ActionApprove, approveV1)

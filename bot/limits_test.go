@@ -611,7 +611,7 @@ func TestStaleLetterDrafts(t *testing.T) {
 	ch := h.channel(c.Ref)
 	v1 := h.waitMessage(ch.ID, "case review outcome, version 1")
 	letters, _ := h.store.Letters(h.ctx, c.Ref)
-	l1 := letters[0]
+	l1 := letters[1] // after the met letter
 	must := func(_ bool, err error) {
 		t.Helper()
 		if err != nil {
@@ -665,8 +665,8 @@ func TestEditLongLetterExactly(t *testing.T) {
 	c := h.toDraft()
 	ch := h.channel(c.Ref)
 	letters, _ := h.store.Letters(h.ctx, c.Ref)
-	long := letters[0].Text + "\n" + strings.ReplaceAll(paragraphs(14, "Finding"), "Finding paragraph 7:", "Finding paragraph 7:\n  indented line,\ttab  and double  spaces") + "\n\nŴyth café — Straße 🙂\n"
-	l2, err := h.store.EditLetter(h.ctx, who(h.coord), c.Ref, letters[0].ID, long)
+	long := letters[1].Text + "\n" + strings.ReplaceAll(paragraphs(14, "Finding"), "Finding paragraph 7:", "Finding paragraph 7:\n  indented line,\ttab  and double  spaces") + "\n\nŴyth café — Straße 🙂\n"
+	l2, err := h.store.EditLetter(h.ctx, who(h.coord), c.Ref, letters[1].ID, long)
 	if err != nil {
 		t.Fatal(err)
 	}

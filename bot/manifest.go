@@ -17,6 +17,7 @@ import (
 //	conversations.list (after name_taken), .members      groups:read
 //	conversations.history, .replies; message.groups      groups:history
 //	chat.postMessage, chat.update, chat.postEphemeral    chat:write
+//	conversations.open (a direct message to a person)    im:write
 //	users.lookupByEmail                                  users:read.email, with users:read
 //	users.conversations, conversations.info: is the app  channels:read (public), groups:read (private)
 //	  in [slack] digest_channel, a public or private one
@@ -25,7 +26,7 @@ import (
 //
 // Socket Mode's apps.connections.open takes the app-level token, whose
 // connections:write scope is granted when that token is made, not here.
-var botScopes = []string{"channels:read", "chat:write", "commands", "groups:history", "groups:read", "groups:write", "users:read", "users:read.email"}
+var botScopes = []string{"channels:read", "chat:write", "commands", "groups:history", "groups:read", "groups:write", "im:write", "users:read", "users:read.email"}
 
 // Scopes are the bot token scopes the manifest asks for: what a token
 // installed from it carries (the Slack emulator's default, too).

@@ -44,6 +44,7 @@ var slackGoMethods = map[string]string{
 	"GetUserByEmailContext":                 "users.lookupByEmail",
 	"GetUserInfoContext":                    "users.info",
 	"GetConversationsForUserContext":        "users.conversations",
+	"OpenConversationContext":               "conversations.open",
 }
 
 // methodScopes are the bot token scopes each Web API method needs, for the
@@ -70,6 +71,7 @@ var methodScopes = map[string][]string{
 	"users.lookupByEmail":    {"users:read", "users:read.email"},
 	"users.info":             {"users:read"},
 	"users.conversations":    {"channels:read", "groups:read"}, // public and private channels, for the digest channel
+	"conversations.open":     {"im:write"},
 }
 
 // eventScopes are the scopes each subscribed event needs.

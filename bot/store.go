@@ -43,6 +43,18 @@ type Store interface {
 	DecideFurtherReview(ctx context.Context, a casefile.Actor, ref string, accept bool, reason string) (casefile.Changed, error)
 	RecordFurtherReviewOutcome(ctx context.Context, a casefile.Actor, ref, outcome string, upheld bool) (casefile.Changed, error)
 	SnoozeReminder(ctx context.Context, a casefile.Actor, key string) (until casefile.Date, changed casefile.Changed, err error)
+	RequestLetterChanges(ctx context.Context, a casefile.Actor, ref string, letterID int64, comment string) (casefile.Changed, error)
+
+	// The resident at the centre.
+	SetContactOfficer(ctx context.Context, a casefile.Actor, ref, slackID string) (casefile.Changed, error)
+	RecordInvolvement(ctx context.Context, a casefile.Actor, ref string, choice casefile.Involvement) (casefile.Changed, error)
+	SetPreferences(ctx context.Context, a casefile.Actor, ref string, lang casefile.LanguagePref, formats []string) (casefile.Changed, error)
+	SkipConsultation(ctx context.Context, a casefile.Actor, ref, reason string) (casefile.Changed, error)
+	RequestThresholdReview(ctx context.Context, a casefile.Actor, ref string, consent *bool) (casefile.Changed, error)
+	RecordThresholdReviewResult(ctx context.Context, a casefile.Actor, ref string, upheld bool, notes string) (casefile.Changed, error)
+	WrittenViews(ctx context.Context, ref string) ([]casefile.MessageText, error)
+	MessageText(ctx context.Context, ref, messageID string) (casefile.MessageText, error)
+	TreatUnverified(ctx context.Context, a casefile.Actor, ref string, message int64, as string) (casefile.Changed, error)
 
 	SetChannel(ctx context.Context, ref, channelID, name string) error
 	SetCardTS(ctx context.Context, ref, ts string) error

@@ -79,6 +79,10 @@ type Application struct {
 	Incidents      []Incident `json:"incidents"`
 	Agencies       []string   `json:"agencies"`
 	References     []string   `json:"references"`
+	// ConsentEvidence is the sentence consent was read from when the
+	// application states it in prose, or its refusal; "" when consent
+	// came from a form's answer or was not stated.
+	ConsentEvidence string `json:"consent_evidence,omitempty"`
 }
 
 var postcodeRE = regexp.MustCompile(`^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$`)
@@ -155,9 +159,28 @@ func validatePerson(field string, p Person) error {
 	return nil
 }
 
-// Normalise tidies what validation accepted: postcodes in UK form, agencies
-// named by incidents listed once.
+// CleanHeaderFields makes the one-line fields that may come from a header
+// (a display name, an address) safe to print: see CleanHeaderText. Intake
+// cleans them as it reads; the store cleans them again as it writes and
+// reads, for staff input and for what was stored before.
+func (a *Application) CleanHeaderFields() {
+	clean := func(p *Person) {
+		if p == nil {
+			return
+		}
+		p.Name, p.Email, p.Phone, p.Postcode = CleanHeaderText(p.Name), CleanHeaderText(p.Email), CleanHeaderText(p.Phone), CleanHeaderText(p.Postcode)
+	}
+	clean(&a.Applicant)
+	clean(a.OnBehalfOf)
+	for i := range a.CoApplicants {
+		clean(&a.CoApplicants[i])
+	}
+}
+
+// Normalise tidies what validation accepted: header-derived fields
+// cleaned, postcodes in UK form, agencies named by incidents listed once.
 func (a *Application) Normalise() {
+	a.CleanHeaderFields()
 	norm := func(p *Person) {
 		if p != nil && p.Postcode != "" {
 			p.Postcode = NormalisePostcode(p.Postcode)
@@ -254,9 +277,19 @@ type Case struct {
 	Deadlines   map[string]Deadline `json:"deadlines"`
 	Messages    []MessageSummary    `json:"messages"`
 	Attachments []AttachmentSummary `json:"attachments"`
-	Channel     string              `json:"slack_channel,omitempty"`
-	UpdatedAt   time.Time           `json:"updated_at"`
-	Purged      bool                `json:"purged,omitempty"`
+	// The resident at the centre: whom they deal with, how involved they
+	// want to be, how to write to them, their say in the action plan, and
+	// their requests for a review of a not-met decision.
+	ContactOfficer   ContactOfficer    `json:"contact_officer"`
+	Involvement      InvolvementChoice `json:"involvement"`
+	Language         LanguagePref      `json:"language_preference"`
+	LanguageSource   string            `json:"language_source,omitempty"`
+	AccessibleFormat []string          `json:"accessible_format"`
+	Consultation     *Consultation     `json:"consultation"`
+	ThresholdReviews []ThresholdReview `json:"threshold_decision_reviews"`
+	Channel          string            `json:"slack_channel,omitempty"`
+	UpdatedAt        time.Time         `json:"updated_at"`
+	Purged           bool              `json:"purged,omitempty"`
 }
 
 // NextDeadline returns the earliest open deadline, if any.
@@ -274,8 +307,11 @@ func (c *Case) NextDeadline() (name string, d Deadline, ok bool) {
 
 // Agency is a partner of the CSP asked for information about a case.
 type Agency struct {
-	ID         string   `toml:"id" json:"id"`
-	Name       string   `toml:"name" json:"name"`
+	ID   string `toml:"id" json:"id"`
+	Name string `toml:"name" json:"name"`
+	// NameCy is the agency's name in Welsh, for Welsh letters; "" means
+	// Name.
+	NameCy     string   `toml:"name_cy" json:"name_cy,omitempty"`
 	Aliases    []string `toml:"aliases" json:"aliases"`
 	Email      string   `toml:"email" json:"email"`
 	SlackUsers []string `toml:"slack_users" json:"slack_users"`
@@ -288,6 +324,17 @@ type MessageSummary struct {
 	Kind      string    `json:"kind"`
 	Subject   string    `json:"subject"`
 	At        time.Time `json:"at"`
+	// Verified is false for mail not taken as coming from a party to the
+	// case (UnverifiedReason says why): it is shown, and changed nothing.
+	// Mail we sent is verified.
+	Verified         bool   `json:"verified"`
+	UnverifiedReason string `json:"unverified_reason,omitempty"`
+	// TreatedAs and DecidedBy record how a person in Slack treated an
+	// unverified message (TreatAsFurtherReview, TreatAsCorrespondence).
+	TreatedAs string `json:"treated_as,omitempty"`
+	DecidedBy string `json:"decided_by,omitempty"`
+	// ID identifies the stored message for a command about it.
+	ID int64 `json:"-"`
 }
 
 // AttachmentSummary is an attachment as the case record lists it.
@@ -326,6 +373,9 @@ type NewCase struct {
 	// with the same key (a form sent twice) opens nothing and returns the
 	// case the first one opened.
 	Key string
+	// Preferences are the language and formats the application asked
+	// for, or intake detected.
+	Preferences Preferences
 }
 
 // Ways staff receive an application they type in (NewCase.Via).

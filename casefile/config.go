@@ -14,7 +14,9 @@ import (
 type Config struct {
 	Database    DatabaseConfig    `toml:"database"`
 	IMAP        IMAPConfig        `toml:"imap"`
+	Intake      IntakeConfig      `toml:"intake"`
 	SMTP        SMTPConfig        `toml:"smtp"`
+	OAuth2      OAuth2Config      `toml:"oauth2"`
 	Slack       SlackConfig       `toml:"slack"`
 	HTTP        HTTPConfig        `toml:"http"`
 	Roles       RolesConfig       `toml:"roles"`
@@ -24,9 +26,15 @@ type Config struct {
 	Retention   RetentionConfig   `toml:"retention"`
 	Calendar    CalendarConfig    `toml:"calendar"`
 	Partnership PartnershipConfig `toml:"partnership"`
-	Log         LogConfig         `toml:"log"`
-	Letters     LettersConfig     `toml:"letters"`
-	Outbox      OutboxConfig      `toml:"outbox"`
+	// FurtherReview names who hears each kind of review a resident may ask
+	// for: of the review's outcome, and of a threshold-not-met decision.
+	FurtherReview FurtherReviewConfig `toml:"further_review"`
+	// Officers are the people who may be a case's contact officer, with the
+	// direct contact details letters give.
+	Officers []Officer     `toml:"officer"`
+	Log      LogConfig     `toml:"log"`
+	Letters  LettersConfig `toml:"letters"`
+	Outbox   OutboxConfig  `toml:"outbox"`
 
 	// Secrets come from the environment (or a file it names), never from
 	// the configuration file, and are never printed.
@@ -40,22 +48,85 @@ type DatabaseConfig struct {
 type IMAPConfig struct {
 	Address        string   `toml:"address"` // host:port; empty disables the watcher
 	TLS            string   `toml:"tls"`     // implicit, starttls, none
+	Auth           string   `toml:"auth"`    // password, oauth2
 	Username       string   `toml:"username"`
 	Mailbox        string   `toml:"mailbox"`
 	Processed      string   `toml:"processed"`
 	Quarantine     string   `toml:"quarantine"`
 	PollInterval   Duration `toml:"poll_interval"`
 	MaxMessageSize int64    `toml:"max_message_size"` // bytes
+	// TrustedAuthServID is the authserv-id of the receiving gateway whose
+	// Authentication-Results are believed (RFC 8601); "" believes none.
+	// AuthServMicrosoft365 reads Microsoft 365's, which carry no id.
+	TrustedAuthServID string `toml:"trusted_authserv_id"`
+}
+
+// AuthServMicrosoft365 is the trusted_authserv_id that believes the
+// Authentication-Results field Microsoft 365 (Exchange Online Protection)
+// adds at the top of every message it receives: Microsoft writes it with
+// no authserv-id, so there is no name to match.
+const AuthServMicrosoft365 = "microsoft365"
+
+// IntakeConfig limits what mail from outside can make the service do.
+type IntakeConfig struct {
+	// AcksPerSenderHour is how many new cases from one sender address an
+	// hour are acknowledged by email automatically; the others wait for
+	// the coordinator's Acknowledged. 0: every acknowledgement waits.
+	AcksPerSenderHour int `toml:"acks_per_sender_hour"`
+	// FormSenders are the addresses of web-form systems, which send every
+	// resident's form from one address: their applications count against
+	// the applicant's address instead, and they are never a party to a
+	// case themselves.
+	FormSenders []string `toml:"form_senders"`
+}
+
+// IsFormSender reports whether addr is one of the configured web-form
+// systems.
+func (c IntakeConfig) IsFormSender(addr string) bool {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	for _, f := range c.FormSenders {
+		if addr != "" && strings.ToLower(strings.TrimSpace(f)) == addr {
+			return true
+		}
+	}
+	return false
 }
 
 type SMTPConfig struct {
-	Address  string `toml:"address"` // host:port; empty means mail waits in the outbox
-	TLS      string `toml:"tls"`     // implicit, starttls, none
-	Username string `toml:"username"`
+	Address  string `toml:"address"`  // host:port; empty means mail waits in the outbox
+	TLS      string `toml:"tls"`      // implicit, starttls, none
+	Auth     string `toml:"auth"`     // password, oauth2
+	Username string `toml:"username"` // with oauth2: the mailbox to send as
 	From     string `toml:"from"`
 	// Domain is the right-hand side of our Message-IDs; by default the
 	// domain of From.
 	Domain string `toml:"domain"`
+}
+
+// How the service signs in to IMAP and SMTP ([imap] auth, [smtp] auth).
+const (
+	AuthPassword = "password" // the account's password (TRIGGER_IMAP_PASSWORD, TRIGGER_SMTP_PASSWORD)
+	AuthOAuth2   = "oauth2"   // an OAuth 2.0 token ([oauth2]): Microsoft 365, Google Workspace
+)
+
+// OAuth2Config is the [oauth2] section: how the service gets the tokens it
+// signs in with when imap.auth or smtp.auth is "oauth2". It is plain data
+// here; cmd/trigger hands it, with the OAuth2 secrets, to internal/mailauth,
+// which checks the combination (a missing piece names its key) and gets the
+// tokens.
+type OAuth2Config struct {
+	Provider string   `toml:"provider"`  // microsoft, google, custom
+	Flow     string   `toml:"flow"`      // client_credentials, device_code (microsoft)
+	Tenant   string   `toml:"tenant"`    // microsoft: the tenant id or domain
+	ClientID string   `toml:"client_id"` // the app registration's (client) id
+	TokenURL string   `toml:"token_url"` // custom only: the token endpoint
+	Scopes   []string `toml:"scopes"`    // empty: the provider's default for IMAP and SMTP
+	Subject  string   `toml:"subject"`   // google: the mailbox the service account acts for
+}
+
+// UsesOAuth2 reports whether IMAP or SMTP signs in with a token.
+func (c *Config) UsesOAuth2() bool {
+	return c.IMAP.Auth == AuthOAuth2 || c.SMTP.Auth == AuthOAuth2
 }
 
 type SlackConfig struct {
@@ -122,6 +193,9 @@ type Timescales struct {
 	ReviewMeeting     int `toml:"review_meeting"`
 	Response          int `toml:"response"`
 	FurtherReview     int `toml:"further_review"`
+	// Consultation is how long the resident has to comment on the
+	// proposed recommendations before the response is drafted.
+	Consultation int `toml:"consultation"`
 }
 
 type RetentionConfig struct {
@@ -133,12 +207,64 @@ type CalendarConfig struct {
 }
 
 type PartnershipConfig struct {
-	Name              string `toml:"name"`
-	ContactOfficer    string `toml:"contact_officer"`
-	ContactEmail      string `toml:"contact_email"`
-	ContactPhone      string `toml:"contact_phone"`
+	Name           string `toml:"name"`
+	NameCy         string `toml:"name_cy"` // the name in Welsh, for Welsh letters
+	ContactOfficer string `toml:"contact_officer"`
+	// ContactOfficerCy is the contact officer's title in Welsh.
+	ContactOfficerCy string `toml:"contact_officer_cy"`
+	ContactEmail     string `toml:"contact_email"`
+	ContactPhone     string `toml:"contact_phone"`
+	// FurtherReviewBody is [further_review] review_outcome under its older
+	// name: still accepted in the file, and kept equal to it after loading
+	// so that a partnership's own letter templates using it still work.
 	FurtherReviewBody string `toml:"further_review_body"`
+	// Languages are the languages the partnership writes in: ["en"], or
+	// ["cy", "en"] for a partnership in Wales (Welsh Language Standards):
+	// then every letter says that correspondence in Welsh is welcome, and a
+	// resident whose preference is not known gets both, Welsh first.
+	Languages []string `toml:"languages"`
 }
+
+// Welsh reports whether the partnership writes in Welsh as well as English.
+func (p PartnershipConfig) Welsh() bool {
+	for _, l := range p.Languages {
+		if l == LangWelsh {
+			return true
+		}
+	}
+	return false
+}
+
+// FurtherReviewConfig names the bodies that hear a resident's request for a
+// review: ReviewOutcome hears a further review of the case review's
+// outcome; ThresholdDecision, when set, hears a request to review a
+// decision that the threshold was not met (the police and crime
+// commissioner's route), and the not-met letter names it.
+type FurtherReviewConfig struct {
+	ReviewOutcome          string `toml:"review_outcome"`
+	ReviewOutcomeCy        string `toml:"review_outcome_cy"`
+	ThresholdDecision      string `toml:"threshold_decision"`
+	ThresholdDecisionCy    string `toml:"threshold_decision_cy"`
+	ThresholdDecisionEmail string `toml:"threshold_decision_email"`
+}
+
+// Officer is a member of staff who may be a case's contact officer (single
+// point of contact): every letter and acknowledgement names them with
+// their direct email and telephone.
+type Officer struct {
+	SlackID string `toml:"slack_id" json:"slack_id"`
+	Name    string `toml:"name" json:"name"`
+	Title   string `toml:"title" json:"title,omitempty"`
+	TitleCy string `toml:"title_cy" json:"title_cy,omitempty"`
+	Email   string `toml:"email" json:"email"`
+	Phone   string `toml:"phone" json:"phone"`
+}
+
+// Languages of correspondence.
+const (
+	LangEnglish = "en"
+	LangWelsh   = "cy"
+)
 
 type LettersConfig struct {
 	// Dir holds the partnership's own letter templates; a file there
@@ -159,6 +285,12 @@ type Secrets struct {
 	SlackSigningSecret string
 	IMAPPassword       string
 	SMTPPassword       string
+	// The [oauth2] credentials: a client secret, or a certificate with its
+	// private key (PEM), for Microsoft; a service account's JSON key for
+	// Google.
+	OAuth2ClientSecret   string
+	OAuth2Certificate    string
+	OAuth2ServiceAccount string
 }
 
 // IDList is a list of Slack user ids (or, for coordinator_email, of email
@@ -212,32 +344,40 @@ func DefaultConfig() Config {
 	return Config{
 		Database: DatabaseConfig{Path: "trigger.db"},
 		IMAP: IMAPConfig{
-			TLS: "implicit", Mailbox: "INBOX", Processed: "Processed", Quarantine: "Quarantine",
+			TLS: "implicit", Auth: AuthPassword, Mailbox: "INBOX", Processed: "Processed", Quarantine: "Quarantine",
 			PollInterval: Duration{time.Minute}, MaxMessageSize: 25 << 20,
 		},
-		SMTP:  SMTPConfig{TLS: "starttls", From: "Community Trigger <communitytrigger@example-council.gov.uk>"},
-		Slack: SlackConfig{Mode: "socket", ChannelPrefix: "ct-"},
-		HTTP:  HTTPConfig{Listen: "127.0.0.1:8080"},
+		Intake: IntakeConfig{AcksPerSenderHour: 5},
+		SMTP:   SMTPConfig{TLS: "starttls", Auth: AuthPassword, From: "Community Trigger <communitytrigger@example-council.gov.uk>"},
+		OAuth2: OAuth2Config{Provider: "microsoft", Flow: "client_credentials"},
+		Slack:  SlackConfig{Mode: "socket", ChannelPrefix: "ct-"},
+		HTTP:   HTTPConfig{Listen: "127.0.0.1:8080"},
 		Agencies: []Agency{
-			{ID: "police", Name: "Police", Aliases: []string{"police", "constabulary", "pcso", "101", "officer"}},
-			{ID: "council", Name: "District Council", Aliases: []string{"council", "district council", "borough council", "city council", "environmental health", "asb team", "anti-social behaviour team", "community safety"}},
-			{ID: "housing", Name: "Housing provider", Aliases: []string{"housing", "housing association", "housing provider", "landlord", "housing officer"}},
+			{ID: "police", Name: "Police", NameCy: "Heddlu", Aliases: []string{"police", "constabulary", "pcso", "101", "officer"}},
+			{ID: "council", Name: "District Council", NameCy: "Cyngor Dosbarth", Aliases: []string{"council", "district council", "borough council", "city council", "environmental health", "asb team", "anti-social behaviour team", "community safety"}},
+			{ID: "housing", Name: "Housing provider", NameCy: "Darparwr tai", Aliases: []string{"housing", "housing association", "housing provider", "landlord", "housing officer"}},
 		},
 		Threshold: DefaultThresholdRules(),
 		Timescales: Timescales{
 			Acknowledge: 5, ThresholdDecision: 10, AgencyReplies: 10,
-			ReviewMeeting: 20, Response: 10, FurtherReview: 20,
+			ReviewMeeting: 20, Response: 10, FurtherReview: 20, Consultation: 5,
 		},
 		Retention: RetentionConfig{Years: 6},
 		Partnership: PartnershipConfig{
 			Name:              "Community Safety Partnership",
 			ContactOfficer:    "Community Safety Team Leader",
-			FurtherReviewBody: "the Chair of the Community Safety Partnership",
+			FurtherReviewBody: DefaultReviewOutcomeBody,
+			Languages:         []string{LangEnglish},
 		},
-		Log:    LogConfig{Format: "text", Level: "info"},
-		Outbox: OutboxConfig{GiveUpAfter: Duration{7 * 24 * time.Hour}},
+		FurtherReview: FurtherReviewConfig{ReviewOutcome: DefaultReviewOutcomeBody},
+		Log:           LogConfig{Format: "text", Level: "info"},
+		Outbox:        OutboxConfig{GiveUpAfter: Duration{7 * 24 * time.Hour}},
 	}
 }
+
+// DefaultReviewOutcomeBody hears a further review unless the configuration
+// names another body.
+const DefaultReviewOutcomeBody = "the Chair of the Community Safety Partnership"
 
 var (
 	agencyIDRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -270,8 +410,31 @@ func (c *Config) Validate() error {
 			return bad(a.key, "%q is not host:port", a.v)
 		}
 	}
+	for _, a := range []struct{ key, v string }{{"imap.auth", c.IMAP.Auth}, {"smtp.auth", c.SMTP.Auth}} {
+		switch a.v {
+		case "", AuthPassword, AuthOAuth2: // "": password
+		default:
+			return bad(a.key, "%q is not one of %s, %s", a.v, AuthPassword, AuthOAuth2)
+		}
+	}
 	if c.IMAP.Address != "" && c.IMAP.Username == "" {
 		return bad("imap.username", "must be set when imap.address is")
+	}
+	if c.SMTP.Auth == AuthOAuth2 && c.SMTP.Address != "" && c.SMTP.Username == "" {
+		return bad("smtp.username", "required when smtp.auth = %q: the mailbox to sign in and send as", AuthOAuth2)
+	}
+	if c.UsesOAuth2() {
+		via := "imap.auth"
+		if c.IMAP.Auth != AuthOAuth2 {
+			via = "smtp.auth"
+		}
+		switch c.OAuth2.Provider {
+		case "microsoft", "google", "custom":
+		case "":
+			return bad("oauth2.provider", "required when %s = %q: one of microsoft, google, custom", via, AuthOAuth2)
+		default:
+			return bad("oauth2.provider", "%q is not one of microsoft, google, custom", c.OAuth2.Provider)
+		}
 	}
 	if c.IMAP.Mailbox == "" || c.IMAP.Processed == "" || c.IMAP.Quarantine == "" {
 		return bad("imap.mailbox", "the mailbox, processed and quarantine folders must be named")
@@ -287,6 +450,17 @@ func (c *Config) Validate() error {
 	for _, t := range []struct{ key, tls, addr string }{{"imap.tls", c.IMAP.TLS, c.IMAP.Address}, {"smtp.tls", c.SMTP.TLS, c.SMTP.Address}} {
 		if t.tls == "none" && t.addr != "" && !loopback(t.addr) {
 			return bad(t.key, `"none" sends mail and passwords in clear: use implicit or starttls (none is allowed only to a loopback address)`)
+		}
+	}
+	if strings.ContainsAny(c.IMAP.TrustedAuthServID, " \t;()\"") {
+		return bad("imap.trusted_authserv_id", "%q: an authserv-id is one word, the host name the gateway writes first in its Authentication-Results (or %q)", c.IMAP.TrustedAuthServID, AuthServMicrosoft365)
+	}
+	if c.Intake.AcksPerSenderHour < 0 {
+		return bad("intake.acks_per_sender_hour", "must be 0 or more")
+	}
+	for i, f := range c.Intake.FormSenders {
+		if f = strings.TrimSpace(f); strings.Count(f, "@") != 1 || strings.ContainsAny(f, " <>") {
+			return bad(fmt.Sprintf("intake.form_senders[%d]", i), "%q is not an email address", f)
 		}
 	}
 	if c.SMTP.From == "" || !strings.Contains(c.SMTP.From, "@") {
@@ -358,10 +532,14 @@ func (c *Config) Validate() error {
 		{"timescales.review_meeting", c.Timescales.ReviewMeeting},
 		{"timescales.response", c.Timescales.Response},
 		{"timescales.further_review", c.Timescales.FurtherReview},
+		{"timescales.consultation", c.Timescales.Consultation},
 	} {
 		if ts.v < 1 || ts.v > 260 {
 			return bad(ts.key, "%d working days: must be between 1 and 260", ts.v)
 		}
+	}
+	if err := c.validateResident(bad); err != nil {
+		return err
 	}
 	if c.Retention.Years < 1 {
 		return bad("retention.years", "must be at least 1")

@@ -14,7 +14,15 @@ import (
 const (
 	EndPermanent = "permanent" // the other side refused it for good (an SMTP 550, Slack's channel_not_found)
 	EndGaveUp    = "gave_up"   // it kept failing for [outbox] give_up_after
+	// EndBounced: the email was sent, and a bounce that returns it (our
+	// Message-ID, to that address) came back: it was not delivered after all.
+	EndBounced = "bounced"
 )
+
+// BouncedError is the error an email job that bounced ends with.
+func BouncedError(status string) string {
+	return "bounced: the recipient's mail server returned it (" + status + ")"
+}
 
 // EndedJob is an outbox job that ended without being done, as the person
 // who must now do it by hand is told of it. Its methods are the one place
@@ -25,7 +33,7 @@ type EndedJob struct {
 	CaseRef       string // "" for a job about no case
 	Kind          string
 	Payload       json.RawMessage
-	Reason        string // EndPermanent, EndGaveUp
+	Reason        string // EndPermanent, EndGaveUp, EndBounced
 	Error         string // the last error, scrubbed (ScrubError)
 	FirstFailedAt time.Time
 	EndedAt       time.Time
@@ -116,9 +124,10 @@ func (e EndedJob) Explain(cfg *Config) Explanation {
 		p, _ := PayloadOf[DigestJob](job)
 		x.What = "The daily digest of overdue work for " + p.Day.Human() + " could not be posted in the digest channel"
 		x.Todo = "`trigger case list` and the Home tab in Slack show what is due. Check that the app is a member of `[slack] digest_channel` (invite it there), then run " + retry + "."
-	case JobSlackServiceNotice:
-		x.What = "A notice about the service could not be posted in Slack"
-		x.Todo = "Check that the app is a member of `[slack] digest_channel`, then run " + retry + "."
+	case JobSlackDirect:
+		p, _ := PayloadOf[DirectMessageJob](job)
+		x.What = "A direct message to the coordinators about the service could not be posted in Slack"
+		x.Todo = "It said: " + p.Text
 	default:
 		x.What = "Outbox job " + e.Kind + " could not be done"
 		x.Todo = "Fix the cause, then run " + retry + "."
@@ -151,6 +160,8 @@ func describeError(kind, msg string) string {
 	switch {
 	case msg == "":
 		return "no reason was recorded"
+	case strings.HasPrefix(msg, "bounced: "):
+		return strings.TrimPrefix(msg, "bounced: ")
 	case strings.Contains(msg, "marked undeliverable"):
 		return "mail to that address bounced before, so it was not sent again"
 	case smtpRcptRE.MatchString(msg):

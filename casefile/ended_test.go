@@ -54,7 +54,7 @@ func TestEndedJobExplain(t *testing.T) {
 	// Every kind has its own words.
 	kinds := []string{casefile.JobSlackCreateChannel, casefile.JobSlackUpdateCard, casefile.JobSlackPostRequest, casefile.JobSlackUpdateRequest,
 		casefile.JobSlackNotify, casefile.JobSlackPostDraft, casefile.JobSlackReminder, casefile.JobEmailAck, casefile.JobEmailAgency,
-		casefile.JobEmailLetter, casefile.JobEmailCoordinator}
+		casefile.JobEmailLetter, casefile.JobEmailCoordinator, casefile.JobSlackDirect}
 	seen := map[string]string{}
 	for _, k := range kinds {
 		x := casefile.EndedJob{Kind: k, Payload: json.RawMessage(`{}`)}.Explain(&cfg)

@@ -32,7 +32,7 @@ type Inbound struct {
 	Raw        []byte    // the message exactly as received
 	ReceivedAt time.Time // IMAP INTERNALDATE, else the Date header unless in the future, else now
 	Subject    string
-	From       string // the sender's address, as the party to match
+	From       string // the sender's address (never its display name), as the party to match; "" is an unknown sender
 	Machine    string // "" for mail from a person, else MachineAutoReply or MachineBounce
 	Bounce     *Bounce
 	// SubjectRefs are case references in the subject ("[CT-2026-0013]").
@@ -42,17 +42,56 @@ type Inbound struct {
 	// WantsFurtherReview is set when the text asks for a further review or
 	// says the sender is unhappy with the response.
 	WantsFurtherReview bool
-	Application        Application
-	Text, HTML         string
-	Attachments        []Attachment
+	// What the message says about how to write to the resident, read
+	// conservatively ("" when not clear): a language preference (from a
+	// form field, a reply naming it, or a text written in Welsh: Source*
+	// says which), accessible formats a form asks for, and in a reply the
+	// involvement the met letter asks about.
+	Language       LanguagePref
+	LanguageSource string
+	Formats        []string
+	Involvement    Involvement
+	Application    Application
+	Text, HTML     string
+	Attachments    []Attachment
+	// AuthFailure is UnverifiedDMARCFail or UnverifiedSPFFail when the
+	// trusted receiving gateway ([imap] trusted_authserv_id) says the
+	// message is not from its From address; "" when it says nothing
+	// against it (which does not make the sender a party).
+	AuthFailure string
 }
 
-// Bounce is what a delivery status notification says.
+// Bounce is what a delivery status notification says. Nothing in a bounce
+// can be trusted on its own: it counts only when one of
+// OriginalMessageIDs is a message we sent to one of Recipients.
 type Bounce struct {
 	Recipient         string
 	Status            string // e.g. 5.1.1
 	OriginalMessageID string // from the returned headers
+	// Recipients are every failed recipient it names, lower case.
+	Recipients []string
+	// OriginalMessageIDs are every Message-ID of the returned message it
+	// quotes, without angle brackets.
+	OriginalMessageIDs []string
 }
+
+// Why a message is not taken as coming from a party to its case (the
+// unverified_reason of `ingest --json` and `case show --json`). An
+// unverified message is kept and shown, and changes nothing.
+const (
+	UnverifiedNotAParty     = "not_a_party"     // the sender is not the applicant, the victim, a co-applicant or an agency asked about the case
+	UnverifiedUnknownSender = "unknown_sender"  // the From field has no address that can be read
+	UnverifiedDMARCFail     = "dmarc_fail"      // the trusted gateway says DMARC failed: the From address is forged
+	UnverifiedSPFFail       = "spf_fail"        // the trusted gateway says SPF failed and no aligned DKIM signature passed
+	UnverifiedNotOurMessage = "not_our_message" // a bounce that quotes no message we sent to the address it names
+	UnverifiedUnread        = "unread"          // quarantined: nothing about the sender could be read
+)
+
+// How the coordinator treats an unverified message (TreatUnverified).
+const (
+	TreatAsFurtherReview  = "further_review" // a request for a further review from the applicant
+	TreatAsCorrespondence = "correspondence" // correspondence from the applicant
+)
 
 // Attachment is a file that came with an email.
 type Attachment struct {
@@ -68,16 +107,32 @@ type IngestResult struct {
 	Case      *string `json:"case"`
 	MessageID string  `json:"message_id"`
 	Reason    string  `json:"reason"`
+	// Verified is whether the message is taken as coming from whom it
+	// says: a party to the case it points to (or, for a new application,
+	// its sender, unless the gateway refutes them; for a bounce, the
+	// recipient of a message we sent). UnverifiedReason says why not.
+	Verified         bool   `json:"verified"`
+	UnverifiedReason string `json:"unverified_reason,omitempty"`
 }
 
 // MessageKey is how a message is known for de-duplication: its Message-ID,
-// or the sha256 of its raw bytes when it has none.
+// or the sha256 of its raw bytes when it has none. A Message-ID alone does
+// not make two messages the same: see VariantKey.
 func MessageKey(messageID string, raw []byte) string {
 	if id := strings.Trim(strings.TrimSpace(messageID), "<>"); id != "" {
-		return id
+		return CleanHeaderText(id)
 	}
 	sum := sha256.Sum256(raw)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// VariantKey is the key a message is stored under when another message
+// with the same Message-ID but other bytes was stored first: the
+// Message-ID and the sha256 of its own bytes. Its Message-ID is kept as it
+// is for showing and threading.
+func VariantKey(messageID string, raw []byte) string {
+	sum := sha256.Sum256(raw)
+	return MessageKey(messageID, raw) + " sha256:" + hex.EncodeToString(sum[:])
 }
 
 // FurtherReview is a request for a further review and what became of it.
@@ -102,4 +157,13 @@ type QuarantineRecord struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
 	Raw        []byte     `json:"-"`
+}
+
+// MessageText is an email's text as a person with a role reads it: the
+// resident's views in writing, their reply to the consultation.
+type MessageText struct {
+	MessageID string    `json:"message_id"`
+	Subject   string    `json:"subject"`
+	At        time.Time `json:"at"`
+	Text      string    `json:"text"`
 }

@@ -19,11 +19,17 @@ const (
 	JobSlackPostDraft     = "slack.post_draft"     // a letter draft for approval
 	JobSlackReminder      = "slack.reminder"       // remind an agency in its request's thread
 	JobSlackDigest        = "slack.digest"         // the daily digest of every case's overdue work, in [slack] digest_channel
-	JobSlackServiceNotice = "slack.service_notice" // a notice that belongs to no case: the digest channel, else the coordinators
+	JobSlackDirect        = "slack.direct_message" // tell people of a role about the service, not a case
 	JobEmailAck           = "email.ack"            // acknowledge an application
 	JobEmailAgency        = "email.agency_request" // ask an agency by email (no Slack officers)
 	JobEmailLetter        = "email.letter"         // send an approved letter
-	JobEmailCoordinator   = "email.coordinator"    // tell the coordinator of a job that ended, when Slack cannot
+	// JobEmailResident sends a resident email the store wrote (the
+	// consultation, the invitation, an update, the closure).
+	JobEmailResident = "email.resident"
+	// JobEmailThresholdReview forwards a request to review a not-met
+	// decision to the body that hears it.
+	JobEmailThresholdReview = "email.threshold_review"
+	JobEmailCoordinator     = "email.coordinator" // tell the coordinator of a job that ended, when Slack cannot
 )
 
 // Payload is what an outbox job carries: one type per kind, so that what a
@@ -64,8 +70,12 @@ type NotifyJob struct {
 	Coordinator bool   `json:"coordinator,omitempty"`
 	Chair       bool   `json:"chair,omitempty"`
 	// Prompt names the buttons that go with the message ("acknowledged",
-	// "schedule_meeting", "further_review", "further_outcome"); "" for none.
+	// "schedule_meeting", "further_review", "further_outcome",
+	// "involvement", "consultation", "threshold_review_result",
+	// "read_message:<Message-ID>", or PromptUnverified); "" for none.
 	Prompt string `json:"prompt,omitempty"`
+	// Message is the stored email a PromptUnverified notice is about.
+	Message int64 `json:"message,omitempty"`
 	// Key identifies the message in the channel, so that a retry finds it
 	// instead of posting it twice; "" means the job's id.
 	Key string `json:"key,omitempty"`
@@ -73,6 +83,11 @@ type NotifyJob struct {
 	// EndedJob); 0 for any other message.
 	Ended int64 `json:"ended,omitempty"`
 }
+
+// PromptUnverified is the prompt of a notice about unverified mail: the
+// coordinator treats it as a request for a further review or as the
+// applicant's correspondence (Store.TreatUnverified).
+const PromptUnverified = "unverified"
 
 // PostDraftJob posts a letter draft for approval.
 type PostDraftJob struct {
@@ -101,17 +116,16 @@ type DigestCase struct {
 	Overdue []OverdueItem `json:"overdue"`
 }
 
-// ServiceNoticeJob posts a notice that belongs to no case (the mailbox is
-// not being read, a sign-in failed): in [slack] digest_channel when it is
-// set, naming the coordinators when Coordinator; else to each coordinator
-// directly (the app's messages with them). Key identifies the message, so
-// that a retry finds it rather than posting it twice. See
-// sqlite.Store.ServiceNotice.
-type ServiceNoticeJob struct {
-	Event       int64  `json:"event"`
-	Key         string `json:"key"`
-	Text        string `json:"text"`
-	Coordinator bool   `json:"coordinator,omitempty"`
+// DirectMessageJob tells the people of a role, in a direct message from the
+// bot, about the service itself rather than a case: the mailbox is not
+// being read (and again when it is), a credential is about to expire. With
+// [slack] digest_channel set, it is one message there naming them instead:
+// the notices that belong to no case go to the digest channel. Text names
+// codes and settings, never a resident's personal data.
+type DirectMessageJob struct {
+	Role  Role   `json:"role"` // RoleCoordinator (the only one so far)
+	Event int64  `json:"event"`
+	Text  string `json:"text"`
 }
 
 // AckJob emails the applicant the acknowledgement.
@@ -136,6 +150,21 @@ type LetterJob struct {
 	Role   string `json:"role"` // applicant, victim
 }
 
+// ResidentEmailJob emails a stored resident email to one recipient.
+type ResidentEmailJob struct {
+	Case  string `json:"case"`
+	Email int64  `json:"email"`
+	To    string `json:"to"`
+	Role  string `json:"role"` // applicant, victim
+}
+
+// ThresholdReviewJob forwards a request to review a not-met decision.
+type ThresholdReviewJob struct {
+	Case   string `json:"case"`
+	Review int64  `json:"review"`
+	To     string `json:"to"`
+}
+
 // CoordinatorEmailJob tells the coordinator by email of an outbox job that
 // ended, when Slack is the part that failed. Subject and Text are written
 // when the job ends (EndedJob.Email) and name the case by its reference
@@ -156,10 +185,12 @@ func (NotifyJob) JobKind() string           { return JobSlackNotify }
 func (PostDraftJob) JobKind() string        { return JobSlackPostDraft }
 func (ReminderJob) JobKind() string         { return JobSlackReminder }
 func (DigestJob) JobKind() string           { return JobSlackDigest }
-func (ServiceNoticeJob) JobKind() string    { return JobSlackServiceNotice }
+func (DirectMessageJob) JobKind() string    { return JobSlackDirect }
 func (AckJob) JobKind() string              { return JobEmailAck }
 func (AgencyEmailJob) JobKind() string      { return JobEmailAgency }
 func (LetterJob) JobKind() string           { return JobEmailLetter }
+func (ResidentEmailJob) JobKind() string    { return JobEmailResident }
+func (ThresholdReviewJob) JobKind() string  { return JobEmailThresholdReview }
 func (CoordinatorEmailJob) JobKind() string { return JobEmailCoordinator }
 
 // PayloadOf reads a job's payload as the type of its kind. A payload that
@@ -244,7 +275,7 @@ type JobInfo struct {
 	LastError    string     `json:"last_error"`     // scrubbed of email addresses
 	NextRun      *time.Time `json:"next_run"`       // pending jobs: not before this
 	EndedAt      *time.Time `json:"ended_at"`       // dead jobs
-	EndReason    string     `json:"end_reason"`     // dead jobs: permanent, gave_up ("" if ended before they were recorded)
+	EndReason    string     `json:"end_reason"`     // dead jobs: permanent, gave_up, bounced ("" if ended before they were recorded)
 }
 
 // JobFilter selects outbox jobs to list. The zero value lists the jobs not

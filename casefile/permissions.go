@@ -105,6 +105,13 @@ const (
 	ActDecideFurtherReview   Action = "decide_further_review"
 	ActFurtherReviewOutcome  Action = "record_further_review_outcome"
 	ActExport                Action = "export"
+	// The resident at the centre.
+	ActChangeContactOfficer  Action = "change_contact_officer"
+	ActRecordInvolvement     Action = "record_involvement"
+	ActSetPreferences        Action = "set_preferences" // language, accessible formats
+	ActSkipConsultation      Action = "skip_consultation"
+	ActRecordThresholdReview Action = "record_threshold_review_request"
+	ActThresholdReviewResult Action = "record_threshold_review_result"
 	ActRetryJobs             Action = "retry_jobs" // put ended outbox jobs back
 	// ActSeeAllCases is the coordinator's desk: every open case with its
 	// next deadline, and the partnership's counts (the Home tab).
@@ -112,7 +119,8 @@ const (
 	// ActFindCases searches cases by what the resident wrote (the
 	// applicant's name, the location, agency references): a search of
 	// personal data, so the coordinator's alone, and audited.
-	ActFindCases Action = "find_cases"
+	ActFindCases       Action = "find_cases"
+	ActTreatUnverified Action = "treat_unverified_mail"
 )
 
 // rules says who may do what. The administrator may do everything; the
@@ -135,9 +143,16 @@ var rules = map[Action]struct {
 	ActDecideFurtherReview:   {[]Role{RoleChair}, "the Chair", "decide on a further review"},
 	ActFurtherReviewOutcome:  {[]Role{RoleChair}, "the Chair", "record the further review's outcome"},
 	ActExport:                {[]Role{RoleCoordinator}, "the coordinator", "export a case"},
+	ActChangeContactOfficer:  {[]Role{RoleCoordinator}, "the coordinator", "change the contact officer"},
+	ActRecordInvolvement:     {[]Role{RoleCoordinator}, "the coordinator", "record how involved the applicant wants to be"},
+	ActSetPreferences:        {[]Role{RoleCoordinator}, "the coordinator", "record the applicant's language or format needs"},
+	ActSkipConsultation:      {[]Role{RoleCoordinator}, "the coordinator", "skip the consultation"},
+	ActRecordThresholdReview: {[]Role{RoleCoordinator}, "the coordinator", "record a request to review the threshold decision"},
+	ActThresholdReviewResult: {[]Role{RoleCoordinator}, "the coordinator", "record the result of a threshold-decision review"},
 	ActRetryJobs:             {[]Role{RoleCoordinator}, "the coordinator", "put outbox jobs back"},
 	ActSeeAllCases:           {[]Role{RoleCoordinator, RoleChair}, "the coordinator and the Chair", "see every case"},
 	ActFindCases:             {[]Role{RoleCoordinator}, "the coordinator", "search cases"},
+	ActTreatUnverified:       {[]Role{RoleCoordinator}, "the coordinator", "decide what an unverified email is"},
 }
 
 func forbidden(who, what string) error {

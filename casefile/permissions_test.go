@@ -37,6 +37,15 @@ func TestPermissions(t *testing.T) {
 		{"IntakeOpensCases", intake, casefile.ActCreateCase, true},
 		{"IntakeDoesNotDecide", intake, casefile.ActDecideThreshold, false},
 		{"StrangerDoesNotOpenCases", stranger, casefile.ActCreateCase, false},
+		// The resident at the centre: the coordinator's, and nobody else's.
+		{"CoordinatorChangesContactOfficer", coord, casefile.ActChangeContactOfficer, true},
+		{"OfficerDoesNotChangeContactOfficer", police, casefile.ActChangeContactOfficer, false},
+		{"ChairDoesNotRecordInvolvement", chair, casefile.ActRecordInvolvement, false},
+		{"CoordinatorRecordsNeeds", coord, casefile.ActSetPreferences, true},
+		{"ApproverDoesNotSkipConsultation", approver, casefile.ActSkipConsultation, false},
+		{"CoordinatorSkipsConsultation", coord, casefile.ActSkipConsultation, true},
+		{"CoordinatorRecordsThresholdReview", coord, casefile.ActRecordThresholdReview, true},
+		{"IntakeDoesNotRecordThresholdResult", intake, casefile.ActThresholdReviewResult, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.a.Permit(tc.act)

@@ -25,6 +25,12 @@ type Report struct {
 	Withdrawn               int `json:"withdrawn"`
 	FurtherReviewsRequested int `json:"further_reviews_requested"`
 	FurtherReviewsUpheld    int `json:"further_reviews_upheld"`
+	// Reviews of a not-met decision by the body [further_review]
+	// threshold_decision names (the police and crime commissioner's
+	// route): applications with a request, and those where the body
+	// upheld it (the threshold should have been met).
+	ThresholdReviewsRequested int `json:"threshold_decision_reviews_requested"`
+	ThresholdReviewsUpheld    int `json:"threshold_decision_reviews_upheld"`
 
 	// Working days from the application to the threshold decision, and to
 	// the partnership's response (the first response letter approved).

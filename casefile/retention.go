@@ -11,7 +11,7 @@ type Purge struct {
 	ClosedAt    time.Time `json:"closed_at"`
 	Messages    int       `json:"messages"`    // emails whose raw bytes, bodies, subject and sender go
 	Attachments int       `json:"attachments"` // files whose bytes and names go
-	Letters     int       `json:"letters"`     // letter versions whose texts go
+	Letters     int       `json:"letters"`     // letter versions and emails to the resident whose texts go
 	Replies     int       `json:"replies"`     // agency replies whose texts go
 	Events      int       `json:"events"`      // audit events whose free text goes
 }

@@ -80,8 +80,10 @@ type ReplyInput struct {
 
 // Meeting is the case review meeting: its plan and, once held, its record.
 type Meeting struct {
-	ScheduledFor    *time.Time       `json:"scheduled_for"`
-	Place           string           `json:"place"`
+	ScheduledFor *time.Time `json:"scheduled_for"`
+	Place        string     `json:"place"`
+	// ClosedSession: the resident is not invited to it.
+	ClosedSession   bool             `json:"closed_session"`
 	Attendees       string           `json:"attendees"`
 	Attendance      []string         `json:"attendance"` // agency ids present
 	Summary         string           `json:"summary"`
@@ -104,6 +106,9 @@ type MeetingPlan struct {
 	Place     string // a room, or a link
 	Attendees string
 	By        string
+	// ClosedSession: the resident is not invited, even if they asked to
+	// be (they are told the date and may send their views in writing).
+	ClosedSession bool
 }
 
 // MeetingOutcome is what Record outcome asks.

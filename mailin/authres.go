@@ -3,14 +3,15 @@ package mailin
 import (
 	"strings"
 
+	"github.com/csp/trigger/casefile"
 	"github.com/emersion/go-message"
 )
 
 // Reasons an AuthVerdict gives for a message not being from the party it
 // claims to be (the unverified_reason of DESIGN.md).
 const (
-	ReasonDMARCFail = "dmarc_fail"
-	ReasonSPFFail   = "spf_fail"
+	ReasonDMARCFail = casefile.UnverifiedDMARCFail
+	ReasonSPFFail   = casefile.UnverifiedSPFFail
 )
 
 // AuthVerdict is what the trusted receiving gateway's
@@ -50,6 +51,12 @@ func (v AuthVerdict) Failed() bool { return v.Reason != "" }
 // one that does not, and writes its own fields directly above the
 // sender's, cannot be told from a forger who adds a method it did not
 // report.
+//
+// Microsoft 365 writes its field with no authserv-id at all: with trusted
+// set to casefile.AuthServMicrosoft365 the first field with no id is read,
+// and only that one. Were Microsoft not to add one, that field would be
+// the sender's own — and a field a sender writes can only refute the
+// sender: a verdict with no Reason never makes anyone a party.
 func authVerdict(h message.Header, trusted string, fromAddr string) AuthVerdict {
 	trusted = strings.TrimSpace(trusted)
 	if trusted == "" {
@@ -61,6 +68,7 @@ func authVerdict(h message.Header, trusted string, fromAddr string) AuthVerdict 
 	}
 	var v AuthVerdict
 	inRun := false
+	microsoft := strings.EqualFold(trusted, casefile.AuthServMicrosoft365)
 	for fs := h.Fields(); fs.Next(); {
 		ar := strings.EqualFold(fs.Key(), "Authentication-Results")
 		var id string
@@ -68,14 +76,17 @@ func authVerdict(h message.Header, trusted string, fromAddr string) AuthVerdict 
 		if ar {
 			id, results = parseAuthResults(fs.Value())
 		}
-		if !ar || !strings.EqualFold(id, trusted) {
+		if !ar || !trustedID(id, trusted) {
 			if inRun {
 				break
 			}
 			continue
 		}
+		if inRun && microsoft {
+			break // Microsoft adds one field: what follows is not its
+		}
 		inRun = true
-		v.AuthServID = id
+		v.AuthServID = trusted
 		for _, r := range results {
 			switch r.method {
 			case "dmarc":
@@ -106,6 +117,14 @@ func authVerdict(h message.Header, trusted string, fromAddr string) AuthVerdict 
 		v.Reason = ReasonSPFFail
 	}
 	return v
+}
+
+// trustedID reports whether a field's authserv-id is the trusted one.
+func trustedID(id, trusted string) bool {
+	if strings.EqualFold(trusted, casefile.AuthServMicrosoft365) {
+		return id == ""
+	}
+	return strings.EqualFold(id, trusted)
 }
 
 // aligned reports whether a DKIM signing domain speaks for the From domain

@@ -44,6 +44,13 @@ func TestAuthVerdict(t *testing.T) {
 		{"NoneResult", gw, []string{gw + "; none"}, "", ""},
 		{"NoAuthServID", gw, []string{"spf=fail smtp.mailfrom=example.net; dmarc=fail header.from=example.net"}, "", ""},
 		{"ARCResultsNotRead", gw, []string{}, "", ""},
+		// Microsoft 365 writes no authserv-id: "microsoft365" reads its
+		// one field at the top, and nothing below it.
+		{"Microsoft365DMARCFail", "microsoft365", []string{"spf=fail (sender IP is 192.0.2.1) smtp.mailfrom=example.net; dkim=none (message not signed) header.d=none;dmarc=fail action=oreject header.from=example.net;compauth=fail reason=000"}, mailin.ReasonDMARCFail, "fail"},
+		{"Microsoft365Pass", "microsoft365", []string{"spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=example.net; dkim=pass (signature was verified) header.d=example.net;dmarc=pass action=none header.from=example.net;compauth=pass reason=100"}, "", "pass"},
+		{"Microsoft365ForgedBelowIgnored", "microsoft365", []string{"spf=pass smtp.mailfrom=example.net; dmarc=pass action=none header.from=example.net", "spf=fail; dmarc=fail"}, "", "pass"},
+		{"Microsoft365FieldsWithAnIDIgnored", "microsoft365", []string{gw + "; dmarc=fail", "dmarc=pass action=none header.from=example.net"}, "", "pass"},
+		{"Microsoft365NotTrustedByDefault", gw, []string{"dmarc=fail action=oreject header.from=example.net"}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var sb strings.Builder

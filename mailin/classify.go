@@ -227,7 +227,7 @@ func bounce(m *msg, in *casefile.Inbound) (*casefile.Bounce, *Returned, bool) {
 	}
 	var quoted []string
 	for _, mm := range inlineIDRE.FindAllStringSubmatch(text, 100) {
-		id := CleanHeaderText(mm[1])
+		id := casefile.CleanHeaderText(mm[1])
 		quoted = append(quoted, id)
 		ret.MessageIDs = appendNew(ret.MessageIDs, id)
 	}

@@ -171,7 +171,7 @@ func (x *extractor) freeText(main, sig string, m *msg) (casefile.Application, st
 	// the applicant: the sender, with what the signature adds
 	ap := casefile.Person{}
 	fromName := m.from.Name
-	if casefile.IsNoReply(m.from.Addr) || !LooksLikeName(fromName) {
+	if casefile.IsNoReply(m.from.Addr) || !casefile.LooksLikeName(fromName) {
 		fromName = "" // a display name is only a name when it looks like one
 	}
 	switch {

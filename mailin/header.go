@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/csp/trigger/casefile"
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
@@ -43,7 +44,7 @@ func headerText(v string) string {
 			v = d
 		}
 	}
-	return CleanHeaderText(toUTF8String(v))
+	return casefile.CleanHeaderText(toUTF8String(v))
 }
 
 var msgIDRE = regexp.MustCompile(`<([^<>\s]+)>`)
@@ -68,7 +69,7 @@ func messageID(h mail.Header) string {
 
 // cleanID makes a Message-ID from a header UTF-8 and printable.
 func cleanID(id string) string {
-	return CleanHeaderText(toUTF8String(id))
+	return casefile.CleanHeaderText(toUTF8String(id))
 }
 
 // msgIDs returns the Message-IDs listed in a header field.
@@ -105,7 +106,7 @@ func addressList(v string) []address {
 	if l, err := mail.ParseAddressList(v); err == nil {
 		for _, a := range l {
 			if addr := mailbox(toUTF8String(a.Address)); addr != "" {
-				out = append(out, address{Name: CleanHeaderText(toUTF8String(a.Name)), Addr: addr})
+				out = append(out, address{Name: casefile.CleanHeaderText(toUTF8String(a.Name)), Addr: addr})
 			}
 		}
 		return out

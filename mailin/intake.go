@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -40,7 +41,7 @@ func (in *Intake) options(received time.Time) Options {
 	if lim.MaxSize == 0 && cfg != nil && cfg.IMAP.MaxMessageSize > 0 {
 		lim.MaxSize = cfg.IMAP.MaxMessageSize
 	}
-	return Options{Config: cfg, Limits: lim, ReceivedAt: received, Now: in.Store.Now()}
+	return Options{Config: cfg, Limits: lim, ReceivedAt: received, Now: in.Store.Now(), TrustedAuthServID: cfg.IMAP.TrustedAuthServID}
 }
 
 // IngestRaw parses one message and files it. internalDate is the IMAP
@@ -178,6 +179,47 @@ func (in *Intake) Retry(ctx context.Context, id int64) (casefile.IngestResult, e
 	return res, nil
 }
 
+// MaxSize is the size limit of one message, in bytes:
+// imap.max_message_size, or the Limits given.
+func (in *Intake) MaxSize() int64 {
+	return in.options(time.Time{}).Limits.withDefaults().MaxSize
+}
+
+// ReadMessage reads one message from r, keeping at most max+1 bytes: over
+// reports a message over the limit, and r is not read beyond that byte
+// (postfix's pipe(8) takes a command that exits 0 without reading all of
+// its input as having delivered the message). raw is what was read.
+func ReadMessage(r io.Reader, max int64) (raw []byte, over bool, err error) {
+	raw, err = io.ReadAll(io.LimitReader(r, max+1))
+	return raw, int64(len(raw)) > max, err
+}
+
+// QuarantineOversize keeps the header of a message over the size limit
+// (read is its first bytes, at least the limit and one more), with an error
+// that names the limit: the rest of the message is not kept.
+func (in *Intake) QuarantineOversize(ctx context.Context, read []byte) (casefile.IngestResult, error) {
+	max := in.MaxSize()
+	header := headerBlock(read, int64(in.options(time.Time{}).Limits.withDefaults().MaxHeaderBytes))
+	cause := fmt.Errorf("message of more than %d bytes is over the limit (imap.max_message_size); only its header is kept", max)
+	return in.quarantine(ctx, sniffMessageID(header), header, cause)
+}
+
+// headerBlock is the header of a raw message with the blank line after it,
+// at most max bytes.
+func headerBlock(b []byte, max int64) []byte {
+	if int64(len(b)) > max {
+		b = b[:max]
+	}
+	i, j := bytes.Index(b, []byte("\r\n\r\n")), bytes.Index(b, []byte("\n\n"))
+	switch {
+	case i >= 0 && (j < 0 || i < j):
+		return bytes.Clone(b[:i+4])
+	case j >= 0:
+		return bytes.Clone(b[:j+2])
+	}
+	return bytes.Clone(b)
+}
+
 // sniffMessageID finds the Message-ID in a header that could not be parsed,
 // so that a message quarantined twice is known as the same one.
 func sniffMessageID(raw []byte) string {
@@ -202,10 +244,10 @@ func sniffMessageID(raw []byte) string {
 		}
 		v = strings.TrimSpace(v)
 		if m := msgIDRE.FindStringSubmatch(v); m != nil {
-			return toUTF8String(m[1])
+			return casefile.CleanHeaderText(toUTF8String(m[1]))
 		}
 		if f := strings.Fields(v); len(f) > 0 {
-			return toUTF8String(strings.Trim(f[0], "<>"))
+			return casefile.CleanHeaderText(toUTF8String(strings.Trim(f[0], "<>")))
 		}
 	}
 	return ""

@@ -68,7 +68,8 @@ func jobs(tb testing.TB, s *sqlite.Store, caseRef, kind string) []casefile.JobIn
 }
 
 // sendAck plays the mail dispatcher: it completes the case's ack job as
-// sent with our Message-ID, so that replies can thread by it.
+// sent to the applicant with our Message-ID, so that replies can thread by
+// it, and returns that Message-ID.
 func sendAck(tb testing.TB, s *sqlite.Store, caseRef string) string {
 	tb.Helper()
 	ctx := context.Background()
@@ -76,14 +77,22 @@ func sendAck(tb testing.TB, s *sqlite.Store, caseRef string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	key, err := s.MessageIDKey(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	for _, j := range js {
 		if j.CaseRef != caseRef {
 			continue
 		}
-		id := "ct." + caseRef + ".ack.1@example-council.gov.uk"
+		p, err := casefile.PayloadOf[casefile.AckJob](j)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		id := casefile.OutgoingMessageID(key, caseRef, "ack", j.ID, "example-council.gov.uk")
 		if err := s.CompleteJob(ctx, j, casefile.JobDone{Sent: &casefile.Outbound{
 			MessageID: id, Kind: "ack", Subject: "Your Community Trigger application has been received [" + caseRef + "]",
-			To: "resident", Raw: []byte("Message-ID: <" + id + ">\r\n\r\nack\r\n"),
+			To: p.To, Raw: []byte("Message-ID: <" + id + ">\r\n\r\nack\r\n"),
 		}}); err != nil {
 			tb.Fatal(err)
 		}
@@ -155,11 +164,18 @@ func TestIntake(t *testing.T) {
 		}
 	})
 
-	t.Run("StrangerQuotingTagGetsNewCase", func(t *testing.T) {
+	t.Run("StrangerQuotingTagIsUnverified", func(t *testing.T) {
+		// A case's tag from someone who is not a party to it: kept on
+		// that case, marked unverified, changing nothing.
+		before, _ := s.Case(ctx, formRef)
 		raw := bytes.ReplaceAll(mustRead(t, "stranger-quoting-tag.eml"), []byte("CT-2026-0013"), []byte(formRef))
 		res := mustIngest(t, in, raw, time.Time{})
-		if res.Outcome != casefile.OutcomeCreated || ref(res) == formRef {
-			t.Fatalf("stranger: %+v, want a new case", res)
+		if res.Outcome != casefile.OutcomeFollowup || ref(res) != formRef || res.Verified || res.UnverifiedReason != casefile.UnverifiedNotAParty {
+			t.Fatalf("stranger: %+v, want an unverified followup on %s", res, formRef)
+		}
+		after, _ := s.Case(ctx, formRef)
+		if after.Status != before.Status || len(after.Messages) != len(before.Messages)+1 {
+			t.Errorf("case %s: status %s → %s, messages %d → %d", formRef, before.Status, after.Status, len(before.Messages), len(after.Messages))
 		}
 	})
 
@@ -176,13 +192,33 @@ func TestIntake(t *testing.T) {
 		}
 	})
 
-	t.Run("BounceMarksUndeliverable", func(t *testing.T) {
-		res := mustIngest(t, in, mustRead(t, "bounce-postfix-dsn.eml"), time.Time{})
-		if res.Outcome != casefile.OutcomeBounce {
+	t.Run("BounceOfOurAckMarksUndeliverable", func(t *testing.T) {
+		// The applicant of a new case typed their address wrong; the
+		// acknowledgement to it bounces, quoting its Message-ID.
+		app := bytes.ReplaceAll(mustRead(t, "freetext-sample.eml"), []byte("Message-ID: <"), []byte("Message-ID: <typo-"))
+		app = bytes.ReplaceAll(app, []byte("arjun.mehta@example.org"), []byte("arjun.mehtaa@example.org"))
+		created := mustIngest(t, in, app, time.Time{})
+		c, _ := s.Case(ctx, ref(created))
+		ackID := sendAck(t, s, ref(created))
+		raw := bytes.ReplaceAll(mustRead(t, "bounce-postfix-dsn.eml"), []byte("ct.CT-2026-0033.ack.1@example-council.gov.uk"), []byte(ackID))
+		raw = bytes.ReplaceAll(raw, []byte("lucy.fieldng@example.net"), []byte(c.Applicant.Email))
+		res := mustIngest(t, in, raw, time.Time{})
+		if res.Outcome != casefile.OutcomeBounce || ref(res) != c.Ref || !res.Verified {
 			t.Fatalf("%+v", res)
 		}
-		if ok, _ := s.Undeliverable(ctx, "lucy.fieldng@example.net"); !ok {
+		if ok, _ := s.Undeliverable(ctx, c.Ref, c.Applicant.Email); !ok {
 			t.Error("recipient not marked undeliverable")
+		}
+	})
+
+	t.Run("ForgedBounceMarksNothing", func(t *testing.T) {
+		// The same bounce, about a message we never sent.
+		res := mustIngest(t, in, mustRead(t, "bounce-postfix-dsn.eml"), time.Time{})
+		if res.Outcome != casefile.OutcomeBounce || res.Verified || res.UnverifiedReason != casefile.UnverifiedNotOurMessage {
+			t.Fatalf("%+v", res)
+		}
+		if ok, _ := s.Undeliverable(ctx, formRef, "lucy.fieldng@example.net"); ok {
+			t.Error("a bounce of no message of ours marked an address undeliverable")
 		}
 	})
 

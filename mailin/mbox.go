@@ -15,11 +15,27 @@ import (
 // too, so that a single message not in mbox form is read as one. An error
 // from fn stops the split and is returned.
 func SplitMbox(r io.Reader, fn func(raw []byte) error) error {
+	return SplitMboxLimited(r, 0, func(raw []byte, _ bool) error { return fn(raw) })
+}
+
+// SplitMboxLimited is SplitMbox keeping at most max+1 bytes of a message
+// (max 0: no limit): over reports a message that had more, and the bytes
+// past max+1 are skipped as they are read, so that a huge message costs no
+// more memory than the limit.
+func SplitMboxLimited(r io.Reader, max int64, fn func(raw []byte, over bool) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var cur bytes.Buffer
-	started := false
+	started, over := false, false
+	write := func(b []byte) {
+		if max > 0 && int64(cur.Len()+len(b)) > max+1 {
+			b, over = b[:max+1-int64(cur.Len())], true
+		}
+		cur.Write(b)
+	}
 	flush := func() error {
 		b := cur.Bytes()
+		wasOver := over
+		over = false
 		// the blank line that separates messages belongs to no message
 		switch {
 		case bytes.HasSuffix(b, []byte("\r\n\r\n")):
@@ -34,16 +50,16 @@ func SplitMbox(r io.Reader, fn func(raw []byte) error) error {
 		msg := make([]byte, len(b))
 		copy(msg, b)
 		cur.Reset()
-		return fn(msg)
+		return fn(msg, wasOver)
 	}
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
 			// a long line: keep reading it
-			cur.Write(line)
+			write(line)
 			for errors.Is(err, bufio.ErrBufferFull) {
 				line, err = br.ReadSlice('\n')
-				cur.Write(line)
+				write(line)
 			}
 			line = nil
 		}
@@ -57,9 +73,9 @@ func SplitMbox(r io.Reader, fn func(raw []byte) error) error {
 				}
 				started = true
 			case isQuotedFrom(line):
-				cur.Write(line[1:])
+				write(line[1:])
 			default:
-				cur.Write(line)
+				write(line)
 			}
 		}
 		if err == io.EOF {

@@ -41,8 +41,8 @@ type Options struct {
 // Parse reads a raw message and returns it classified, with the
 // application it contains extracted. It fails only when the message cannot
 // be read at all or exceeds a limit (a *LimitError); a bad charset or a
-// damaged text part never fails it. ParseMessage returns what casefile's
-// Inbound has no field for yet as well.
+// damaged text part never fails it. ParseMessage returns the parser's
+// findings in detail as well.
 func Parse(raw []byte, opt Options) (casefile.Inbound, error) {
 	p, err := ParseMessage(raw, opt)
 	return p.Inbound, err
@@ -126,7 +126,14 @@ func ParseMessage(raw []byte, opt Options) (Parsed, error) {
 		x = extraction{app: emptyApplication()}
 	}
 	in.Application = x.app
+	in.Application.ConsentEvidence = x.consentEvidence
 	out.ConsentEvidence = x.consentEvidence
+	residentSignals(&in)
+	in.AuthFailure = out.Auth.Reason
+	if in.Bounce != nil && out.Returned != nil {
+		in.Bounce.Recipients = out.Returned.Recipients
+		in.Bounce.OriginalMessageIDs = out.Returned.MessageIDs
+	}
 	out.Inbound = in
 	return out, nil
 }

@@ -3,26 +3,27 @@ package mailin
 import "github.com/csp/trigger/casefile"
 
 // Parsed is a message as ParseMessage reads it: the Inbound that intake
-// files, and what the parser found that casefile.Inbound has no field for
-// yet (each field says where it belongs).
+// files, and the parser's findings in detail (the Inbound carries what the
+// case file keeps of each: AuthFailure, Application.ConsentEvidence,
+// Bounce.Recipients and Bounce.OriginalMessageIDs).
 type Parsed struct {
 	Inbound casefile.Inbound
 
 	// Auth is what the trusted gateway's Authentication-Results say of
 	// the sender. A Reason means the message is not from the party it
-	// claims to be (Inbound.Verified = false, UnverifiedReason = Reason).
+	// claims to be (Inbound.AuthFailure = Reason).
 	Auth AuthVerdict
 
 	// ConsentEvidence is the sentence consent was read from when the
 	// application states it in prose ("she has given me her written
 	// consent to act for her and to share these details"), or a refusal
 	// of it; "" when consent came from a form's answer or was not stated.
-	// It belongs in Application.ConsentEvidence.
+	// Inbound.Application.ConsentEvidence has it.
 	ConsentEvidence string
 
 	// Returned is what a bounce says of the mail it returns (nil when the
-	// message is not a bounce). It belongs in casefile.Bounce, as
-	// Recipients and OriginalMessageIDs.
+	// message is not a bounce); Inbound.Bounce has it as Recipients and
+	// OriginalMessageIDs.
 	Returned *Returned
 }
 

@@ -3,13 +3,17 @@ package mailout
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/csp/trigger/casefile"
 )
 
 // handleAck sends the acknowledgement of an application (payload
-// {"case": REF, "to": ADDRESS}).
+// {"case": REF, "to": ADDRESS}), written from the acknowledgement template
+// in the resident's language: in a partnership in Wales, Welsh for an
+// application written in Welsh, both (Welsh first) when the preference is
+// not known.
 func (s *Sender) handleAck(ctx context.Context, j casefile.Job) (casefile.JobDone, error) {
 	p, err := casefile.PayloadOf[casefile.AckJob](j)
 	if err != nil {
@@ -22,110 +26,52 @@ func (s *Sender) handleAck(ctx context.Context, j casefile.Job) (casefile.JobDon
 	if err != nil {
 		return casefile.JobDone{}, err
 	}
-	if err := s.checkDeliverable(ctx, j, p.To, "applicant"); err != nil {
+	if err := s.checkDeliverable(ctx, j, c.Ref, p.To, "applicant"); err != nil {
 		return casefile.JobDone{}, err
+	}
+	id, err := s.messageID(ctx, j, c.Ref, "ack")
+	if err != nil {
+		return casefile.JobDone{}, err
+	}
+	a, err := Ack(c, s.service(), s.templates())
+	if err != nil {
+		return casefile.JobDone{}, casefile.Permanent(fmt.Errorf("job %d: acknowledgement of %s: %w", j.ID, c.Ref, err))
 	}
 	m := Message{
 		To:            []string{p.To},
-		Subject:       AckSubject(c.Ref),
-		Text:          AckText(c, s.Partnership, s.timescales(), s.agencies()),
-		MessageID:     MessageID(c.Ref, "ack", j.ID, s.domain()),
+		Subject:       a.Subject,
+		Text:          a.Text,
+		HTML:          a.HTML,
+		MessageID:     id,
 		AutoSubmitted: AutoReplied,
 	}
 	return s.sendJob(ctx, j, "ack", m)
 }
 
-// AckSubject is the subject of the acknowledgement.
-func AckSubject(ref string) string {
-	return Tag(ref) + " Your Community Trigger application has been received"
+// Acknowledgement is the acknowledgement as written for a case.
+type Acknowledgement struct {
+	Lang, Subject, Text, HTML string
 }
 
-// AckText is the acknowledgement: plain, kind words for someone who may be
-// having a very hard time, with the reference, what happens next and by
-// when (in working days), and whom to contact. It repeats nothing of what
-// the resident wrote.
-func AckText(c *casefile.Case, p casefile.PartnershipConfig, ts casefile.Timescales, agencies []casefile.Agency) string {
-	var b strings.Builder
-	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	para := func(text string) { b.WriteString(wrap(text, 72) + "\n\n") }
-
-	name := strings.TrimSpace(c.Applicant.Name)
-	if name == "" {
-		line("Hello,")
-	} else {
-		line("Dear %s,", name)
+// Ack writes the acknowledgement of a case: plain, kind words for someone
+// who may be having a very hard time, with the reference, what happens next
+// and by when (in working days), and whom to contact. It repeats nothing of
+// what the resident wrote. templates are the partnership's own (nil for
+// the built-in ones).
+func Ack(c *casefile.Case, cfg *casefile.Config, templates fs.FS) (Acknowledgement, error) {
+	langs := cfg.LanguagesFor(c.Language)
+	lang := casefile.LangCode(langs)
+	d := casefile.AckData(c, cfg)
+	text, err := casefile.Render(templates, casefile.MailAck, langs, d)
+	if err != nil {
+		return Acknowledgement{}, err
 	}
-	b.WriteString("\n")
-	para("Thank you for contacting us. We have received your application for a Community Trigger " +
-		"(also called an Anti-social Behaviour Case Review). We are sorry that you have had to put up " +
-		"with this, and we will take your application seriously.")
-	line("Your reference is %s.", c.Ref)
-	b.WriteString("\n")
-	para("Please keep it. If you reply to this email, or write to us again and keep " + Tag(c.Ref) +
-		" in the subject, your message will be added to your case.")
-
-	line("What happens next")
-	line("-----------------")
-	b.WriteString("\n")
-	decision := fmt.Sprintf("Within %s we will look at your application and decide whether it meets the "+
-		"threshold for a case review", workingDays(ts.ThresholdDecision))
-	if d, ok := c.Deadlines[casefile.DeadlineThresholdDecision]; ok && d.DoneAt == nil && !d.Due.IsZero() {
-		decision += ", and tell you our decision by " + longDate(d.Due)
+	subject := casefile.SubjectIn(c.Ref, casefile.MailAck, lang)
+	html, err := casefile.LetterHTMLWith(subject, text, casefile.HTMLOptions{LargePrint: d.LargePrint, Lang: lang})
+	if err != nil {
+		return Acknowledgement{}, err
 	}
-	para("1. " + decision + ". A person, not a computer, makes that decision.")
-	para(fmt.Sprintf("2. If the review goes ahead, we will ask %s what they know and what they have done, "+
-		"and they will meet to review your case within %s of the decision.", partners(agencies), workingDays(ts.ReviewMeeting)))
-	para(fmt.Sprintf("3. Within %s of that meeting we will write to you with what the review found and "+
-		"what will be done. If you are not happy with the outcome, you can ask for a further review.",
-		workingDays(ts.Response)))
-	para("If the threshold is not met, we will still write to you to explain why, and what else can be done.")
-	para("If something new happens, or you remember dates or reference numbers you did not give us, " +
-		"just reply to this email.")
-	para("If you or someone else is in immediate danger, call 999. To report anti-social behaviour " +
-		"that is happening now, call the police on 101.")
-
-	line("Contact")
-	line("-------")
-	b.WriteString("\n")
-	if p.ContactOfficer != "" {
-		line("%s", p.ContactOfficer)
-	}
-	if p.Name != "" {
-		line("%s", p.Name)
-	}
-	if p.ContactEmail != "" {
-		line("Email: %s", p.ContactEmail)
-	}
-	if p.ContactPhone != "" {
-		line("Telephone: %s", p.ContactPhone)
-	}
-	b.WriteString("\n")
-	para("This email was sent automatically when your application arrived. A member of our team reads every reply.")
-	return strings.TrimRight(b.String(), "\n") + "\n"
-}
-
-// partners names the agencies asked in a review: "the Police, the District
-// Council and the Housing provider".
-func partners(agencies []casefile.Agency) string {
-	var names []string
-	for _, a := range agencies {
-		names = append(names, "the "+a.Name)
-	}
-	switch len(names) {
-	case 0:
-		return "the partner agencies"
-	case 1:
-		return names[0]
-	default:
-		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
-	}
-}
-
-func workingDays(n int) string {
-	if n == 1 {
-		return "1 working day"
-	}
-	return fmt.Sprintf("%d working days", n)
+	return Acknowledgement{Lang: lang, Subject: subject, Text: text, HTML: html}, nil
 }
 
 // longDate is "Monday 16 March 2026".

@@ -12,6 +12,8 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
+
+	"github.com/csp/trigger/casefile"
 )
 
 // Auto-Submitted values (RFC 3834).
@@ -144,11 +146,12 @@ func writeClose(w io.WriteCloser, s string) error {
 	return nil
 }
 
-// MessageID is the Message-ID of an email the system sends about a case:
-// ct.REF.KIND.JOB@DOMAIN. It depends only on the job, so a retry sends the
-// same one, and a reply to it threads to the case.
-func MessageID(ref, kind string, job int64, domain string) string {
-	return fmt.Sprintf("ct.%s.%s.%d@%s", ref, kind, job, domain)
+// MessageID is the Message-ID of an email the system sends about a case
+// (casefile.OutgoingMessageID): unguessable without key, the same for the
+// same job, so a retry sends the same one and a reply to it threads to the
+// case.
+func MessageID(key []byte, ref, kind string, job int64, domain string) string {
+	return casefile.OutgoingMessageID(key, ref, kind, job, domain)
 }
 
 // Tag is the case reference as it appears in our subjects: [CT-2026-0001].

@@ -39,7 +39,11 @@ func (s *Sender) handleLetter(ctx context.Context, j casefile.Job) (casefile.Job
 	if who == "" {
 		who = "recipient"
 	}
-	if err := s.checkDeliverable(ctx, j, p.To, who); err != nil {
+	if err := s.checkDeliverable(ctx, j, c.Ref, p.To, who); err != nil {
+		return casefile.JobDone{}, err
+	}
+	id, err := s.messageID(ctx, j, c.Ref, "letter")
+	if err != nil {
 		return casefile.JobDone{}, err
 	}
 	m := Message{
@@ -47,7 +51,7 @@ func (s *Sender) handleLetter(ctx context.Context, j casefile.Job) (casefile.Job
 		Subject:   l.Subject,
 		Text:      l.Text,
 		HTML:      l.HTML,
-		MessageID: MessageID(c.Ref, "letter", j.ID, s.domain()),
+		MessageID: id,
 	}
 	return s.sendJob(ctx, j, "letter", m)
 }

@@ -34,13 +34,17 @@ type Store interface {
 	Now() time.Time
 	Case(ctx context.Context, ref string) (*casefile.Case, error)
 	Letter(ctx context.Context, id int64) (*casefile.Letter, error)
-	Undeliverable(ctx context.Context, addr string) (bool, error)
+	Undeliverable(ctx context.Context, ref, addr string) (bool, error)
+	MessageIDKey(ctx context.Context) ([]byte, error)
 	HandOver(ctx context.Context, j casefile.Job) error
 	ClearHandOver(ctx context.Context, j casefile.Job) error
+	ResidentEmail(ctx context.Context, id int64) (*casefile.ResidentEmail, error)
+	ThresholdReviewForward(ctx context.Context, ref string, id int64) (*casefile.ThresholdReviewForward, error)
 }
 
 // Sender sends outbox email. Store must be set; the rest comes from the
-// configuration.
+// configuration. Letters and emails to residents are in the resident's
+// language, from the templates (the partnership's own from [letters] dir).
 type Sender struct {
 	Config      casefile.SMTPConfig
 	Password    string
@@ -71,6 +75,10 @@ func (s *Sender) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, 
 		return s.handleAgency(ctx, j)
 	case casefile.JobEmailLetter:
 		return s.handleLetter(ctx, j)
+	case casefile.JobEmailResident:
+		return s.handleResident(ctx, j)
+	case casefile.JobEmailThresholdReview:
+		return s.handleThresholdReview(ctx, j)
 	case casefile.JobEmailCoordinator:
 		return s.handleCoordinator(ctx, j)
 	default:
@@ -128,10 +136,10 @@ func (s *Sender) loadCase(ctx context.Context, j casefile.Job, ref string) (*cas
 	return c, nil
 }
 
-// checkDeliverable fails for good when mail to addr bounced before. who
-// names the recipient in the error without giving the address.
-func (s *Sender) checkDeliverable(ctx context.Context, j casefile.Job, addr, who string) error {
-	bad, err := s.Store.Undeliverable(ctx, addr)
+// checkDeliverable fails for good when mail to addr on case ref bounced
+// before. who names the recipient in the error without giving the address.
+func (s *Sender) checkDeliverable(ctx context.Context, j casefile.Job, ref, addr, who string) error {
+	bad, err := s.Store.Undeliverable(ctx, ref, addr)
 	if err != nil {
 		return fmt.Errorf("job %d: undeliverable check: %w", j.ID, err)
 	}
@@ -139,6 +147,19 @@ func (s *Sender) checkDeliverable(ctx context.Context, j casefile.Job, addr, who
 		return casefile.Permanent(fmt.Errorf("job %d (%s): the %s's address is marked undeliverable (mail to it bounced): not sent", j.ID, j.CaseRef, who))
 	}
 	return nil
+}
+
+// messageID is the Message-ID of job j's email of kind about case ref:
+// unguessable (casefile.OutgoingMessageID), the same at every attempt.
+func (s *Sender) messageID(ctx context.Context, j casefile.Job, ref, kind string) (string, error) {
+	key, err := s.Store.MessageIDKey(ctx)
+	if err != nil {
+		return "", fmt.Errorf("job %d: message-id key: %w", j.ID, err)
+	}
+	if len(key) < 16 {
+		return "", casefile.Permanent(fmt.Errorf("job %d: the case file has no key for our Message-IDs", j.ID))
+	}
+	return MessageID(key, ref, kind, j.ID, s.domain()), nil
 }
 
 // domain is the right-hand side of our Message-IDs and our EHLO name.

@@ -3,6 +3,8 @@ package mailout_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,7 +62,10 @@ type env struct {
 // Monday 2 March 2026, 10:00 in London.
 var start = time.Date(2026, 3, 2, 10, 0, 0, 0, casefile.London)
 
-func newEnv(tb testing.TB, sk *sink) *env {
+func newEnv(tb testing.TB, sk *sink) *env { return newEnvWith(tb, sk, nil) }
+
+// newEnvWith is newEnv with the configuration shaped by the test.
+func newEnvWith(tb testing.TB, sk *sink, shape func(*casefile.Config)) *env {
 	tb.Helper()
 	cfg := casefile.DefaultConfig()
 	cfg.SMTP.Address = sk.Addr
@@ -68,6 +74,12 @@ func newEnv(tb testing.TB, sk *sink) *env {
 	cfg.Partnership.Name = "Exampleton Community Safety Partnership"
 	cfg.Partnership.ContactEmail = "communitysafety@example-council.gov.uk"
 	cfg.Partnership.ContactPhone = "01234 567890"
+	if shape != nil {
+		shape(&cfg)
+		if err := cfg.Validate(); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	s, err := sqlite.Open(filepath.Join(tb.TempDir(), "trigger.db"), &cfg)
 	if err != nil {
 		tb.Fatal(err)
@@ -159,6 +171,10 @@ func readMail(tb testing.TB, raw []byte) (*mail.Header, string) {
 	return &r.Header, strings.Join(text, "\n--part--\n")
 }
 
+// ourIDRE is what our Message-IDs look like: "ct." and 32 characters of an
+// HMAC, on our domain.
+var ourIDRE = regexp.MustCompile(`^ct\.[a-z2-7]{32}@example-council\.gov\.uk$`)
+
 func TestAcknowledgement(t *testing.T) {
 	e := newEnv(t, startSink(t))
 	c := e.newCase(t)
@@ -174,7 +190,14 @@ func TestAcknowledgement(t *testing.T) {
 	}
 	h, body := readMail(t, m.Data)
 	job := e.job(t, c.Ref, casefile.JobEmailAck)
-	wantID := "ct." + c.Ref + ".ack." + strconv.FormatInt(job.ID, 10) + "@example-council.gov.uk"
+	key, err := e.Store.MessageIDKey(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantID := mailout.MessageID(key, c.Ref, "ack", job.ID, "example-council.gov.uk")
+	if !ourIDRE.MatchString(wantID) || strings.Contains(wantID, c.Ref) {
+		t.Errorf("Message-ID %q: want ct.<32 letters of an HMAC>@our domain, naming nothing", wantID)
+	}
 	subject, _ := h.Subject()
 	id, _ := h.MessageID()
 	date, _ := h.Date()
@@ -185,8 +208,6 @@ func TestAcknowledgement(t *testing.T) {
 		{"Message-ID", id, wantID},
 		{"Auto-Submitted", h.Get("Auto-Submitted"), "auto-replied"},
 		{"X-Auto-Response-Suppress", h.Get("X-Auto-Response-Suppress"), "All"},
-		{"Content-Type", h.Get("Content-Type"), "text/plain; charset=utf-8"},
-		{"Content-Transfer-Encoding", h.Get("Content-Transfer-Encoding"), "quoted-printable"},
 	} {
 		if check.got != check.want {
 			t.Errorf("%s = %q, want %q", check.name, check.got, check.want)
@@ -194,6 +215,10 @@ func TestAcknowledgement(t *testing.T) {
 	}
 	if !date.Equal(start) {
 		t.Errorf("Date = %v, want %v", date, start)
+	}
+	// Plain text, with the same words as HTML (large print when asked for).
+	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "multipart/alternative;") {
+		t.Errorf("Content-Type = %q, want multipart/alternative", ct)
 	}
 	for _, want := range []string{
 		"Dear Jane Resident,",
@@ -211,7 +236,12 @@ func TestAcknowledgement(t *testing.T) {
 			t.Errorf("the body repeats %q from the application", private)
 		}
 	}
-	golden(t, "ack.eml", bytes.ReplaceAll(m.Data, []byte(c.Ref), []byte("CT-REF")))
+	// The Message-ID is keyed to this database, and the MIME boundary is
+	// derived from it: both stand in the golden file as names.
+	sum := sha256.Sum256([]byte(wantID))
+	boundary := "ct-" + hex.EncodeToString(sum[:12])
+	normal := bytes.ReplaceAll(bytes.ReplaceAll(m.Data, []byte(c.Ref), []byte("CT-REF")), []byte(wantID), []byte("MESSAGE-ID"))
+	golden(t, "ack.eml", bytes.ReplaceAll(normal, []byte(boundary), []byte("BOUNDARY")))
 
 	// What the store recorded.
 	if job.State != "done" {
@@ -465,25 +495,52 @@ func TestRefusedAtDataIsRetried(t *testing.T) {
 	}
 }
 
-// Mail to an address that bounced before is not sent.
+// TestUndeliverable: a bounce of the acknowledgement (quoting our
+// Message-ID, naming the address we sent it to) marks the address
+// undeliverable for that case: its letter is not emailed. Another case of
+// the same resident still gets mail.
 func TestUndeliverable(t *testing.T) {
 	e := newEnv(t, startSink(t))
 	ctx := context.Background()
-	if _, err := e.Store.Ingest(ctx, casefile.Inbound{
-		MessageID: "bounce-1@mx.example.org", Raw: []byte("Subject: Undelivered Mail\r\n\r\nbounce\r\n"),
-		Machine: casefile.MachineBounce, From: "mailer-daemon@mx.example.org",
-		Bounce: &casefile.Bounce{Recipient: "Jane.Resident@example.org", Status: "5.1.1"},
-	}); err != nil {
-		t.Fatal(err)
-	}
 	c := e.newCase(t)
 	e.drain(t)
-	j := e.job(t, c.Ref, casefile.JobEmailAck)
+	msgs := e.Sink.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d emails, want the acknowledgement", len(msgs))
+	}
+	h, _ := readMail(t, msgs[0].Data)
+	ackID, _ := h.MessageID()
+	res, err := e.Store.Ingest(ctx, casefile.Inbound{
+		MessageID: "bounce-1@mx.example.org", Raw: []byte("Subject: Undelivered Mail\r\n\r\nbounce\r\n"),
+		Machine: casefile.MachineBounce, From: "mailer-daemon@mx.example.org",
+		Bounce: &casefile.Bounce{Recipient: "Jane.Resident@example.org", Status: "5.1.1", OriginalMessageIDs: []string{ackID}},
+	})
+	if err != nil || res.Outcome != casefile.OutcomeBounce || !res.Verified || res.Case == nil || *res.Case != c.Ref {
+		t.Fatalf("bounce: %+v %v", res, err)
+	}
+	if _, err := e.Store.Decide(ctx, who("U-COORD"), c.Ref, casefile.NotMet, "Two complaints, not three."); err != nil {
+		t.Fatal(err)
+	}
+	letters, _ := e.Store.Letters(ctx, c.Ref)
+	if _, err := e.Store.ApproveLetter(ctx, who("U-CHAIR"), c.Ref, letters[0].ID, letters[0].SHA256); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t)
+	j := e.job(t, c.Ref, casefile.JobEmailLetter)
 	if j.State != "dead" || !strings.Contains(j.LastError, "undeliverable") || strings.Contains(j.LastError, "jane") {
 		t.Errorf("job %+v, want dead as undeliverable, without the address", j)
 	}
-	if len(e.Sink.Messages()) != 0 {
-		t.Error("mail went to an undeliverable address")
+	if n := len(e.Sink.Messages()); n != 1 {
+		t.Errorf("%d emails: mail went to an address undeliverable on the case", n)
+	}
+
+	// Only for that case: the same resident's next case is acknowledged
+	// (an hour later: one acknowledgement per address an hour).
+	e.Clock.Advance(2 * time.Hour)
+	c2 := e.newCase(t)
+	e.drain(t)
+	if j := e.job(t, c2.Ref, casefile.JobEmailAck); j.State != "done" {
+		t.Errorf("the other case's acknowledgement: %+v, want sent", j)
 	}
 }
 
@@ -766,15 +823,20 @@ func TestOnlyTheApprovedVersionIsSent(t *testing.T) {
 	if err != nil || res.Outcome != casefile.OutcomeBounce || res.Case == nil || *res.Case != c.Ref {
 		t.Fatalf("bounce: %+v %v", res, err)
 	}
+	// The letter's job ends after all, and the coordinator hears of it as
+	// of any job that ends.
 	jobs, _ := e.Store.Jobs(ctx, c.Ref)
 	notified := false
 	for _, j := range jobs {
-		notified = notified || (j.Kind == casefile.JobSlackNotify && strings.HasPrefix(j.DedupeKey, "notify:"))
+		notified = notified || (j.Kind == casefile.JobSlackNotify && strings.HasPrefix(j.DedupeKey, "ended:"))
+		if j.Kind == casefile.JobEmailLetter && (j.State != "dead" || j.EndReason != casefile.EndBounced) {
+			t.Errorf("the bounced letter's job: %+v, want ended as bounced", j)
+		}
 	}
 	if !notified {
 		t.Error("the coordinator is not told of the bounced letter")
 	}
-	if bad, _ := e.Store.Undeliverable(ctx, c.Applicant.Email); !bad {
+	if bad, _ := e.Store.Undeliverable(ctx, c.Ref, c.Applicant.Email); !bad {
 		t.Error("the address is not marked undeliverable")
 	}
 }
@@ -837,5 +899,30 @@ func TestCoordinatorEmailInDoubtIsSent(t *testing.T) {
 	}
 	if n := len(e.Sink.Messages()); n != 1 {
 		t.Errorf("%d emails, want 1", n)
+	}
+}
+
+// TestGreeting: an email to a resident writes back a name only when it
+// looks like one; anything else a sender puts in their name is not relayed.
+func TestGreeting(t *testing.T) {
+	cfg := casefile.DefaultConfig()
+	for _, tc := range []struct{ name, want string }{
+		{"Jane Resident", "Dear Jane Resident,"},
+		{"Siân Lloyd-Jones", "Dear Siân Lloyd-Jones,"},
+		{"", "Dear applicant,"},
+		{"Win £1000 at http://evil.example", "Dear applicant,"},
+		{"lucy@example.net", "Dear applicant,"},
+		{"Ann\x1b[31m Red", "Dear Ann Red,"}, // the escape sequence never reaches the email
+		{strings.Repeat("a", 61), "Dear applicant,"},
+	} {
+		c := &casefile.Case{Ref: "CT-2026-0001", ReceivedAt: time.Date(2026, 10, 12, 9, 0, 0, 0, casefile.London),
+			Application: casefile.Application{Applicant: casefile.Person{Name: tc.name, Email: "x@example.net"}}}
+		a, err := mailout.Ack(c, &cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first, _, _ := strings.Cut(a.Text, "\n"); first != tc.want {
+			t.Errorf("name %q: the acknowledgement opens %q, want %q", tc.name, first, tc.want)
+		}
 	}
 }

@@ -195,6 +195,9 @@ func (w *world) startServe(full bool) (httpAddr string, err error) {
 	if full {
 		fmt.Fprintf(&b, "[imap]\naddress = %q\ntls = \"none\"\nusername = \"ct\"\npoll_interval = \"1m\"\n\n", w.imapAddr)
 		fmt.Fprintf(&b, "[smtp]\naddress = %q\ntls = \"none\"\n\n", w.sink.Addr())
+		// The council's form system sends every application: its forms
+		// count per resident for the acknowledgements' rate limit.
+		b.WriteString("[intake]\nform_senders = [\"noreply@forms.example-council.gov.uk\"]\n\n")
 		fmt.Fprintf(&b, "[slack]\napi_url = %q\nmode = \"socket\"\n\n", w.emu.APIURL())
 		fmt.Fprintf(&b, "[roles]\ncoordinator = [%q]\nchair = [%q]\napprovers = [%q, %q]\n\n", w.users["coord"], w.users["chair"], w.users["coord"], w.users["chair"])
 		for _, a := range []struct{ id, name, role string }{{"police", "Police", "police"}, {"council", "District Council", "council"}, {"housing", "Housing provider", "housing"}} {

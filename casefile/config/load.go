@@ -54,35 +54,75 @@ func parse(c *casefile.Config, b []byte) error {
 		return casefile.Errorf(casefile.EINVALID, "%s", strings.TrimPrefix(err.Error(), "toml: "))
 	}
 	if und := md.Undecoded(); len(und) > 0 {
-		return casefile.Errorf(casefile.EINVALID, "%s: unknown key", und[0].String())
+		key := und[0].String()
+		if env, ok := secretKeys[key]; ok {
+			return casefile.Errorf(casefile.EINVALID, "%s: a secret is never read from the file: set %s (or %s_FILE) in the environment", key, env, env)
+		}
+		return casefile.Errorf(casefile.EINVALID, "%s: unknown key", key)
 	}
 	if !md.IsDefined("agency") {
 		c.Agencies = defAgencies
 	}
+	// [partnership] further_review_body is review_outcome's older name:
+	// either may be set, both only if they agree.
+	oldSet, newSet := md.IsDefined("partnership", "further_review_body"), md.IsDefined("further_review", "review_outcome")
+	switch {
+	case oldSet && newSet && c.Partnership.FurtherReviewBody != c.FurtherReview.ReviewOutcome:
+		return casefile.Errorf(casefile.EINVALID, "further_review.review_outcome: partnership.further_review_body (its older name) says otherwise: keep one of them")
+	case oldSet && !newSet:
+		c.FurtherReview.ReviewOutcome = c.Partnership.FurtherReviewBody
+	}
 	return nil
 }
 
-func readSecrets(c *casefile.Config, getenv func(string) string) error {
-	for _, s := range []struct {
-		env string
-		dst *string
-	}{
+// Secret is one secret: the environment variable it comes from (or the
+// file that variable with _FILE names) and where it goes in the
+// configuration.
+type Secret struct {
+	Env   string
+	Value *string
+}
+
+// Secrets lists c's secrets with their variables, in the order README
+// gives them: what Load reads and `config check` shows, masked.
+func Secrets(c *casefile.Config) []Secret {
+	return []Secret{
 		{"TRIGGER_SLACK_BOT_TOKEN", &c.Secrets.SlackBotToken},
 		{"TRIGGER_SLACK_APP_TOKEN", &c.Secrets.SlackAppToken},
 		{"TRIGGER_SLACK_SIGNING_SECRET", &c.Secrets.SlackSigningSecret},
 		{"TRIGGER_IMAP_PASSWORD", &c.Secrets.IMAPPassword},
 		{"TRIGGER_SMTP_PASSWORD", &c.Secrets.SMTPPassword},
-	} {
-		if v := getenv(s.env); v != "" {
-			*s.dst = v
+		{"TRIGGER_OAUTH2_CLIENT_SECRET", &c.Secrets.OAuth2ClientSecret},
+		{"TRIGGER_OAUTH2_CERTIFICATE", &c.Secrets.OAuth2Certificate},
+		{"TRIGGER_OAUTH2_SERVICE_ACCOUNT", &c.Secrets.OAuth2ServiceAccount},
+	}
+}
+
+// secretKeys are keys people put secrets under in the file, by mistake,
+// and the variable the secret belongs in.
+var secretKeys = map[string]string{
+	"imap.password":          "TRIGGER_IMAP_PASSWORD",
+	"smtp.password":          "TRIGGER_SMTP_PASSWORD",
+	"oauth2.client_secret":   "TRIGGER_OAUTH2_CLIENT_SECRET",
+	"oauth2.certificate":     "TRIGGER_OAUTH2_CERTIFICATE",
+	"oauth2.service_account": "TRIGGER_OAUTH2_SERVICE_ACCOUNT",
+	"slack.bot_token":        "TRIGGER_SLACK_BOT_TOKEN",
+	"slack.app_token":        "TRIGGER_SLACK_APP_TOKEN",
+	"slack.signing_secret":   "TRIGGER_SLACK_SIGNING_SECRET",
+}
+
+func readSecrets(c *casefile.Config, getenv func(string) string) error {
+	for _, s := range Secrets(c) {
+		if v := getenv(s.Env); v != "" {
+			*s.Value = v
 			continue
 		}
-		if f := getenv(s.env + "_FILE"); f != "" {
+		if f := getenv(s.Env + "_FILE"); f != "" {
 			b, err := os.ReadFile(f)
 			if err != nil {
-				return fmt.Errorf("%s_FILE: cannot read the secret file: %w", s.env, err)
+				return fmt.Errorf("%s_FILE: cannot read the secret file: %w", s.Env, err)
 			}
-			*s.dst = strings.TrimSpace(string(b))
+			*s.Value = strings.TrimSpace(string(b))
 		}
 	}
 	return nil

@@ -30,7 +30,8 @@ func TestConfigDefaults(t *testing.T) {
 	for _, a := range cfg.Agencies {
 		ids = append(ids, a.ID)
 	}
-	if strings.Join(ids, ",") != "police,council,housing" || cfg.Threshold.Complaints != 3 || cfg.Slack.ChannelPrefix != "ct-" || cfg.Timescales.FurtherReview != 20 {
+	if strings.Join(ids, ",") != "police,council,housing" || cfg.Threshold.Complaints != 3 || cfg.Slack.ChannelPrefix != "ct-" || cfg.Timescales.FurtherReview != 20 ||
+		cfg.Intake.AcksPerSenderHour != 5 || cfg.IMAP.TrustedAuthServID != "" {
 		t.Errorf("defaults: %v %+v", ids, cfg)
 	}
 }
@@ -78,6 +79,18 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"[calendar]\nextra_holidays = [\"24/12/2026\"]\n", "calendar.extra_holidays[0]"},
 		{"[slack]\nchannel_prefix = \"CT \"\n", "slack.channel_prefix"},
 		{"[smtp\n", "line 2"},
+		{"[imap]\nauth = \"token\"\n", `imap.auth: "token" is not one of password, oauth2`},
+		{"[smtp]\nauth = \"xoauth2\"\n", `smtp.auth: "xoauth2" is not one of password, oauth2`},
+		{"[smtp]\naddress = \"smtp.office365.com:587\"\nauth = \"oauth2\"\n", `smtp.username: required when smtp.auth = "oauth2"`},
+		{"[imap]\nauth = \"oauth2\"\n[oauth2]\nprovider = \"\"\n", `oauth2.provider: required when imap.auth = "oauth2"`},
+		{"[smtp]\nauth = \"oauth2\"\n[oauth2]\nprovider = \"\"\n", `oauth2.provider: required when smtp.auth = "oauth2"`},
+		{"[imap]\nauth = \"oauth2\"\n[oauth2]\nprovider = \"yahoo\"\n", `oauth2.provider: "yahoo" is not one of microsoft, google, custom`},
+		{"[oauth2]\ntennant = \"contoso\"\n", "oauth2.tennant: unknown key"},
+		{"[oauth2]\nclient_secret = \"Qx8Q~abc\"\n", "oauth2.client_secret: a secret is never read from the file: set TRIGGER_OAUTH2_CLIENT_SECRET"},
+		{"[imap]\npassword = \"hunter2\"\n", "imap.password: a secret is never read from the file: set TRIGGER_IMAP_PASSWORD"},
+		{"[imap]\ntrusted_authserv_id = \"mx.example; dmarc=pass\"\n", "imap.trusted_authserv_id"},
+		{"[intake]\nacks_per_sender_hour = -1\n", "intake.acks_per_sender_hour: must be 0 or more"},
+		{"[intake]\nform_senders = [\"Council Forms <forms@example.org>\"]\n", "intake.form_senders[0]"},
 	} {
 		_, err := config.Load(writeConfig(t, tc.body), noEnv)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -103,13 +116,77 @@ func TestConfigSecrets(t *testing.T) {
 	}
 }
 
+// TestConfigOAuth2 reads the [oauth2] section as issue 12 writes it, and its
+// three secrets from the environment or the files it names.
+func TestConfigOAuth2(t *testing.T) {
+	p := writeConfig(t, `
+[imap]
+address = "outlook.office365.com:993"
+username = "communitytrigger@example-council.gov.uk"
+auth = "oauth2"
+[smtp]
+address = "smtp.office365.com:587"
+username = "communitytrigger@example-council.gov.uk"
+auth = "oauth2"
+[oauth2]
+provider = "microsoft"
+flow = "client_credentials"
+tenant = "example-council.gov.uk"
+client_id = "00000000-1111-2222-3333-444444444444"
+token_url = ""
+scopes = []
+subject = ""
+`)
+	dir := t.TempDir()
+	pem := filepath.Join(dir, "cert.pem")
+	os.WriteFile(pem, []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), 0o600)
+	env := map[string]string{
+		"TRIGGER_OAUTH2_CLIENT_SECRET":    "Qx8Q~value",
+		"TRIGGER_OAUTH2_CERTIFICATE_FILE": pem,
+		"TRIGGER_OAUTH2_SERVICE_ACCOUNT":  `{"type": "service_account"}`,
+	}
+	cfg, err := config.Load(p, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.UsesOAuth2() || cfg.IMAP.Auth != casefile.AuthOAuth2 || cfg.SMTP.Auth != casefile.AuthOAuth2 {
+		t.Errorf("auth: imap %q smtp %q", cfg.IMAP.Auth, cfg.SMTP.Auth)
+	}
+	o := cfg.OAuth2
+	if o.Provider != "microsoft" || o.Flow != "client_credentials" || o.Tenant != "example-council.gov.uk" || o.ClientID != "00000000-1111-2222-3333-444444444444" || len(o.Scopes) != 0 {
+		t.Errorf("[oauth2] %+v", o)
+	}
+	s := cfg.Secrets
+	if s.OAuth2ClientSecret != "Qx8Q~value" || !strings.HasPrefix(s.OAuth2Certificate, "-----BEGIN CERTIFICATE-----") || !strings.HasSuffix(s.OAuth2Certificate, "-----END CERTIFICATE-----") || s.OAuth2ServiceAccount != `{"type": "service_account"}` {
+		t.Errorf("secrets %+v", s)
+	}
+
+	t.Run("Defaults", func(t *testing.T) {
+		cfg, err := config.Load("", noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.UsesOAuth2() || cfg.IMAP.Auth != casefile.AuthPassword || cfg.SMTP.Auth != casefile.AuthPassword || cfg.OAuth2.Provider != "microsoft" || cfg.OAuth2.Flow != "client_credentials" {
+			t.Errorf("defaults: imap %q smtp %q oauth2 %+v", cfg.IMAP.Auth, cfg.SMTP.Auth, cfg.OAuth2)
+		}
+	})
+	t.Run("ErrUnreadableFile", func(t *testing.T) {
+		env := map[string]string{"TRIGGER_OAUTH2_SERVICE_ACCOUNT_FILE": filepath.Join(dir, "missing.json")}
+		_, err := config.Load("", func(k string) string { return env[k] })
+		if err == nil || !strings.Contains(err.Error(), "TRIGGER_OAUTH2_SERVICE_ACCOUNT_FILE") {
+			t.Errorf("unreadable key file: %v", err)
+		}
+	})
+}
+
 // TestExampleConfig: the example a partnership starts from loads as it is.
 func TestExampleConfig(t *testing.T) {
 	cfg, err := config.Load("../../examples/trigger.toml", func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("examples/trigger.toml: %v", err)
 	}
-	if len(cfg.Agencies) != 3 || cfg.Agencies[2].Email == "" || cfg.IMAP.Address == "" || len(cfg.Roles.Coordinator) != 1 {
+	if len(cfg.Agencies) != 3 || cfg.Agencies[2].Email == "" || cfg.IMAP.Address == "" || len(cfg.Roles.Coordinator) != 1 ||
+		cfg.IMAP.TrustedAuthServID == "" || !cfg.Intake.IsFormSender("noreply@forms.example-council.gov.uk") {
 		t.Fatalf("examples/trigger.toml read as %+v", cfg)
 	}
 }

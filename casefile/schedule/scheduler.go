@@ -1,6 +1,7 @@
 // Package schedule runs the case file's timed work: reminders to agencies
-// and the coordinator, and closing answered cases whose window for a further
-// review has ended.
+// and the coordinator, drafting the response when a resident's time to
+// comment on the recommendations has passed, and closing answered cases
+// whose window for a further review has ended.
 package schedule
 
 import (
@@ -12,6 +13,7 @@ import (
 // Store is the part of the case file the scheduler uses.
 type Store interface {
 	RunReminders(ctx context.Context) (int, error)
+	EndConsultations(ctx context.Context) (int, error)
 	CloseAfterFurtherReviewWindow(ctx context.Context) (int, error)
 }
 
@@ -43,6 +45,13 @@ func (r *ReminderScheduler) Run(ctx context.Context) error {
 			log.Error("reminders: run failed; trying again at the next tick", "err", err)
 		case n > 0:
 			log.Info("reminders queued", "count", n)
+		}
+		ended, err := r.Store.EndConsultations(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("ending consultations failed; trying again at the next tick", "err", err)
+		case ended > 0:
+			log.Info("responses drafted: the time to comment on the recommendations passed", "count", ended)
 		}
 		closed, err := r.Store.CloseAfterFurtherReviewWindow(ctx)
 		switch {

@@ -39,7 +39,7 @@ func (s *Store) CreateCase(ctx context.Context, nc casefile.NewCase) (*casefile.
 			}
 		}
 		var err error
-		c, err = tx.createCase(ctx, nc)
+		c, err = tx.createCase(ctx, nc, intakeAck{})
 		if err != nil || nc.Key == "" {
 			return err
 		}
@@ -51,8 +51,18 @@ func (s *Store) CreateCase(ctx context.Context, nc casefile.NewCase) (*casefile.
 	return c, err
 }
 
+// intakeAck is what decides whether a case opened from an email is
+// acknowledged by email at once: the address it counts against for [intake]
+// acks_per_sender_hour (the sender; for a web-form system, the applicant),
+// and a reason it must wait for the coordinator whatever the count ("" for
+// none). Cases staff type in have neither.
+type intakeAck struct {
+	sender string
+	hold   string
+}
+
 // createCase inserts the case and returns it as written.
-func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase) (*casefile.Case, error) {
+func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase, ack intakeAck) (*casefile.Case, error) {
 	app := nc.Application
 	app.Normalise()
 	if nc.ReceivedAt.IsZero() || nc.ReceivedAt.After(tx.now) {
@@ -75,10 +85,23 @@ func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase) (*casefile.Ca
 		return nil, err
 	}
 	reasons, _ := json.Marshal(th.Reasons)
+	pref := nc.Preferences
+	lang, err := casefile.ParseLanguagePref(string(pref.Language))
+	if err != nil {
+		return nil, err
+	}
+	formats, err := casefile.NormaliseFormats(pref.Formats)
+	if err != nil {
+		return nil, err
+	}
+	langSource := pref.LanguageSource
+	if lang == "" {
+		langSource = ""
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO cases (ref, year, seq, status, route, source, received_at, application,
-		assessment, qualifying, reasons, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		assessment, qualifying, reasons, created_at, updated_at, language, language_source, formats, intake_sender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ref, year, seq, casefile.StatusReceived, app.Route, nc.Source, ms(nc.ReceivedAt), string(appJSON),
-		th.Assessment, th.QualifyingComplaints, string(reasons), ms(tx.now), ms(tx.now))
+		th.Assessment, th.QualifyingComplaints, string(reasons), ms(tx.now), ms(tx.now), lang, langSource, strings.Join(formats, ","), ack.sender)
 	if err != nil {
 		return nil, fmt.Errorf("insert case %s: %w", ref, err)
 	}
@@ -100,6 +123,12 @@ func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase) (*casefile.Ca
 	if nc.Via != "" {
 		details["via"] = nc.Via
 	}
+	if lang != "" {
+		details["language"], details["language_source"] = lang, langSource
+	}
+	if len(formats) > 0 {
+		details["accessible_format"] = formats
+	}
 	ev, err := tx.eventAs(ctx, id, nc.Actor, "case.created", details)
 	if err != nil {
 		return nil, err
@@ -107,37 +136,31 @@ func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase) (*casefile.Ca
 	if _, err := tx.enqueue(ctx, id, ev, "channel:"+ref, casefile.CreateChannelJob{Case: ref}); err != nil {
 		return nil, err
 	}
-	if err := tx.enqueueAck(ctx, id, ev, ref, app); err != nil {
+	if err := tx.enqueueAck(ctx, id, ev, ref, app, ack); err != nil {
 		return nil, err
 	}
 	return &casefile.Case{
 		ID: id, Ref: ref, Status: casefile.StatusReceived, ReceivedAt: nc.ReceivedAt.In(casefile.London), Source: nc.Source, Application: app,
 		Threshold: casefile.Threshold{Assessment: th.Assessment, QualifyingComplaints: th.QualifyingComplaints, Reasons: th.Reasons},
 		Deadlines: deadlines, Messages: []casefile.MessageSummary{}, Attachments: []casefile.AttachmentSummary{}, UpdatedAt: tx.now,
+		ContactOfficer: tx.s.Config.ContactFor(""), Language: lang, LanguageSource: langSource, AccessibleFormat: formats,
+		ThresholdReviews: []casefile.ThresholdReview{},
 	}, nil
 }
 
-// enqueueAck queues the acknowledgement to the applicant, unless there is no
-// address to write to, it is a no-reply one, or the same address was sent
-// one in the past hour (a resident applying twice in a row gets one email).
-func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app casefile.Application) error {
+// enqueueAck queues the acknowledgement to the applicant, unless it must
+// wait for the coordinator: there is no address to write to, or a no-reply
+// one; the sender is not who they say (ack.hold); the sender opened more
+// than [intake] acks_per_sender_hour cases in the past hour (the
+// acknowledgement is not a way to send mail to anyone, many times); or the
+// same address was sent one in the past hour (a resident applying twice in
+// a row gets one email). Then the coordinator is asked to acknowledge the
+// applicant another way and press *Acknowledged*.
+func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app casefile.Application, ack intakeAck) error {
 	to := strings.TrimSpace(app.Applicant.Email)
-	reason := ""
-	switch {
-	case to == "":
-		reason = "no email address"
-	case casefile.IsNoReply(to):
-		reason = "no-reply address"
-	default:
-		var n int
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE recipient = ? AND recipient != '' AND kind = ? AND created_at > ?`,
-			strings.ToLower(to), casefile.JobEmailAck, ms(tx.now.Add(-time.Hour))).Scan(&n)
-		if err != nil {
-			return fmt.Errorf("ack rate: %w", err)
-		}
-		if n > 0 {
-			reason = "an acknowledgement went to the same address in the past hour"
-		}
+	reason, err := tx.ackHeld(ctx, caseID, to, ack)
+	if err != nil {
+		return err
 	}
 	if reason != "" {
 		ev, err := tx.event(ctx, caseID, "intake", "ack.skipped", map[string]any{"reason": reason})
@@ -152,8 +175,43 @@ func (tx *Tx) enqueueAck(ctx context.Context, caseID, ev int64, ref string, app 
 		})
 		return err
 	}
-	_, err := tx.enqueueTo(ctx, caseID, ev, "ack:"+ref, casefile.AckJob{Case: ref, To: to}, to)
+	_, err = tx.enqueueTo(ctx, caseID, ev, "ack:"+ref, casefile.AckJob{Case: ref, To: to}, to)
 	return err
+}
+
+// ackHeld says why an acknowledgement must wait for the coordinator, in
+// words for them (never the address); "" when it may be emailed now.
+func (tx *Tx) ackHeld(ctx context.Context, caseID int64, to string, ack intakeAck) (string, error) {
+	switch {
+	case to == "":
+		return "no email address", nil
+	case casefile.IsNoReply(to):
+		return "no-reply address", nil
+	case ack.hold != "":
+		return ack.hold, nil
+	}
+	if ack.sender != "" {
+		limit := tx.s.Config.Intake.AcksPerSenderHour
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cases WHERE intake_sender = ? AND created_at > ? AND id != ?`,
+			ack.sender, ms(tx.now.Add(-time.Hour)), caseID).Scan(&n)
+		if err != nil {
+			return "", fmt.Errorf("ack rate: %w", err)
+		}
+		if n >= limit {
+			return fmt.Sprintf("more than %d new cases came from the same sender in the past hour ([intake] acks_per_sender_hour)", limit), nil
+		}
+	}
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE recipient = ? AND recipient != '' AND kind = ? AND created_at > ?`,
+		strings.ToLower(to), casefile.JobEmailAck, ms(tx.now.Add(-time.Hour))).Scan(&n)
+	if err != nil {
+		return "", fmt.Errorf("ack rate: %w", err)
+	}
+	if n > 0 {
+		return "an acknowledgement went to the same address in the past hour", nil
+	}
+	return "", nil
 }
 
 func (tx *Tx) setDeadline(ctx context.Context, caseID int64, name string, due casefile.Date) error {
@@ -182,13 +240,17 @@ type caseRow struct {
 	status casefile.Status
 	app    casefile.Application
 	dec    sql.NullString
+	// What is known of the resident: how to write to them, how involved
+	// they want to be.
+	lang        casefile.LanguagePref
+	involvement casefile.Involvement
 }
 
 func (tx *Tx) loadCase(ctx context.Context, ref string) (*caseRow, error) {
 	var c caseRow
 	var app string
-	err := tx.QueryRowContext(ctx, `SELECT id, ref, status, application, decision FROM cases WHERE ref = ?`, ref).
-		Scan(&c.id, &c.ref, &c.status, &app, &c.dec)
+	err := tx.QueryRowContext(ctx, `SELECT id, ref, status, application, decision, language, involvement FROM cases WHERE ref = ?`, ref).
+		Scan(&c.id, &c.ref, &c.status, &app, &c.dec, &c.lang, &c.involvement)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, casefile.Errorf(casefile.ENOTFOUND, "no case %s", ref)
 	}
@@ -285,6 +347,12 @@ func (s *Store) Decide(ctx context.Context, a casefile.Actor, ref string, outcom
 			if err := tx.askAgencies(ctx, c, by, ev); err != nil {
 				return err
 			}
+			// s.104(6): the applicant is told the threshold is met, what
+			// happens next and how involved they want to be, by a letter
+			// approved like the others; the case goes on meanwhile.
+			if _, err := tx.draftLetter(ctx, c, casefile.LetterMet, "system"); err != nil {
+				return err
+			}
 		} else {
 			if err := tx.setDeadline(ctx, c.id, casefile.DeadlineResponse, s.Cal.AddWorkingDays(today, ts.Response)); err != nil {
 				return err
@@ -360,6 +428,9 @@ func (s *Store) Withdraw(ctx context.Context, a casefile.Actor, ref, reason stri
 		}
 		ev, err := tx.eventAs(ctx, c.id, a, "case.withdrawn", map[string]any{"reason": reason})
 		if err != nil {
+			return err
+		}
+		if err := tx.closure(ctx, c, ev, casefile.ClosedWithdrawn); err != nil {
 			return err
 		}
 		changed = true

@@ -348,33 +348,6 @@ func scanSummary(rows *sql.Rows) (casefile.CaseSummary, error) {
 	return c, nil
 }
 
-// ServiceNotice queues a notice that belongs to no case (the mailbox is not
-// being read, a sign-in failed) for Slack: posted in [slack] digest_channel
-// when it is set, naming the coordinators when coordinator is true, else
-// sent to each coordinator directly. It is queued once per key, with an
-// audit event of kind (about no case) that the message can be traced to.
-// It reports whether it queued one (false: this key was queued before).
-func (s *Store) ServiceNotice(ctx context.Context, key, kind, text string, coordinator bool, details map[string]any) (bool, error) {
-	if key == "" || kind == "" || strings.TrimSpace(text) == "" {
-		return false, casefile.Errorf(casefile.EINVALID, "service notice: key, kind and text are needed")
-	}
-	queued := false
-	err := s.update(ctx, func(tx *Tx) error {
-		dedupe := "service:" + key
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE dedupe_key = ?`, dedupe).Scan(&n); err != nil || n > 0 {
-			return err
-		}
-		ev, err := tx.event(ctx, 0, "system", kind, details)
-		if err != nil {
-			return err
-		}
-		queued, err = tx.enqueue(ctx, 0, ev, dedupe, casefile.ServiceNoticeJob{Event: ev, Key: key, Text: text, Coordinator: coordinator})
-		return err
-	})
-	return queued, err
-}
-
 // ServiceEvents returns the audit events about no case (searches, the
 // digest of every case, notices about the service), oldest first.
 func (s *Store) ServiceEvents(ctx context.Context) ([]casefile.Event, error) {

@@ -359,22 +359,3 @@ func countKind(t *testing.T, s *sqlite.Store, kind string) int {
 	}
 	return n
 }
-
-// TestServiceNotice: a notice about no case is queued once per key, with
-// its audit event.
-func TestServiceNotice(t *testing.T) {
-	ctx := context.Background()
-	s, _ := MustOpenStore(t)
-	for i, want := range []bool{true, false} {
-		queued, err := s.ServiceNotice(ctx, "mail-signin:1", "service.mail_signin_failed", "Mail sign-in failed: run `trigger mail check`.", true, map[string]any{"part": "imap"})
-		if err != nil || queued != want {
-			t.Fatalf("call %d: %v %v", i+1, queued, err)
-		}
-	}
-	if n := countKind(t, s, casefile.JobSlackServiceNotice); n != 1 {
-		t.Errorf("%d notices", n)
-	}
-	if _, err := s.ServiceNotice(ctx, "", "k", "t", false, nil); casefile.ErrorCode(err) != casefile.EINVALID {
-		t.Errorf("no key: %v", err)
-	}
-}

@@ -149,6 +149,10 @@ func (tx *Tx) export(ctx context.Context, x *exporter, ref string) error {
 	if err != nil {
 		return err
 	}
+	residentMail, err := tx.residentEmails(ctx, ref)
+	if err != nil {
+		return err
+	}
 	events, err := tx.events(ctx, ref)
 	if err != nil {
 		return err
@@ -193,6 +197,15 @@ func (tx *Tx) export(ctx context.Context, x *exporter, ref string) error {
 		}
 		if l.HTML != "" {
 			x.write(base+".html", []byte(l.HTML), fmt.Sprintf("%s letter, version %d (%s), as the HTML email part", l.Kind, l.Version, state))
+		}
+	}
+	for i, e := range residentMail {
+		base := fmt.Sprintf("emails/%02d-%s", i+1, SafeFilename(e.Kind))
+		if e.Text != "" {
+			x.write(base+".txt", []byte(e.Text), fmt.Sprintf("%s email to the applicant (%s), text", e.Kind, e.Subject))
+		}
+		if e.HTML != "" {
+			x.write(base+".html", []byte(e.HTML), fmt.Sprintf("%s email to the applicant, as the HTML email part", e.Kind))
 		}
 	}
 	if len(reviews) > 0 {

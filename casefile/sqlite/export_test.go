@@ -63,7 +63,8 @@ func TestExport(t *testing.T) {
 		t.Errorf("the application email: %q", eml)
 	}
 	for _, want := range []string{
-		"letters/01-outcome-v1.txt", "letters/01-outcome-v1.html", "letters/02-further_review-v1.txt",
+		"letters/01-met-v1.txt", "letters/02-outcome-v1.txt", "letters/02-outcome-v1.html", "letters/03-further_review-v1.txt",
+		"emails/01-update.txt", "emails/02-consultation.txt", "emails/02-consultation.html",
 		"case.json", "application.md", "messages.md", "agency-replies.md", "meeting.md", "further-reviews.md",
 		"chronology.md", "chronology.json", "README.md",
 	} {
@@ -77,10 +78,12 @@ func TestExport(t *testing.T) {
 		"meeting.md":                       "Gate the alleyway behind 27 Mill Street",
 		"further-reviews.md":               "The patrols missed the times Ms Fielding reported.",
 		"chronology.md":                    "threshold.decided",
-		"letters/01-outcome-v1.txt":        "Dear Lucy Fielding",
-		"letters/01-outcome-v1.html":       "<html",
+		"letters/01-met-v1.txt":            "How involved would you like to be?",
+		"letters/02-outcome-v1.txt":        "Dear Lucy Fielding",
+		"letters/02-outcome-v1.html":       "<html",
+		"emails/02-consultation.txt":       "Gate the alleyway behind 27 Mill Street",
 		"README.md":                        "attachments/01-01-Lucy_Fielding_diary.pdf",
-		"letters/02-further_review-v1.txt": "upheld",
+		"letters/03-further_review-v1.txt": "upheld",
 	} {
 		if !strings.Contains(string(files[file]), want) {
 			t.Errorf("%s lacks %q", file, want)

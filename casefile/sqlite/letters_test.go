@@ -32,6 +32,10 @@ func reviewedCase(t *testing.T, s *sqlite.Store, clk *Clock, app casefile.Applic
 			{Text: "Targeted patrols on Friday and Saturday nights", Owner: "police", Due: casefile.MustDate("2026-11-30")},
 		},
 	}))
+	// The recommendations go to the resident for comment first; here the
+	// coordinator records they commented by phone, and the response is
+	// drafted.
+	must(t)(s.SkipConsultation(ctx, who("U-COORD"), c.Ref, "The applicant commented by phone: content with the plan."))
 	return c.Ref
 }
 

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -13,16 +14,27 @@ import (
 )
 
 func result(outcome, ref, msgID, reason string) casefile.IngestResult {
-	r := casefile.IngestResult{Outcome: outcome, MessageID: msgID, Reason: reason}
+	r := casefile.IngestResult{Outcome: outcome, MessageID: msgID, Reason: reason, Verified: true}
 	if ref != "" {
 		r.Case = &ref
 	}
 	return r
 }
 
+// unverified marks a result as about mail not taken as coming from whom it
+// says.
+func unverified(r casefile.IngestResult, why string) casefile.IngestResult {
+	if why != "" {
+		r.Verified, r.UnverifiedReason = false, why
+	}
+	return r
+}
+
 // Ingest stores an email and files it: a new case, a follow-up or an
-// further review on an existing one, or machine mail kept without a reply. It is
-// idempotent: the same message again is a duplicate and changes nothing.
+// further review on an existing one, or machine mail kept without a reply.
+// Only a verified party changes a case: other mail pointing to a case is
+// kept on it, marked unverified, and changes nothing. It is idempotent: the
+// same message again is a duplicate and changes nothing.
 func (s *Store) Ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestResult, error) {
 	in.MessageID = casefile.MessageKey(in.MessageID, in.Raw)
 	if in.ReceivedAt.IsZero() || in.ReceivedAt.After(s.Now()) {
@@ -73,79 +85,244 @@ func (s *Store) IngestBatch(ctx context.Context, ins []casefile.Inbound) (result
 	return results, errs, err
 }
 
+// stored is how a message is kept: the key it is stored under (its
+// Message-ID, or casefile.VariantKey when another message has that
+// Message-ID), its kind, and whether it is verified.
+type stored struct {
+	key, kind         string
+	unverified        string // the reason; "" for verified
+	asksFurtherReview bool
+}
+
 func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestResult, error) {
+	sum := sha256.Sum256(in.Raw)
+	sha := hex.EncodeToString(sum[:])
+	// The same message again is the same Message-ID with the same bytes: a
+	// Message-ID alone is anyone's to write.
 	var caseID sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT case_id FROM messages WHERE message_id = ?`, in.MessageID).Scan(&caseID)
+	var verified bool
+	var why string
+	err := tx.QueryRowContext(ctx, `SELECT case_id, verified, unverified_reason FROM messages WHERE header_id = ? AND sha256 = ? ORDER BY id LIMIT 1`,
+		in.MessageID, sha).Scan(&caseID, &verified, &why)
 	switch {
 	case err == nil:
 		ref, err := tx.refOf(ctx, caseID)
 		if err != nil {
 			return casefile.IngestResult{}, err
 		}
-		return result(casefile.OutcomeDuplicate, ref, in.MessageID, "this Message-ID was ingested before"), nil
+		res := result(casefile.OutcomeDuplicate, ref, in.MessageID, "this message was ingested before")
+		if !verified {
+			res = unverified(res, why)
+		}
+		return res, nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return casefile.IngestResult{}, fmt.Errorf("dedupe: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE quarantine SET resolved_at = ? WHERE message_key = ? AND resolved_at IS NULL`,
-		ms(tx.now), in.MessageID); err != nil {
+	st := stored{key: in.MessageID}
+	var taken int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE message_id = ?`, in.MessageID).Scan(&taken); err != nil {
+		return casefile.IngestResult{}, fmt.Errorf("dedupe: %w", err)
+	}
+	if taken > 0 {
+		// Another message with this Message-ID and other bytes: kept as
+		// its own message, under a key of its own.
+		st.key = casefile.VariantKey(in.MessageID, in.Raw)
+	}
+	if err := tx.resolveQuarantined(ctx, in.MessageID, in.Raw); err != nil {
 		return casefile.IngestResult{}, err
 	}
 
+	if in.Machine == casefile.MachineBounce {
+		return tx.ingestBounce(ctx, in, st)
+	}
 	c, how, err := tx.thread(ctx, in)
 	if err != nil {
 		return casefile.IngestResult{}, err
 	}
-	switch in.Machine {
-	case casefile.MachineBounce:
-		return tx.ingestBounce(ctx, in, c)
-	case casefile.MachineAutoReply:
+	if c != nil {
+		if st.unverified, err = tx.verify(ctx, c, in); err != nil {
+			return casefile.IngestResult{}, err
+		}
+	}
+	if in.Machine == casefile.MachineAutoReply {
 		var id int64
 		ref := ""
 		if c != nil {
 			id, ref = c.id, c.ref
 		}
-		if _, err := tx.storeMessage(ctx, id, in, "auto_reply"); err != nil {
+		st.kind = "auto_reply"
+		if _, err := tx.storeMessage(ctx, id, in, st); err != nil {
 			return casefile.IngestResult{}, err
 		}
 		if _, err := tx.event(ctx, id, "intake", "mail.auto_reply", map[string]any{"message_id": in.MessageID}); err != nil {
 			return casefile.IngestResult{}, err
 		}
-		return result(casefile.OutcomeAutoReply, ref, in.MessageID, "automatic reply: stored, not acknowledged"), nil
+		return unverified(result(casefile.OutcomeAutoReply, ref, in.MessageID, "automatic reply: stored, not acknowledged"), st.unverified), nil
 	}
 	if c == nil {
-		if err := in.Application.Validate(tx.s.Config.Agencies); err != nil {
-			return casefile.IngestResult{}, err
-		}
-		nc, err := tx.createCase(ctx, casefile.NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: casefile.System("intake")})
-		if err != nil {
-			return casefile.IngestResult{}, err
-		}
-		if _, err := tx.storeMessage(ctx, nc.ID, in, "application"); err != nil {
-			return casefile.IngestResult{}, err
-		}
-		return result(casefile.OutcomeCreated, nc.Ref, in.MessageID, how), nil
+		return tx.ingestApplication(ctx, in, st, how)
+	}
+	if st.unverified != "" {
+		return tx.ingestUnverified(ctx, in, st, c, how)
 	}
 	if in.WantsFurtherReview {
+		if tx.thresholdRoute(c) {
+			return tx.ingestThresholdReview(ctx, in, st, c, how)
+		}
 		reviewed, err := tx.hadFurtherReview(ctx, c.id)
 		if err != nil {
 			return casefile.IngestResult{}, err
 		}
 		if c.status == casefile.StatusResponded || (c.status == casefile.StatusClosed && !reviewed) {
-			return tx.ingestFurtherReview(ctx, in, c, how)
+			return tx.ingestFurtherReview(ctx, in, st, c, how)
 		}
 	}
-	if _, err := tx.storeMessage(ctx, c.id, in, "followup"); err != nil {
+	st.kind = "followup"
+	if _, err := tx.storeMessage(ctx, c.id, in, st); err != nil {
 		return casefile.IngestResult{}, err
 	}
 	ev, err := tx.event(ctx, c.id, "intake", "mail.followup", map[string]any{"message_id": in.MessageID, "threaded_by": how})
 	if err != nil {
 		return casefile.IngestResult{}, err
 	}
-	if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev),
-		casefile.NotifyJob{Case: c.ref, Event: ev, Text: "A follow-up email arrived on this case. Read it with View details or `trigger case show`."}); err != nil {
+	if err := tx.residentFollowup(ctx, c, in, ev); err != nil {
 		return casefile.IngestResult{}, err
 	}
 	return result(casefile.OutcomeFollowup, c.ref, in.MessageID, how), nil
+}
+
+// residentFollowup reads a follow-up from the resident for what it says
+// (see mailin: a language, the involvement the met letter asks about, a
+// reply to the consultation, views in writing) and tells the channel once,
+// with what was recorded and what the coordinator needs to do.
+func (tx *Tx) residentFollowup(ctx context.Context, c *caseRow, in casefile.Inbound, ev int64) error {
+	fromResident := c.app.Applicant.Email != "" && strings.EqualFold(strings.TrimSpace(c.app.Applicant.Email), in.From) ||
+		c.app.OnBehalfOf != nil && c.app.OnBehalfOf.Email != "" && strings.EqualFold(strings.TrimSpace(c.app.OnBehalfOf.Email), in.From)
+	text := "A follow-up email arrived on this case. Read it with View details or `trigger case show`."
+	prompt := ""
+	if fromResident {
+		var said []string
+		if changed, err := tx.setLanguage(ctx, c, in.Language, in.LanguageSource); err != nil {
+			return err
+		} else if changed {
+			said = append(said, "their language preference is now "+map[casefile.LanguagePref]string{casefile.LangWelsh: "Welsh", casefile.LangEnglish: "English"}[c.lang])
+		}
+		beforeMeeting := c.status == casefile.StatusAccepted || c.status == casefile.StatusGathering || c.status == casefile.StatusMeeting
+		involvementWas := c.involvement
+		if beforeMeeting && in.Involvement != casefile.InvolvementUnknown {
+			if changed, _, err := tx.recordInvolvement(ctx, c, in.Involvement, casefile.SourceReply, casefile.System("intake")); err != nil {
+				return err
+			} else if changed {
+				said = append(said, "they want "+in.Involvement.Words()+" (recorded)")
+			}
+		}
+		cons, err := tx.consultation(ctx, c.id)
+		if err != nil {
+			return err
+		}
+		metSent, err := tx.metLetterSent(ctx, c)
+		if err != nil {
+			return err
+		}
+		switch {
+		case c.status == casefile.StatusDrafting && cons.Open():
+			replied, err := tx.consultationReply(ctx, c, in)
+			if err != nil {
+				return err
+			}
+			if replied {
+				return nil // consultationReply told the channel
+			}
+		case beforeMeeting && in.Involvement == casefile.InvolvementUnknown && involvementWas == casefile.InvolvementUnknown && metSent:
+			said = append(said, "it does not say clearly how involved they want to be. Please read it and record their choice")
+			prompt = "involvement"
+		case beforeMeeting && c.involvement == casefile.InvolvementWriting:
+			said = append(said, "they chose to send their views in writing: this email is listed for the meeting (*Record outcome*)")
+		}
+		if len(said) > 0 {
+			text = "The applicant wrote: " + strings.Join(said, "; ") + ". Read it with View details or `trigger case show`."
+		}
+		if prompt == "" && len(said) > 0 {
+			if err := tx.cardChanged(ctx, c, ev); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev),
+		casefile.NotifyJob{Case: c.ref, Event: ev, Text: text, Coordinator: prompt != "", Prompt: prompt})
+	return err
+}
+
+// metLetterSent reports whether the letter asking how involved the resident
+// wants to be was approved.
+func (tx *Tx) metLetterSent(ctx context.Context, c *caseRow) (bool, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM letters WHERE case_id = ? AND kind = ? AND approved_at IS NOT NULL`, c.id, casefile.LetterMet).Scan(&n)
+	return n > 0, err
+}
+
+// ingestThresholdReview files the applicant's request to review a not-met
+// decision and forwards it, with their details only if they consented to
+// sharing when they applied.
+func (tx *Tx) ingestThresholdReview(ctx context.Context, in casefile.Inbound, st stored, c *caseRow, how string) (casefile.IngestResult, error) {
+	st.kind, st.asksFurtherReview = "escalation", true
+	if _, err := tx.storeMessage(ctx, c.id, in, st); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	if _, err := tx.event(ctx, c.id, "intake", "mail.threshold_review", map[string]any{"message_id": in.MessageID, "threaded_by": how}); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	if err := tx.requestThresholdReview(ctx, c, casefile.System("intake"), "email", c.app.ConsentToShare, in.MessageID); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	return result(casefile.OutcomeFurtherReview, c.ref, in.MessageID, how+": asks for a review of the threshold decision by "+tx.s.Config.FurtherReview.ThresholdDecision), nil
+}
+
+// ingestApplication opens a case from mail that points to no case. Nothing
+// is lost: a sender the gateway refutes, or one with no address, still
+// opens a case, but its acknowledgement waits for the coordinator.
+func (tx *Tx) ingestApplication(ctx context.Context, in casefile.Inbound, st stored, how string) (casefile.IngestResult, error) {
+	if err := in.Application.Validate(tx.s.Config.Agencies); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	switch {
+	case in.From == "":
+		st.unverified = casefile.UnverifiedUnknownSender
+	case in.AuthFailure != "":
+		st.unverified = in.AuthFailure
+	}
+	// Acknowledgements are counted per sender; a web-form system sends
+	// every resident's form, so its forms count per applicant.
+	sender := strings.ToLower(in.From)
+	if tx.s.Config.Intake.IsFormSender(sender) {
+		sender = strings.ToLower(strings.TrimSpace(in.Application.Applicant.Email))
+	}
+	nc, err := tx.createCase(ctx, casefile.NewCase{Application: in.Application, ReceivedAt: in.ReceivedAt, Source: "email", Actor: casefile.System("intake"),
+		Preferences: casefile.Preferences{Language: in.Language, LanguageSource: in.LanguageSource, Formats: in.Formats}},
+		intakeAck{sender: sender, hold: holdReason(st.unverified)})
+	if err != nil {
+		return casefile.IngestResult{}, err
+	}
+	st.kind = "application"
+	if _, err := tx.storeMessage(ctx, nc.ID, in, st); err != nil {
+		return casefile.IngestResult{}, err
+	}
+	return unverified(result(casefile.OutcomeCreated, nc.Ref, in.MessageID, how), st.unverified), nil
+}
+
+// holdReason is why an application's acknowledgement waits for the
+// coordinator, in words for them: the sender is not who they say, or
+// cannot be told.
+func holdReason(why string) string {
+	switch why {
+	case casefile.UnverifiedDMARCFail:
+		return "the receiving mail gateway says the sender's address was forged (DMARC failed)"
+	case casefile.UnverifiedSPFFail:
+		return "the receiving mail gateway says it did not come from a server the sender's domain allows (SPF failed)"
+	case casefile.UnverifiedUnknownSender:
+		return "its From field has no address that can be read"
+	}
+	return ""
 }
 
 func (tx *Tx) refOf(ctx context.Context, id sql.NullInt64) (string, error) {
@@ -157,15 +334,12 @@ func (tx *Tx) refOf(ctx context.Context, id sql.NullInt64) (string, error) {
 	return ref, err
 }
 
-// thread finds the case a message belongs to: a reply to one of our own
-// messages, or our reference in the subject from a party to that case. A
-// stranger quoting a reference does not join the case.
+// thread finds the case a message points to: a reply to one of our own
+// messages, or our reference in its subject. Pointing to a case is not
+// belonging to it: whether the sender is a party to it is verify's
+// question, asked the same way for every path.
 func (tx *Tx) thread(ctx context.Context, in casefile.Inbound) (*caseRow, string, error) {
-	ids := append([]string(nil), in.ReplyTo...)
-	if in.Bounce != nil && in.Bounce.OriginalMessageID != "" {
-		ids = append(ids, in.Bounce.OriginalMessageID)
-	}
-	for _, mid := range ids {
+	for _, mid := range in.ReplyTo {
 		mid = strings.Trim(strings.TrimSpace(mid), "<>")
 		if mid == "" {
 			continue
@@ -190,52 +364,18 @@ func (tx *Tx) thread(ctx context.Context, in casefile.Inbound) (*caseRow, string
 		if err != nil {
 			return nil, "", err
 		}
-		party, err := tx.isParty(ctx, c, in.From)
-		if err != nil {
-			return nil, "", err
-		}
-		if in.Machine == casefile.MachineBounce || party {
-			return c, "case reference in the subject from a party to the case", nil
-		}
-	}
-	if len(in.SubjectRefs) > 0 {
-		return nil, "case reference in the subject, but the sender is not a party to that case: treated as a new application", nil
+		return c, "case reference in the subject", nil
 	}
 	return nil, "new application", nil
 }
 
-// isParty reports whether addr belongs to the applicant, the victim, a
-// co-applicant or an agency of the case, or has written on it before.
-func (tx *Tx) isParty(ctx context.Context, c *caseRow, addr string) (bool, error) {
-	addr = strings.ToLower(strings.TrimSpace(addr))
-	if addr == "" {
-		return false, nil
-	}
-	is := func(a string) bool { return strings.EqualFold(strings.TrimSpace(a), addr) }
-	if is(c.app.Applicant.Email) || (c.app.OnBehalfOf != nil && is(c.app.OnBehalfOf.Email)) {
-		return true, nil
-	}
-	for _, p := range c.app.CoApplicants {
-		if is(p.Email) {
-			return true, nil
-		}
-	}
-	for _, a := range tx.s.Config.Agencies {
-		if is(a.Email) {
-			return true, nil
-		}
-	}
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE case_id = ? AND direction = 'in' AND from_addr = ?`, c.id, addr).Scan(&n)
-	return n > 0, err
-}
-
-func (tx *Tx) storeMessage(ctx context.Context, caseID int64, in casefile.Inbound, kind string) (int64, error) {
+func (tx *Tx) storeMessage(ctx context.Context, caseID int64, in casefile.Inbound, st stored) (int64, error) {
 	sum := sha256.Sum256(in.Raw)
-	res, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, direction, kind, subject, from_addr, at, raw, raw_chunks, sha256,
-		body_text, body_html, created_at) VALUES (?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		nullID(caseID), in.MessageID, kind, in.Subject, strings.ToLower(in.From), ms(in.ReceivedAt), inline(in.Raw), chunkCount(in.Raw),
-		hex.EncodeToString(sum[:]), in.Text, in.HTML, ms(tx.now))
+	res, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, header_id, direction, kind, subject, from_addr, at, raw, raw_chunks, sha256,
+		body_text, body_html, created_at, verified, unverified_reason, asks_further_review) VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		nullID(caseID), st.key, in.MessageID, st.kind, casefile.CleanHeaderText(in.Subject), strings.ToLower(casefile.CleanHeaderText(in.From)),
+		ms(in.ReceivedAt), inline(in.Raw), chunkCount(in.Raw), hex.EncodeToString(sum[:]), in.Text, in.HTML, ms(tx.now),
+		st.unverified == "", st.unverified, st.asksFurtherReview)
 	if err != nil {
 		if isConstraint(err) {
 			return 0, casefile.Errorf(casefile.ECONFLICT, "message %s is stored already", in.MessageID)
@@ -252,7 +392,8 @@ func (tx *Tx) storeMessage(ctx context.Context, caseID int64, in casefile.Inboun
 			a.SHA256 = hex.EncodeToString(s[:])
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, case_id, filename, content_type, size, sha256, data, data_chunks)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, nullID(caseID), a.Filename, a.ContentType, len(a.Data), a.SHA256, inline(a.Data), chunkCount(a.Data))
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, nullID(caseID), casefile.CleanHeaderText(a.Filename), casefile.CleanHeaderText(a.ContentType),
+			len(a.Data), a.SHA256, inline(a.Data), chunkCount(a.Data))
 		if err != nil {
 			return 0, fmt.Errorf("store attachment: %w", err)
 		}
@@ -264,55 +405,9 @@ func (tx *Tx) storeMessage(ctx context.Context, caseID int64, in casefile.Inboun
 	return id, nil
 }
 
-func (tx *Tx) ingestBounce(ctx context.Context, in casefile.Inbound, c *caseRow) (casefile.IngestResult, error) {
-	var id int64
-	ref := ""
-	if c != nil {
-		id, ref = c.id, c.ref
-	}
-	if _, err := tx.storeMessage(ctx, id, in, "bounce"); err != nil {
-		return casefile.IngestResult{}, err
-	}
-	details := map[string]any{"message_id": in.MessageID}
-	if in.Bounce != nil && in.Bounce.Recipient != "" {
-		details["status"] = in.Bounce.Status
-		if _, err := tx.ExecContext(ctx, `INSERT INTO undeliverable (address, case_id, reason, at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (address) DO UPDATE SET case_id = excluded.case_id, reason = excluded.reason, at = excluded.at`,
-			strings.ToLower(in.Bounce.Recipient), nullID(id), in.Bounce.Status, ms(tx.now)); err != nil {
-			return casefile.IngestResult{}, fmt.Errorf("mark undeliverable: %w", err)
-		}
-	}
-	ev, err := tx.event(ctx, id, "intake", "mail.bounce", details)
-	if err != nil {
-		return casefile.IngestResult{}, err
-	}
-	if c != nil {
-		if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev), casefile.NotifyJob{
-			Case: c.ref, Event: ev, Coordinator: true,
-			Text: "An email we sent on this case could not be delivered (bounce " + bounceStatus(in) + "). Please contact the resident another way.",
-		}); err != nil {
-			return casefile.IngestResult{}, err
-		}
-	}
-	return result(casefile.OutcomeBounce, ref, in.MessageID, "delivery failure: recipient marked undeliverable"), nil
-}
-
-func bounceStatus(in casefile.Inbound) string {
-	if in.Bounce == nil || in.Bounce.Status == "" {
-		return "status unknown"
-	}
-	return in.Bounce.Status
-}
-
-// Undeliverable reports whether mail to addr bounced before.
-func (s *Store) Undeliverable(ctx context.Context, addr string) (bool, error) {
-	var n int
-	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM undeliverable WHERE address = ?`, strings.ToLower(addr)).Scan(&n)
-	return n > 0, err
-}
-
-func (tx *Tx) ingestFurtherReview(ctx context.Context, in casefile.Inbound, c *caseRow, how string) (casefile.IngestResult, error) {
-	if _, err := tx.storeMessage(ctx, c.id, in, "escalation"); err != nil {
+func (tx *Tx) ingestFurtherReview(ctx context.Context, in casefile.Inbound, st stored, c *caseRow, how string) (casefile.IngestResult, error) {
+	st.kind, st.asksFurtherReview = "escalation", true
+	if _, err := tx.storeMessage(ctx, c.id, in, st); err != nil {
 		return casefile.IngestResult{}, err
 	}
 	if err := tx.requestFurtherReview(ctx, c, "applicant", "email"); err != nil {
@@ -410,6 +505,9 @@ func (s *Store) CloseAfterFurtherReviewWindow(ctx context.Context) (int, error) 
 			}
 			ev, err := tx.event(ctx, c.id, "system", "case.closed", map[string]any{"reason": "the window for asking a further review ended"})
 			if err != nil {
+				return err
+			}
+			if err := tx.closure(ctx, c, ev, casefile.ClosedWindow); err != nil {
 				return err
 			}
 			closed++
@@ -607,27 +705,38 @@ func (tx *Tx) furtherReviews(ctx context.Context, ref string) ([]casefile.Furthe
 
 // Quarantine keeps a message that could not be parsed, with its raw bytes
 // and the error, so that it blocks nothing and can be retried after a fix.
-// The same message again counts another attempt.
+// The same bytes again count another attempt; another message with the
+// same Message-ID is kept beside it, under a key of its own.
 func (s *Store) Quarantine(ctx context.Context, messageID string, raw []byte, cause error) (casefile.IngestResult, error) {
 	key := casefile.MessageKey(messageID, raw)
-	msg := cause.Error()
+	msg := casefile.CleanHeaderText(cause.Error())
+	sum := sha256.Sum256(raw)
 	err := s.update(ctx, func(tx *Tx) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE message_id = ?`, key).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE header_id = ? AND sha256 = ?`, key, hex.EncodeToString(sum[:])).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return nil // it was read once already; nothing to keep
+		}
+		var prev []byte
+		err := tx.QueryRowContext(ctx, `SELECT raw FROM quarantine WHERE message_key = ?`, key).Scan(&prev)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("quarantine: %w", err)
+		case !bytes.Equal(prev, raw):
+			key = casefile.VariantKey(key, raw)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (message_key, raw, error, created_at) VALUES (?, ?, ?, ?)
 			ON CONFLICT (message_key) DO UPDATE SET attempts = attempts + 1, error = excluded.error, resolved_at = NULL`,
 			key, raw, msg, ms(tx.now)); err != nil {
 			return fmt.Errorf("quarantine: %w", err)
 		}
-		_, err := tx.event(ctx, 0, "intake", "mail.quarantined", map[string]any{"message_key": key, "error": msg, "size": len(raw)})
+		_, err = tx.event(ctx, 0, "intake", "mail.quarantined", map[string]any{"message_key": key, "error": msg, "size": len(raw)})
 		return err
 	})
-	return result(casefile.OutcomeQuarantined, "", key, msg), err
+	return unverified(result(casefile.OutcomeQuarantined, "", key, msg), casefile.UnverifiedUnread), err
 }
 
 // QuarantineList lists quarantined mail, unresolved first.
@@ -651,6 +760,7 @@ func (s *Store) QuarantineList(ctx context.Context, all bool) ([]casefile.Quaran
 			return nil, err
 		}
 		r.CreatedAt, r.ResolvedAt = fromMS(created), nullTime(resolved)
+		r.MessageKey, r.Error = casefile.CleanHeaderText(r.MessageKey), casefile.CleanHeaderText(r.Error)
 		out = append(out, r)
 	}
 	return out, rows.Err()

@@ -85,7 +85,8 @@ func (tx *Tx) inDoubt(ctx context.Context, j casefile.Job) error {
 	if err != nil || j.CaseID == 0 {
 		return err
 	}
-	what := map[string]string{casefile.JobEmailAck: "the acknowledgement", casefile.JobEmailLetter: "the letter", casefile.JobEmailAgency: "the request to an agency"}[j.Kind]
+	what := map[string]string{casefile.JobEmailAck: "the acknowledgement", casefile.JobEmailLetter: "the letter", casefile.JobEmailAgency: "the request to an agency",
+		casefile.JobEmailResident: "an email to the applicant", casefile.JobEmailThresholdReview: "the request to review the threshold decision"}[j.Kind]
 	if what == "" {
 		what = "an email"
 	}
@@ -129,9 +130,10 @@ func (tx *Tx) completeJob(ctx context.Context, j casefile.Job, done casefile.Job
 	}
 	if m := done.Sent; m != nil {
 		sum := sha256.Sum256(m.Raw)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, direction, kind, subject, from_addr, at, raw, sha256, created_at)
-			VALUES (?, ?, 'out', ?, ?, '', ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
-			nullID(j.CaseID), m.MessageID, m.Kind, m.Subject, ms(tx.now), m.Raw, hex.EncodeToString(sum[:]), ms(tx.now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, header_id, direction, kind, subject, from_addr, at, raw, sha256, created_at,
+			job_id, to_addr) VALUES (?, ?, ?, 'out', ?, ?, '', ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
+			nullID(j.CaseID), m.MessageID, m.MessageID, m.Kind, m.Subject, ms(tx.now), m.Raw, hex.EncodeToString(sum[:]), ms(tx.now),
+			j.ID, recipients(m.To)); err != nil {
 			return fmt.Errorf("store sent message: %w", err)
 		}
 		if j.CaseID != 0 {
@@ -141,6 +143,13 @@ func (tx *Tx) completeJob(ctx context.Context, j casefile.Job, done casefile.Job
 			if j.Kind == casefile.JobEmailLetter {
 				if p, err := casefile.PayloadOf[casefile.LetterJob](j); err == nil && p.Letter != 0 {
 					if err := tx.markLetterSent(ctx, p.Letter); err != nil {
+						return err
+					}
+				}
+			}
+			if j.Kind == casefile.JobEmailResident {
+				if p, err := casefile.PayloadOf[casefile.ResidentEmailJob](j); err == nil && p.Email != 0 {
+					if err := tx.markResidentEmailSent(ctx, p.Email); err != nil {
 						return err
 					}
 				}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/csp/trigger/casefile"
 )
@@ -29,12 +30,16 @@ func (tx *Tx) readCase(ctx context.Context, ref string) (*casefile.Case, error) 
 		dec, decReason, decBy sql.NullString
 		decidedAt, purgedAt   sql.NullInt64
 		channel               sql.NullString
+		contact, formats      string
+		involvementAt         sql.NullInt64
 	)
 	err := tx.QueryRowContext(ctx, `SELECT c.id, c.ref, c.status, c.source, c.received_at, c.application, c.assessment,
-		c.qualifying, c.reasons, c.decision, c.decision_reason, c.decision_by, c.decided_at, c.purged_at, c.updated_at, sc.channel_id
+		c.qualifying, c.reasons, c.decision, c.decision_reason, c.decision_by, c.decided_at, c.purged_at, c.updated_at, sc.channel_id,
+		c.contact_officer, c.involvement, c.involvement_source, c.involvement_at, c.language, c.language_source, c.formats
 		FROM cases c LEFT JOIN slack_channels sc ON sc.case_id = c.id WHERE c.ref = ?`, ref).
 		Scan(&c.ID, &c.Ref, &c.Status, &c.Source, &received, &app, &c.Threshold.Assessment,
-			&c.Threshold.QualifyingComplaints, &reasons, &dec, &decReason, &decBy, &decidedAt, &purgedAt, &updated, &channel)
+			&c.Threshold.QualifyingComplaints, &reasons, &dec, &decReason, &decBy, &decidedAt, &purgedAt, &updated, &channel,
+			&contact, &c.Involvement.Choice, &c.Involvement.Source, &involvementAt, &c.Language, &c.LanguageSource, &formats)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, casefile.Errorf(casefile.ENOTFOUND, "no case %s", ref)
 	}
@@ -44,6 +49,7 @@ func (tx *Tx) readCase(ctx context.Context, ref string) (*casefile.Case, error) 
 	if err := json.Unmarshal([]byte(app), &c.Application); err != nil {
 		return nil, fmt.Errorf("case %s: application: %w", ref, err)
 	}
+	c.Application.CleanHeaderFields() // stored before intake cleaned them
 	if err := json.Unmarshal([]byte(reasons), &c.Threshold.Reasons); err != nil {
 		return nil, fmt.Errorf("case %s: reasons: %w", ref, err)
 	}
@@ -61,6 +67,18 @@ func (tx *Tx) readCase(ctx context.Context, ref string) (*casefile.Case, error) 
 		return nil, err
 	}
 	if c.Attachments, err = tx.attachmentSummaries(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	c.ContactOfficer = tx.s.Config.ContactFor(contact)
+	c.Involvement.At = nullTime(involvementAt)
+	c.AccessibleFormat = []string{}
+	if formats != "" {
+		c.AccessibleFormat = strings.Split(formats, ",")
+	}
+	if c.Consultation, err = tx.consultation(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	if c.ThresholdReviews, err = tx.thresholdReviews(ctx, c.ID); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -89,7 +107,8 @@ func (tx *Tx) deadlines(ctx context.Context, caseID int64) (map[string]casefile.
 }
 
 func (tx *Tx) messageSummaries(ctx context.Context, caseID int64) ([]casefile.MessageSummary, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT message_id, direction, kind, subject, at FROM messages WHERE case_id = ? ORDER BY at, id`, caseID)
+	rows, err := tx.QueryContext(ctx, `SELECT id, header_id, direction, kind, subject, at, verified, unverified_reason, treated_as, decided_by
+		FROM messages WHERE case_id = ? ORDER BY at, id`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("messages: %w", err)
 	}
@@ -98,10 +117,12 @@ func (tx *Tx) messageSummaries(ctx context.Context, caseID int64) ([]casefile.Me
 	for rows.Next() {
 		var m casefile.MessageSummary
 		var at int64
-		if err := rows.Scan(&m.MessageID, &m.Direction, &m.Kind, &m.Subject, &at); err != nil {
+		if err := rows.Scan(&m.ID, &m.MessageID, &m.Direction, &m.Kind, &m.Subject, &at, &m.Verified, &m.UnverifiedReason, &m.TreatedAs, &m.DecidedBy); err != nil {
 			return nil, err
 		}
 		m.At = fromMS(at)
+		// Header text is safe to print, however old the row.
+		m.MessageID, m.Subject = casefile.CleanHeaderText(m.MessageID), casefile.CleanHeaderText(m.Subject)
 		out = append(out, m)
 	}
 	return out, rows.Err()
@@ -119,6 +140,7 @@ func (tx *Tx) attachmentSummaries(ctx context.Context, caseID int64) ([]casefile
 		if err := rows.Scan(&a.Filename, &a.ContentType, &a.Size, &a.SHA256); err != nil {
 			return nil, err
 		}
+		a.Filename, a.ContentType = casefile.CleanHeaderText(a.Filename), casefile.CleanHeaderText(a.ContentType)
 		out = append(out, a)
 	}
 	return out, rows.Err()

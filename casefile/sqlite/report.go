@@ -35,6 +35,8 @@ func (tx *Tx) yearReport(ctx context.Context, r *casefile.Report, from, to int64
 		(SELECT count(*) FROM recommendations x WHERE x.case_id = c.id),
 		(SELECT count(*) FROM further_reviews e WHERE e.case_id = c.id),
 		(SELECT count(*) FROM further_reviews e WHERE e.case_id = c.id AND e.upheld = 1),
+		(SELECT count(*) FROM threshold_reviews t WHERE t.case_id = c.id),
+		(SELECT count(*) FROM threshold_reviews t WHERE t.case_id = c.id AND t.result = 'upheld'),
 		(SELECT MIN(l.approved_at) FROM letters l WHERE l.case_id = c.id AND l.kind IN (?, ?) AND l.approved_at IS NOT NULL)
 		FROM cases c WHERE c.received_at >= ? AND c.received_at < ? ORDER BY c.received_at, c.id`,
 		casefile.LetterNotMet, casefile.LetterOutcome, from, to)
@@ -49,8 +51,9 @@ func (tx *Tx) yearReport(ctx context.Context, r *casefile.Report, from, to int64
 			decision             *string
 			decided, responded   *int64
 			held, recs, esc, uph int
+			thr, thrUph          int
 		)
-		if err := rows.Scan(&received, &status, &decision, &decided, &held, &recs, &esc, &uph, &responded); err != nil {
+		if err := rows.Scan(&received, &status, &decision, &decided, &held, &recs, &esc, &uph, &thr, &thrUph, &responded); err != nil {
 			rows.Close()
 			return err
 		}
@@ -79,6 +82,12 @@ func (tx *Tx) yearReport(ctx context.Context, r *casefile.Report, from, to int64
 			r.FurtherReviewsRequested++
 			if uph > 0 {
 				r.FurtherReviewsUpheld++
+			}
+		}
+		if thr > 0 {
+			r.ThresholdReviewsRequested++
+			if thrUph > 0 {
+				r.ThresholdReviewsUpheld++
 			}
 		}
 		if decided != nil {

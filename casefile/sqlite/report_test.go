@@ -45,6 +45,9 @@ func buildReportCases(t *testing.T, s *sqlite.Store, clk *Clock) *reportCases {
 		t.Helper()
 		must(t)(s.RecordOutcome(ctx, who("U-COORD"), ref, casefile.MeetingOutcome{Attendance: []string{"police", "council", "housing"},
 			Summary: "Ms Fielding's reports were handled separately.", Adequate: &adequate, Recommendations: recs, By: "U-COORD"}))
+		if len(recs) > 0 { // the applicant is consulted on them: by phone, here
+			must(t)(s.SkipConsultation(ctx, who("U-COORD"), ref, "Ms Fielding commented by phone"))
+		}
 	}
 
 	// E, in the year before.

@@ -124,7 +124,8 @@ func (tx *Tx) purgeCounts(ctx context.Context, ref string) (casefile.Purge, erro
 	}{
 		{&p.Messages, `SELECT count(*) FROM messages WHERE case_id = ? AND (raw IS NOT NULL OR raw_chunks > 0 OR body_text != '' OR body_html != '' OR subject != '' OR from_addr != '')`},
 		{&p.Attachments, `SELECT count(*) FROM attachments WHERE case_id = ? AND (data IS NOT NULL OR data_chunks > 0 OR filename != '')`},
-		{&p.Letters, `SELECT count(*) FROM letters WHERE case_id = ? AND (text != '' OR html != '')`},
+		{&p.Letters, `SELECT (SELECT count(*) FROM letters WHERE case_id = ?1 AND (text != '' OR html != '')) +
+			(SELECT count(*) FROM resident_emails WHERE case_id = ?1 AND (text != '' OR html != ''))`},
 		{&p.Replies, `SELECT count(*) FROM agency_replies WHERE case_id = ? AND (complaints != '' OR considered != '' OR taken != '' OR risk != '' OR text != '' OR files != '[]')`},
 	} {
 		if err := tx.QueryRowContext(ctx, c.q, id).Scan(c.dst); err != nil {
@@ -211,16 +212,19 @@ func (tx *Tx) purge(ctx context.Context, ref string) (casefile.Purge, bool, erro
 		q    string
 		args []any
 	}{
-		{`UPDATE cases SET application = ?, decision_reason = CASE WHEN decision_reason IS NULL THEN NULL ELSE '' END, purged_at = ?, updated_at = ?
+		{`UPDATE cases SET application = ?, decision_reason = CASE WHEN decision_reason IS NULL THEN NULL ELSE '' END, intake_sender = '', purged_at = ?, updated_at = ?
 			WHERE id = ?`, []any{string(anon), ms(tx.now), ms(tx.now), id}},
 		{`DELETE FROM chunks WHERE owner IN (SELECT 'm:' || id FROM messages WHERE case_id = ?1 UNION ALL SELECT 'a:' || id FROM attachments WHERE case_id = ?1)`, []any{id}},
-		{`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '', to_addr = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE attachments SET data = NULL, data_chunks = 0, filename = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE agency_replies SET complaints = '', considered = '', taken = '', risk = '', text = '', files = '[]' WHERE case_id = ?`, []any{id}},
 		{`UPDATE meetings SET summary = '', place = '', attendees = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE recommendations SET text = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE letters SET text = '', html = '' WHERE case_id = ?`, []any{id}},
 		{`UPDATE further_reviews SET reason = '', outcome = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE resident_emails SET subject = '', text = '', html = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE threshold_reviews SET notes = '' WHERE case_id = ?`, []any{id}},
+		{`UPDATE consultations SET skip_reason = '' WHERE case_id = ?`, []any{id}},
 		// Jobs keep their kind and state; their payloads (addresses, texts)
 		// go. One still pending this long after closure is given up.
 		{`UPDATE outbox SET payload = json_object('case', ?), recipient = '', result = '{}',
@@ -274,7 +278,7 @@ func (s *Store) PurgeLooseMail(ctx context.Context) (casefile.LooseMail, error) 
 			`DELETE FROM chunks WHERE owner IN (SELECT 'a:' || a.id FROM attachments a JOIN messages m ON m.id = a.message_id
 				WHERE m.case_id IS NULL AND m.created_at < ?1)`,
 			`UPDATE attachments SET data = NULL, data_chunks = 0, filename = '' WHERE message_id IN (SELECT id FROM messages WHERE case_id IS NULL AND created_at < ?1)`,
-			`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '' WHERE id IN (SELECT id ` + looseMessages + `)`,
+			`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '', to_addr = '' WHERE id IN (SELECT id ` + looseMessages + `)`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, cut); err != nil {
 				return fmt.Errorf("purge mail with no case: %w", err)

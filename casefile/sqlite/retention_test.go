@@ -54,7 +54,10 @@ func TestRetention(t *testing.T) {
 		t.Fatalf("due: %v, want B A D", refs)
 	}
 	a := dry[1]
-	if a.Messages != 1 || a.Attachments != 2 || a.Letters != 2 || a.Replies != 3 || a.Events != 1 {
+	// Letters: the met, outcome and further-review letters, and the
+	// consultation, meeting-date and closure emails. Events: the further
+	// review's and the skipped consultation's reasons.
+	if a.Messages != 1 || a.Attachments != 2 || a.Letters != 6 || a.Replies != 3 || a.Events != 2 {
 		t.Errorf("A's purge: %+v", a)
 	}
 
@@ -125,7 +128,8 @@ func caseHeld(t *testing.T, s *sqlite.Store, ref string) string {
 	es, _ := s.FurtherReviews(ctx, ref)
 	evs, _ := s.Events(ctx, ref)
 	jobs, _ := s.Jobs(ctx, ref)
-	all = append(all, c, reqs, m, ls, es, evs, jobs)
+	mails, _ := s.ResidentEmails(ctx, ref)
+	all = append(all, c, reqs, m, ls, es, evs, jobs, mails)
 	b, _ := json.Marshal(all)
 	out := string(b)
 	dir := filepath.Join(t.TempDir(), "export")
@@ -142,8 +146,6 @@ func caseHeld(t *testing.T, s *sqlite.Store, ref string) string {
 	return out
 }
 
-// TestPurgeLooseMail: automatic replies and quarantined mail with no case
-// go after the retention period too; their Message-IDs stay known.
 // TestRetentionCutoffLeapDay: six years before 29 February 2028 is the
 // end of February 2022, which has no 29th: a case closed on the morning of
 // 1 March 2022 has not been closed for six years at noon on 29 February 2028.
@@ -162,6 +164,9 @@ func TestRetentionCutoffLeapDay(t *testing.T) {
 	}
 }
 
+// TestPurgeLooseMail: automatic replies and quarantined mail with no case
+// go after the retention period too; their Message-IDs and hashes stay
+// known.
 func TestPurgeLooseMail(t *testing.T) {
 	ctx := context.Background()
 	s, clk := MustOpenStore(t)
@@ -190,7 +195,8 @@ func TestPurgeLooseMail(t *testing.T) {
 	if q, _ := s.QuarantineList(ctx, true); len(q) != 0 {
 		t.Errorf("quarantine still holds %d messages", len(q))
 	}
-	res, err := s.Ingest(ctx, casefile.Inbound{MessageID: "ooo@x", Raw: []byte("x"), Machine: casefile.MachineAutoReply})
+	// The same message again (its sha256 is kept with its Message-ID).
+	res, err := s.Ingest(ctx, casefile.Inbound{MessageID: "ooo@x", Raw: []byte("Subject: away\r\n\r\nI am away until Monday. Lucy Fielding"), Machine: casefile.MachineAutoReply})
 	if err != nil || res.Outcome != casefile.OutcomeDuplicate {
 		t.Errorf("the purged message is not known any more: %+v %v", res, err)
 	}

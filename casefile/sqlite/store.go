@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
 	"encoding/json"
@@ -45,6 +46,8 @@ type Store struct {
 	// LetterTemplates holds the partnership's own letter templates, each
 	// replacing the built-in one of the same name; nil for none.
 	LetterTemplates fs.FS
+
+	msgIDKey []byte // the key of our Message-IDs: read (or made) once at Open
 }
 
 // dsn sets the pragmas on every pooled connection.
@@ -84,11 +87,51 @@ func Open(path string, cfg *casefile.Config) (*Store, error) {
 	if cfg.Letters.Dir != "" {
 		s.LetterTemplates = os.DirFS(cfg.Letters.Dir)
 	}
+	if err := casefile.ParseTemplates(); err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("letter templates: %w", err)
+	}
 	if err := s.migrate(context.Background()); err != nil {
 		s.Close()
 		return nil, err
 	}
+	if s.msgIDKey, err = s.secret(context.Background(), secretMessageID); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// secretMessageID names the key of the Message-IDs of the mail we send.
+const secretMessageID = "message_id"
+
+// secret returns the secret called name, making it (32 random bytes) the
+// first time: made once per database, it is never logged or shown.
+func (s *Store) secret(ctx context.Context, name string) ([]byte, error) {
+	var v []byte
+	err := s.update(ctx, func(tx *Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		v = make([]byte, 32)
+		if _, err := rand.Read(v); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)`, name, v, ms(tx.now))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// MessageIDKey is the key our outgoing Message-IDs are made with (see
+// casefile.OutgoingMessageID), so that nobody can write one of ours.
+func (s *Store) MessageIDKey(ctx context.Context) ([]byte, error) {
+	return s.msgIDKey, nil
 }
 
 // Close closes the database.

@@ -201,7 +201,8 @@ func TestDecide(t *testing.T) {
 		for _, e := range evs {
 			kinds = append(kinds, e.Kind)
 		}
-		if fmt.Sprint(kinds) != "[case.created threshold.decided agencies.asked]" {
+		// Accepting also drafts the letter telling the applicant (s.104(6)).
+		if fmt.Sprint(kinds) != "[case.created threshold.decided agencies.asked letter.drafted]" {
 			t.Errorf("events %v", kinds)
 		}
 	})
@@ -292,8 +293,8 @@ func TestDecide(t *testing.T) {
 			}
 		}
 		evs, _ := s.Events(ctx, c.Ref)
-		if n != 1 || len(evs) != 3 {
-			t.Fatalf("%d decisions changed the case, %d events; want 1 and 3", n, len(evs))
+		if n != 1 || len(evs) != 4 {
+			t.Fatalf("%d decisions changed the case, %d events; want 1 and 4", n, len(evs))
 		}
 	})
 }
@@ -496,6 +497,7 @@ func TestKilledMidWrite(t *testing.T) {
 		case casefile.StatusGathering:
 			want[casefile.JobSlackPostRequest] = 3
 			want[casefile.JobSlackUpdateCard] = 1
+			want[casefile.JobSlackPostDraft] = 1 // the letter saying the threshold is met
 		case casefile.StatusReceived:
 		default:
 			t.Errorf("%s is %s", c.Ref, c.Status)

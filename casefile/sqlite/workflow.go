@@ -251,9 +251,17 @@ func (s *Store) RecordReply(ctx context.Context, a casefile.Actor, in casefile.R
 			if err != nil {
 				return err
 			}
+			text := "Every agency has replied. The review meeting can be scheduled."
+			if c.involvement != casefile.InvolvementUnknown {
+				text += " The applicant asked " + c.involvement.Words() + "."
+			}
+			if views, err := tx.writtenViews(ctx, c); err != nil {
+				return err
+			} else if len(views) > 0 {
+				text += " " + viewsLine(views)
+			}
 			if _, err := tx.enqueue(ctx, c.id, ev2, "all-replied:"+c.ref, casefile.NotifyJob{
-				Case: c.ref, Event: ev2, Coordinator: true, Prompt: "schedule_meeting",
-				Text: "Every agency has replied. The review meeting can be scheduled.",
+				Case: c.ref, Event: ev2, Coordinator: true, Prompt: "schedule_meeting", Text: text,
 			}); err != nil {
 				return err
 			}
@@ -330,10 +338,11 @@ func (s *Store) ScheduleMeeting(ctx context.Context, a casefile.Actor, ref strin
 		}
 		var prev sql.NullInt64
 		var place string
-		if err := optional(tx.QueryRowContext(ctx, `SELECT scheduled_for, place FROM meetings WHERE case_id = ?`, c.id).Scan(&prev, &place)); err != nil {
+		var closed bool
+		if err := optional(tx.QueryRowContext(ctx, `SELECT scheduled_for, place, closed_session FROM meetings WHERE case_id = ?`, c.id).Scan(&prev, &place, &closed)); err != nil {
 			return err
 		}
-		if prev.Valid && prev.Int64 == ms(p.When) && place == p.Place {
+		if prev.Valid && prev.Int64 == ms(p.When) && place == p.Place && closed == p.ClosedSession {
 			return nil
 		}
 		if c.status == casefile.StatusGathering {
@@ -341,22 +350,39 @@ func (s *Store) ScheduleMeeting(ctx context.Context, a casefile.Actor, ref strin
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO meetings (case_id, scheduled_for, place, attendees) VALUES (?, ?, ?, ?)
-			ON CONFLICT (case_id) DO UPDATE SET scheduled_for = excluded.scheduled_for, place = excluded.place, attendees = excluded.attendees`,
-			c.id, ms(p.When), p.Place, p.Attendees); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meetings (case_id, scheduled_for, place, attendees, closed_session) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (case_id) DO UPDATE SET scheduled_for = excluded.scheduled_for, place = excluded.place, attendees = excluded.attendees,
+			closed_session = excluded.closed_session`,
+			c.id, ms(p.When), p.Place, p.Attendees, p.ClosedSession); err != nil {
 			return fmt.Errorf("schedule meeting: %w", err)
 		}
 		if err := tx.closeDeadline(ctx, c.id, casefile.DeadlineAgencyReplies); err != nil {
 			return err
 		}
-		ev, err := tx.eventAs(ctx, c.id, a, "meeting.scheduled", map[string]any{"when": p.When.Format(time.RFC3339), "rescheduled": prev.Valid})
+		ev, err := tx.eventAs(ctx, c.id, a, "meeting.scheduled", map[string]any{"when": p.When.Format(time.RFC3339), "rescheduled": prev.Valid, "closed_session": p.ClosedSession})
 		if err != nil {
 			return err
 		}
+		text := fmt.Sprintf("The case review meeting is scheduled for %s, %s.", p.When.In(casefile.London).Format("Monday 2 January 2006 at 15:04"), p.Place)
+		switch {
+		case p.ClosedSession:
+			text += " It is a closed session: the applicant is told the date, not invited."
+		case c.involvement == casefile.InvolvementMeeting:
+			text += " The applicant asked to come: they are sent an invitation."
+		default:
+			text += " The applicant is told the date."
+		}
+		if views, err := tx.writtenViews(ctx, c); err != nil {
+			return err
+		} else if len(views) > 0 {
+			text += " " + viewsLine(views)
+		}
 		if _, err := tx.enqueue(ctx, c.id, ev, fmt.Sprintf("notify:%s:%d", c.ref, ev), casefile.NotifyJob{
-			Case: c.ref, Event: ev,
-			Text: fmt.Sprintf("The case review meeting is scheduled for %s, %s.", p.When.In(casefile.London).Format("Monday 2 January 2006 at 15:04"), p.Place),
+			Case: c.ref, Event: ev, Text: text,
 		}); err != nil {
+			return err
+		}
+		if err := tx.meetingMail(ctx, c, ev, p); err != nil {
 			return err
 		}
 		changed = true
@@ -433,7 +459,7 @@ func (s *Store) RecordOutcome(ctx context.Context, a casefile.Actor, ref string,
 		if err != nil {
 			return err
 		}
-		if err := tx.afterOutcome(ctx, c, ev); err != nil {
+		if err := tx.afterOutcome(ctx, c, ev, len(o.Recommendations)); err != nil {
 			return err
 		}
 		changed = true
@@ -442,13 +468,33 @@ func (s *Store) RecordOutcome(ctx context.Context, a casefile.Actor, ref string,
 	return changed, err
 }
 
-// afterOutcome drafts the response letter once the meeting's outcome is
-// recorded; the draft then waits for approval.
-func (tx *Tx) afterOutcome(ctx context.Context, c *caseRow, ev int64) error {
+// afterOutcome consults the resident on the proposed recommendations
+// (the case stays drafting until they reply, the date passes, or the
+// coordinator skips it); with no recommendation to consult on, it drafts
+// the response letter at once, which then waits for approval.
+func (tx *Tx) afterOutcome(ctx context.Context, c *caseRow, ev int64, recommendations int) error {
+	if recommendations > 0 {
+		return tx.startConsultation(ctx, c, ev)
+	}
 	if _, err := tx.draftLetter(ctx, c, casefile.LetterOutcome, "system"); err != nil {
 		return err
 	}
 	return tx.transition(ctx, c, casefile.StatusAwaitingApproval, "")
+}
+
+// viewsLine tells the coordinator of the resident's views in writing,
+// without their words (the channel carries no personal data): the dates,
+// and where to read them.
+func viewsLine(views []casefile.MessageText) string {
+	var days []string
+	for _, v := range views {
+		days = append(days, v.At.In(casefile.London).Format("2 Jan"))
+	}
+	n := "1 email"
+	if len(views) > 1 {
+		n = fmt.Sprintf("%d emails", len(views))
+	}
+	return fmt.Sprintf("The applicant's views in writing: %s (%s), shown in *Record outcome* for the meeting.", n, strings.Join(days, ", "))
 }
 
 // MeetingOf returns a case's meeting, or nil when none is scheduled.
@@ -468,9 +514,9 @@ func (tx *Tx) meeting(ctx context.Context, ref string) (*casefile.Meeting, error
 	var adequate sql.NullBool
 	var att string
 	var caseID int64
-	err := tx.QueryRowContext(ctx, `SELECT m.case_id, m.scheduled_for, m.place, m.attendees, m.attendance, m.summary, m.adequate, m.held_at, m.recorded_by
-		FROM meetings m JOIN cases c ON c.id = m.case_id WHERE c.ref = ?`, ref).
-		Scan(&caseID, &sched, &m.Place, &m.Attendees, &att, &m.Summary, &adequate, &held, &m.RecordedBy)
+	err := tx.QueryRowContext(ctx, `SELECT m.case_id, m.scheduled_for, m.place, m.attendees, m.attendance, m.summary, m.adequate, m.held_at, m.recorded_by,
+		m.closed_session FROM meetings m JOIN cases c ON c.id = m.case_id WHERE c.ref = ?`, ref).
+		Scan(&caseID, &sched, &m.Place, &m.Attendees, &att, &m.Summary, &adequate, &held, &m.RecordedBy, &m.ClosedSession)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

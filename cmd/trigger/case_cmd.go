@@ -31,6 +31,9 @@ func init() {
 type staffApplication struct {
 	casefile.Application
 	ReceivedAt string `json:"received_at"`
+	// What the applicant said about how to write to them.
+	Language string   `json:"language_preference"` // en, cy, unknown
+	Formats  []string `json:"accessible_format"`   // large_print, easy_read
 }
 
 func runCaseAdd(ctx context.Context, m *Main, g *globals, args []string) error {
@@ -52,12 +55,22 @@ func runCaseAdd(ctx context.Context, m *Main, g *globals, args []string) error {
 		defer f.Close()
 		r = f
 	}
-	app, receivedAt, err := decodeApplication(r)
+	sa, receivedAt, err := decodeApplication(r)
 	if err != nil {
 		return err
 	}
+	pref := casefile.Preferences{Formats: sa.Formats}
+	if pref.Language, err = casefile.ParseLanguagePref(sa.Language); err != nil {
+		return usagef("invalid JSON: language_preference: %q is not one of en, cy, unknown", sa.Language)
+	}
+	if pref.Language != "" {
+		pref.LanguageSource = casefile.SourceCoordinator
+	}
+	if _, err := casefile.NormaliseFormats(sa.Formats); err != nil {
+		return usagef("invalid JSON: %s", casefile.ErrorMessage(err))
+	}
 	return g.withStore(m, func(s *sqlite.Store) error {
-		c, err := s.CreateCase(ctx, casefile.NewCase{Application: app, ReceivedAt: receivedAt, Source: "staff", Actor: casefile.Admin(*by)})
+		c, err := s.CreateCase(ctx, casefile.NewCase{Application: sa.Application, ReceivedAt: receivedAt, Source: "staff", Actor: casefile.Admin(*by), Preferences: pref})
 		if err != nil {
 			return domainError(err)
 		}
@@ -68,29 +81,29 @@ func runCaseAdd(ctx context.Context, m *Main, g *globals, args []string) error {
 
 // decodeApplication reads staff JSON strictly: an unknown field or a value of
 // the wrong type is an error that names the field.
-func decodeApplication(r io.Reader) (casefile.Application, time.Time, error) {
+func decodeApplication(r io.Reader) (staffApplication, time.Time, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
-		return casefile.Application{}, time.Time{}, err
+		return staffApplication{}, time.Time{}, err
 	}
 	if err := checkDates(b); err != nil {
-		return casefile.Application{}, time.Time{}, err
+		return staffApplication{}, time.Time{}, err
 	}
 	var sa staffApplication
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&sa); err != nil {
-		return casefile.Application{}, time.Time{}, usagef("invalid JSON: %s", jsonErrorText(err))
+		return staffApplication{}, time.Time{}, usagef("invalid JSON: %s", jsonErrorText(err))
 	}
 	var at time.Time
 	if sa.ReceivedAt != "" {
 		t, err := time.Parse(time.RFC3339, sa.ReceivedAt)
 		if err != nil {
-			return casefile.Application{}, time.Time{}, usagef("invalid JSON: received_at: %q is not an RFC 3339 time", sa.ReceivedAt)
+			return staffApplication{}, time.Time{}, usagef("invalid JSON: received_at: %q is not an RFC 3339 time", sa.ReceivedAt)
 		}
 		at = t
 	}
-	return sa.Application, at, nil
+	return sa, at, nil
 }
 
 // checkDates finds a malformed incident date and names its field, which the
@@ -251,6 +264,41 @@ func printCase(w io.Writer, c *casefile.Case) {
 	p("Agencies", strings.Join(c.Agencies, ", "))
 	p("References", strings.Join(c.References, ", "))
 	p("Slack channel", c.Channel)
+	contact := c.ContactOfficer.Name
+	if c.ContactOfficer.Title != "" {
+		contact += ", " + c.ContactOfficer.Title
+	}
+	if c.ContactOfficer.Default {
+		contact += " (default)"
+	}
+	p("Contact officer", contact)
+	if c.Involvement.Choice != casefile.InvolvementUnknown {
+		p("Involvement", "wants "+c.Involvement.Choice.Words()+" (from the "+c.Involvement.Source+")")
+	}
+	lang := map[casefile.LanguagePref]string{casefile.LangWelsh: "Welsh", casefile.LangEnglish: "English"}[c.Language]
+	if lang != "" {
+		p("Language", lang+" ("+c.LanguageSource+")")
+	}
+	p("Accessible format", strings.ReplaceAll(strings.Join(c.AccessibleFormat, ", "), "_", " "))
+	if k := c.Consultation; k != nil {
+		state := "waiting for comments until " + k.ReplyBy.String()
+		switch {
+		case k.RepliedAt != nil:
+			state = "the applicant replied " + k.RepliedAt.Format("2 Jan 2006")
+		case k.SkippedBy != "":
+			state = "skipped by " + k.SkippedBy + ": " + k.SkipReason
+		case !k.Open():
+			state = "no reply by " + k.ReplyBy.String()
+		}
+		p("Consultation", state)
+	}
+	for _, r := range c.ThresholdReviews {
+		result := r.Result
+		if result == "" {
+			result = "awaited"
+		}
+		p("Threshold review", fmt.Sprintf("requested %s by %s to %s; result %s", r.RequestedAt.Format("2 Jan 2006"), r.Source, r.Body, strings.ReplaceAll(result, "_", " ")))
+	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nThreshold: %s (%s)\n", c.Threshold.Assessment, casefile.Count(c.Threshold.QualifyingComplaints, "qualifying complaint", "qualifying complaints"))
 	for _, r := range c.Threshold.Reasons {
@@ -290,6 +338,13 @@ func printCase(w io.Writer, c *casefile.Case) {
 		fmt.Fprintln(w, "\nMessages:")
 		for _, msg := range c.Messages {
 			fmt.Fprintf(w, "  %s %-3s %-12s %s\n", msg.At.Format("2006-01-02 15:04"), msg.Direction, msg.Kind, msg.Subject)
+			if !msg.Verified {
+				note := "unverified (" + msg.UnverifiedReason + "): it changed nothing"
+				if msg.TreatedAs != "" {
+					note += "; treated as " + msg.TreatedAs + " by " + msg.DecidedBy
+				}
+				fmt.Fprintf(w, "  %16s %s\n", "", note)
+			}
 		}
 	}
 	if len(c.Attachments) > 0 {

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/csp/trigger/bot"
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/casefile/config"
 )
 
 func init() {
@@ -43,19 +46,13 @@ func runConfigCheck(ctx context.Context, m *Main, g *globals, args []string) err
 		fmt.Fprintln(m.Stdout, line)
 	}
 	shown := *cfg
-	shown.Slack.APIURL = maskURL(shown.Slack.APIURL)
+	maskURLCredentials(reflect.ValueOf(&shown).Elem())
 	if err := toml.NewEncoder(m.Stdout).Encode(shown); err != nil {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, "\n# secrets (from the environment)")
-	for _, s := range []struct{ name, v string }{
-		{"TRIGGER_SLACK_BOT_TOKEN", cfg.Secrets.SlackBotToken},
-		{"TRIGGER_SLACK_APP_TOKEN", cfg.Secrets.SlackAppToken},
-		{"TRIGGER_SLACK_SIGNING_SECRET", cfg.Secrets.SlackSigningSecret},
-		{"TRIGGER_IMAP_PASSWORD", cfg.Secrets.IMAPPassword},
-		{"TRIGGER_SMTP_PASSWORD", cfg.Secrets.SMTPPassword},
-	} {
-		fmt.Fprintf(m.Stdout, "# %s = %s\n", s.name, mask(s.v))
+	for _, s := range config.Secrets(cfg) {
+		fmt.Fprintf(m.Stdout, "# %s = %s\n", s.Env, mask(*s.Value))
 	}
 	return nil
 }
@@ -95,6 +92,37 @@ func slackErrorCode(err error) string {
 		return se.Err
 	}
 	return err.Error()
+}
+
+// maskURLCredentials replaces the user information of every URL in the
+// configuration's strings (a proxy's https://user:password@host/ in
+// slack.api_url, a token endpoint's) with "xxxxx", so that config check
+// prints no credential from the file either. v must be settable; slices
+// are copied before they are changed, so the configuration in use keeps
+// its values.
+func maskURLCredentials(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.String:
+		if s := v.String(); strings.Contains(s, "@") && strings.Contains(s, "://") {
+			v.SetString(maskURL(s))
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				maskURLCredentials(v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		if v.IsNil() {
+			return
+		}
+		c := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		reflect.Copy(c, v)
+		v.Set(c)
+		for i := range c.Len() {
+			maskURLCredentials(c.Index(i))
+		}
+	}
 }
 
 // mask shows whether a secret is set without showing it.

@@ -279,6 +279,42 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	}
 	d.say("coordinator clicked \"Accept for review\" → one request per agency posted, replies due in 10 working days")
 
+	// 3a. The applicant is told the threshold is met (s.104(6)), by a
+	// letter approved like the others while the agencies work.
+	var metDraft slackemu.Message
+	if err := d.wait(ctx, "the decision letter's draft", func() bool {
+		var ok bool
+		metDraft, ok = d.find(ch.ID, "threshold met, version 1")
+		return ok
+	}); err != nil {
+		return err
+	}
+	met, err := d.letterOf(ctx, ref, casefile.LetterMet)
+	if err != nil {
+		return err
+	}
+	if err := d.click(d.chair, ch.ID, metDraft.TS, bot.ActionApprove, fmt.Sprintf("%s|%d|%s", ref, met.ID, met.SHA256)); err != nil {
+		return err
+	}
+	metSubject := casefile.LetterSubject(ref, casefile.LetterMet)
+	if err := d.wait(ctx, "the decision letter in the mail sink", func() bool { return d.sinkHas(metSubject) }); err != nil {
+		return err
+	}
+	c, _ = d.store.Case(ctx, ref)
+	d.say("decision letter (threshold met) approved by the Chair and emailed to the applicant: what happens next, their contact officer, how involved they want to be; the case is still %s", c.Status)
+
+	// 3b. The applicant answers: they want to come to the meeting.
+	if err := d.residentReply(imapSrv, metSubject, "reply-1@example.net", "A - please invite me to the meeting.\n\nThank you,\nLucy"); err != nil {
+		return err
+	}
+	if err := d.wait(ctx, "the applicant's choice to be recorded", func() bool {
+		c, _ := d.store.Case(ctx, ref)
+		return c.Involvement.Choice == casefile.InvolvementMeeting
+	}); err != nil {
+		return err
+	}
+	d.say("applicant replied \"A\" → recorded: invite them to the meeting")
+
 	// 4. The agencies reply.
 	if err := d.click(d.police, ch.ID, reqs["police"].TS, bot.ActionProvideDetails, ref+"|police"); err != nil {
 		return err
@@ -323,6 +359,11 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 		return err
 	}
 	d.say("review meeting scheduled for %s at 14:00", meetingDay.Human())
+	invSubject := casefile.SubjectIn(ref, casefile.MailInvitation, casefile.LangEnglish)
+	if err := d.wait(ctx, "the invitation in the mail sink", func() bool { return d.sinkHas(invSubject) }); err != nil {
+		return err
+	}
+	d.say("invitation emailed to the applicant: %q", invSubject)
 	if err := d.wait(ctx, "Record outcome on the card", func() bool {
 		card, _ = d.find(ch.ID, `"card-`+ref+`"`)
 		return strings.Contains(string(card.Blocks), bot.ActionRecordOutcome)
@@ -344,21 +385,38 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	}
 	d.say("meeting outcome recorded: response not adequate, 2 recommendations with owners and due dates")
 
+	// 5a. The applicant's say in the action plan.
+	consultSubject := casefile.SubjectIn(ref, casefile.MailConsultation, casefile.LangEnglish)
+	if err := d.wait(ctx, "the consultation in the mail sink", func() bool { return d.sinkHas(consultSubject) }); err != nil {
+		return err
+	}
+	c, _ = d.store.Case(ctx, ref)
+	d.say("proposed recommendations emailed to the applicant for comment by %s; the response waits (case %s)", c.Consultation.ReplyBy.Human(), c.Status)
+	if err := d.residentReply(imapSrv, consultSubject, "reply-2@example.net", "Thank you. The plan looks right to me. Please make sure the gate has a lock the residents can open."); err != nil {
+		return err
+	}
+	if err := d.wait(ctx, "the applicant's comments", func() bool {
+		c, _ := d.store.Case(ctx, ref)
+		return c.Consultation != nil && c.Consultation.RepliedAt != nil
+	}); err != nil {
+		return err
+	}
+	d.say("applicant replied with their comments → shown in the channel; the response is drafted")
+
 	// 6. The letter.
 	var draft slackemu.Message
 	if err := d.wait(ctx, "the draft letter", func() bool {
 		var ok bool
-		draft, ok = d.find(ch.ID, `"draft-`+ref+`-`)
+		draft, ok = d.find(ch.ID, "case review outcome, version 1")
 		return ok
 	}); err != nil {
 		return err
 	}
-	letters, err := d.store.Letters(ctx, ref)
-	if err != nil || len(letters) == 0 {
-		return fmt.Errorf("no draft letter: %v", err)
+	l, err := d.letterOf(ctx, ref, casefile.LetterOutcome)
+	if err != nil {
+		return err
 	}
-	l := letters[len(letters)-1]
-	d.say("draft letter v%d posted for approval (fingerprint %s)", l.Version, l.ShortHash())
+	d.say("draft response letter v%d posted for approval (fingerprint %s)", l.Version, l.ShortHash())
 	if err := d.click(d.chair, ch.ID, draft.TS, bot.ActionApprove, fmt.Sprintf("%s|%d|%s", ref, l.ID, l.SHA256)); err != nil {
 		return err
 	}
@@ -408,9 +466,9 @@ func (d *demo) phoneApplication(ctx context.Context) (string, error) {
 	}
 	today := casefile.DateOf(time.Now())
 	sub, err := d.emu.SubmitView(d.coord, view.ID, map[string]string{
-		bot.BlockVia: "phone", bot.BlockRoute: "individual", bot.BlockConsent: "yes",
+		bot.BlockNewVia: "phone", bot.BlockNewRoute: "individual", bot.BlockNewConsent: "yes",
 		"nc_app_name": "Margaret Okafor", "nc_app_phone": "07700 900456", "nc_app_address": "3 Station Road, Ashby", "nc_app_postcode": "le65 1ab",
-		bot.BlockLocation: "Station Road car park", bot.BlockDescription: "Cars racing round the car park late at night.",
+		bot.BlockNewLocation: "Station Road car park", bot.BlockNewDescription: "Cars racing round the car park late at night.",
 		"nc_c1_occurred": today.AddDays(-40).String(), "nc_c1_reported": today.AddDays(-39).String(), "nc_c1_agency": "police", "nc_c1_reference": "0771 of the 101 log",
 		"nc_c2_occurred": today.AddDays(-12).String(), "nc_c2_reported": today.AddDays(-12).String(), "nc_c2_agency": "council",
 	})
@@ -545,6 +603,35 @@ func homeText(raw json.RawMessage, emu *slackemu.Emulator) string {
 		}
 	}
 	return b.String()
+}
+
+// letterOf is the newest letter of a kind on the case.
+func (d *demo) letterOf(ctx context.Context, ref, kind string) (*casefile.Letter, error) {
+	letters, err := d.store.Letters(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(letters) - 1; i >= 0; i-- {
+		if letters[i].Kind == kind {
+			return &letters[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no %s letter on %s", kind, ref)
+}
+
+// residentReply delivers the applicant's reply to the email with this
+// subject, threaded to it as a mail client does (In-Reply-To).
+func (d *demo) residentReply(imapSrv *memimap.Server, subject, id, body string) error {
+	r, ok := d.sinkMessage(subject)
+	if !ok {
+		return fmt.Errorf("no email %q to reply to", subject)
+	}
+	parent, _ := r.Header.MessageID()
+	raw := "From: Lucy Fielding <lucy.fielding@example.net>\r\nTo: communitytrigger@example-council.gov.uk\r\n" +
+		"Subject: Re: " + subject + "\r\nDate: " + time.Now().Format(time.RFC1123Z) + "\r\nMessage-ID: <" + id + ">\r\n" +
+		"In-Reply-To: <" + parent + ">\r\nReferences: <" + parent + ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
+		strings.ReplaceAll(body, "\n", "\r\n") + "\r\n"
+	return imapSrv.Append("INBOX", []byte(raw), time.Now())
 }
 
 // dated is a sample text with its dates moved to the week the demo runs in.

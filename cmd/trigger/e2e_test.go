@@ -45,12 +45,16 @@ func TestDemoEndToEnd(t *testing.T) {
 		fmt.Sprintf("private channel #ct-%d-0001 created", year),
 		"one request per agency posted",
 		"Police officer answered", "Council officer replied in the request's thread", "no information held",
-		"review meeting scheduled", "meeting outcome recorded", "draft letter v1 posted for approval",
+		"decision letter (threshold met) approved by the Chair and emailed to the applicant", "the case is still gathering",
+		"applicant replied \"A\" → recorded: invite them to the meeting",
+		"review meeting scheduled", "invitation emailed to the applicant",
+		"meeting outcome recorded", "proposed recommendations emailed to the applicant for comment by",
+		"applicant replied with their comments", "draft response letter v1 posted for approval",
 		"Chair clicked \"Approve and send\"", "letter emailed to the applicant",
 		// The letter itself.
 		"Dear Lucy Fielding", "Extra patrols on Friday nights", "Community Protection Warning",
 		"1. Agree a joint problem-solving plan for the alleyway", "Responsible: District Council",
-		"ask for a further review", "Ombudsman remains open",
+		"ask for a further review", "Ombudsman remains open", "Thank you for your comments on the proposed actions",
 		"service stopped cleanly",
 		// The phone call typed in with /trigger new, and the Home tab.
 		fmt.Sprintf("a resident phoned: the coordinator typed /trigger new in Slack → case CT-%d-0003 (threshold assessment: not_met, 2 qualifying complaints), channel #ct-%d-0003", year, year),
@@ -99,8 +103,15 @@ func TestDemoEndToEnd(t *testing.T) {
 	for _, msg := range c.Messages {
 		kinds[msg.Direction+":"+msg.Kind]++
 	}
-	if kinds["in:application"] != 1 || kinds["out:ack"] != 1 || kinds["out:letter"] != 1 {
+	// In: the application and the applicant's two replies. Out: the
+	// acknowledgement, the met and response letters, the invitation and the
+	// consultation.
+	if kinds["in:application"] != 1 || kinds["in:followup"] != 2 || kinds["out:ack"] != 1 || kinds["out:letter"] != 2 ||
+		kinds["out:invitation"] != 1 || kinds["out:consultation"] != 1 {
 		t.Errorf("messages on the case: %v", kinds)
+	}
+	if c.Involvement.Choice != casefile.InvolvementMeeting || c.Consultation == nil || c.Consultation.RepliedAt == nil {
+		t.Errorf("involvement %+v, consultation %+v", c.Involvement, c.Consultation)
 	}
 	evs, _ := s.Events(ctx, c.Ref)
 	for i, e := range evs {

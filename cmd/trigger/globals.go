@@ -73,6 +73,12 @@ func (g *globals) config(m *Main) (*casefile.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkOAuth(cfg); err != nil {
+		if g.configPath != "" {
+			return nil, fmt.Errorf("config %s: %w", g.configPath, err)
+		}
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	if g.dbPath != "" {
 		cfg.Database.Path = g.dbPath
 	}

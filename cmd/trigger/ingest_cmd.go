@@ -47,7 +47,7 @@ func runIngest(ctx context.Context, m *Main, g *globals, args []string) error {
 		}
 		files := fs.Args()
 		if len(files) == 0 {
-			if err := ingestReader(m.Stdin, "", handle, nil); err != nil {
+			if err := ingestStdin(ctx, m.Stdin, in, handle, out); err != nil {
 				return err
 			}
 		}
@@ -100,6 +100,40 @@ func ingestReader(r io.Reader, name string, fn func([]byte) error, p *progressBa
 	return fn(buf.Bytes())
 }
 
+// ingestStdin files what a mail server pipes in: an mbox, or one message,
+// read no further than the size limit and one byte. A message over the
+// limit is quarantined with its header only, and the rest of it is never
+// read: 300 MB on stdin costs what 25 MB does.
+func ingestStdin(ctx context.Context, r io.Reader, in *mailin.Intake, handle func([]byte) error, out *ingestPrinter) error {
+	oversize := func(read []byte) error {
+		res, err := in.QuarantineOversize(ctx, read)
+		if err != nil {
+			return fmt.Errorf("quarantine: %w", err)
+		}
+		out.print(res)
+		return nil
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if head, _ := br.Peek(5); bytes.Equal(head, []byte("From ")) {
+		// An mbox (or one message with its envelope line, as postfix's
+		// pipe(8) flag F writes it): each message kept up to the limit.
+		return mailin.SplitMboxLimited(br, in.MaxSize(), func(raw []byte, over bool) error {
+			if over {
+				return oversize(raw)
+			}
+			return handle(raw)
+		})
+	}
+	raw, over, err := mailin.ReadMessage(br, in.MaxSize())
+	if err != nil {
+		return err
+	}
+	if over {
+		return oversize(raw)
+	}
+	return handle(raw)
+}
+
 type ingestPrinter struct {
 	json   bool
 	enc    *json.Encoder
@@ -127,7 +161,11 @@ func (p *ingestPrinter) print(r casefile.IngestResult) {
 	if r.Case != nil {
 		ref = *r.Case
 	}
-	fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\n", r.Outcome, ref, r.MessageID, r.Reason)
+	reason := r.Reason
+	if !r.Verified && r.Outcome != casefile.OutcomeQuarantined {
+		reason = "unverified (" + r.UnverifiedReason + "): " + reason
+	}
+	fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\n", r.Outcome, ref, r.MessageID, reason)
 }
 
 func (p *ingestPrinter) flush() {

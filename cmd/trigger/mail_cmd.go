@@ -29,13 +29,24 @@ func runMailFetch(ctx context.Context, m *Main, g *globals, args []string) error
 	if cfg.IMAP.Address == "" {
 		return usagef("mail fetch: imap.address is not set in the configuration")
 	}
-	if cfg.Secrets.IMAPPassword == "" {
-		return fmt.Errorf("TRIGGER_IMAP_PASSWORD: not set (or TRIGGER_IMAP_PASSWORD_FILE)")
+	token := cfg.IMAP.Auth == casefile.AuthOAuth2
+	if !token && cfg.Secrets.IMAPPassword == "" {
+		return fmt.Errorf("TRIGGER_IMAP_PASSWORD: not set (or TRIGGER_IMAP_PASSWORD_FILE), or imap.auth = \"oauth2\"")
 	}
+	logger := newLogger(m.Stderr, cfg.Log)
 	return g.withStore(m, func(s *sqlite.Store) error {
 		intake := &mailin.Intake{Store: s, Config: cfg}
-		w := &imapwatch.Watcher{Config: cfg.IMAP, Password: cfg.Secrets.IMAPPassword, Store: s,
-			Logger: newLogger(m.Stderr, cfg.Log), Ingest: intake.IngestRaw, IngestBatch: intake.IngestBatch}
+		w := &imapwatch.Watcher{Config: cfg.IMAP, Store: s,
+			Logger: logger, Ingest: intake.IngestRaw, IngestBatch: intake.IngestBatch}
+		if token {
+			src, err := newMailSource(cfg, s, m.oauthBaseURL, logger)
+			if err != nil {
+				return err
+			}
+			w.OAuth = src
+		} else {
+			w.Password = cfg.Secrets.IMAPPassword
+		}
 		if !*once {
 			return w.Run(ctx)
 		}

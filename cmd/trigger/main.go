@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,12 @@ type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+
+	// Tests only: the OAuth emulator's URL instead of Microsoft's and
+	// Google's endpoints, and the TLS settings `mail check` uses (to trust
+	// a test certificate).
+	oauthBaseURL string
+	mailTLS      *tls.Config
 }
 
 // Exit statuses: the contract scripts and systemd rely on.

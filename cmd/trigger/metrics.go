@@ -21,6 +21,21 @@ type metrics struct {
 	mu       sync.Mutex
 	counters map[string]map[string]float64 // name → labels → value
 	help     map[string]string
+	funcs    []counterFunc
+}
+
+// counterFunc is a counter kept elsewhere (the token Source's renewals),
+// read when /metrics is scraped.
+type counterFunc struct {
+	name, help string
+	value      func() float64
+}
+
+// counterFunc adds a counter read from value at each scrape.
+func (m *metrics) counterFunc(name, help string, value func() float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.funcs = append(m.funcs, counterFunc{name, help, value})
 }
 
 func newMetrics() *metrics {
@@ -103,7 +118,11 @@ func (m *metrics) write(ctx context.Context, w io.Writer, gauges []gauge) {
 			}
 		}
 	}
+	funcs := m.funcs
 	m.mu.Unlock()
+	for _, c := range funcs {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s counter\n%s %g\n", c.name, c.help, c.name, c.name, c.value())
+	}
 	for _, g := range gauges {
 		v, err := g.value(ctx)
 		if err != nil {

@@ -76,6 +76,8 @@ func furtherLines(r *casefile.Report) []reportLine {
 	return []reportLine{
 		{"further_reviews_requested", "Further reviews requested", r.FurtherReviewsRequested},
 		{"further_reviews_upheld", "Further reviews upheld", r.FurtherReviewsUpheld},
+		{"threshold_decision_reviews_requested", "Reviews of a threshold-not-met decision requested (police and crime commissioner's route)", r.ThresholdReviewsRequested},
+		{"threshold_decision_reviews_upheld", "Reviews of a threshold-not-met decision upheld", r.ThresholdReviewsUpheld},
 	}
 }
 
@@ -285,7 +287,7 @@ footer { color: #484949; font-size: 1rem; margin-top: 2rem; }
 
 <h2 id="further">Further reviews</h2>
 <table>
-<caption>Applicants who asked for the review to be looked at again</caption>
+<caption>Applicants who asked for the review, or the decision that the threshold was not met, to be looked at again</caption>
 <thead><tr><th scope="col">Measure</th><th scope="col" class="num">Number</th></tr></thead>
 <tbody>
 {{range .Further}}<tr><th scope="row">{{.Label}}</th><td class="num">{{.Value}}</td></tr>

@@ -136,6 +136,7 @@ func seedReportDB(t *testing.T, dir string) seeded {
 	no := false
 	ok(s.RecordOutcome(ctx, who("U0COORD"), sd.Z, casefile.MeetingOutcome{Attendance: []string{"police", "council"}, Summary: "Not joined up.", Adequate: &no, By: "U0COORD",
 		Recommendations: []casefile.Recommendation{{Text: "Gate the alleyway", Owner: "council", Due: casefile.MustDate("2019-09-30")}}}))
+	ok(s.SkipConsultation(ctx, who("U0COORD"), sd.Z, "Ms Fielding agreed the plan by phone"))
 	at("2019-06-20 10:00")
 	approve(sd.Z)
 	return sd
@@ -157,6 +158,8 @@ func TestReportCommand(t *testing.T) {
 		"Case reviews carried out 1",
 		"Case reviews that resulted in recommendations 1",
 		"Further reviews requested 1", "Further reviews upheld 0", "Applications withdrawn 1",
+		"Reviews of a threshold-not-met decision requested (police and crime commissioner's route) 0",
+		"Reviews of a threshold-not-met decision upheld 0",
 		"From application to threshold decision 2 (2 applications)",
 		"From application to the partnership's response 8.5 (2 applications)", // 4 and 13
 		"Police 2 (1 of 1 request answered)",
@@ -181,6 +184,7 @@ func TestReportCommand(t *testing.T) {
 		"applications_received/": "3", "threshold_not_met/": "1", "case_reviews_carried_out/": "1", "reviews_with_recommendations/": "1",
 		"median_working_days_to_response/": "8.5", "median_working_days_agency_reply/housing": "4",
 		"applications_received_in_month/2019-03": "1", "applications_received_in_month/2019-04": "0",
+		"threshold_decision_reviews_requested/": "0", "threshold_decision_reviews_upheld/": "0",
 	} {
 		if got[k] != v {
 			t.Errorf("csv %s = %q, want %q", k, got[k], v)

@@ -56,7 +56,9 @@ func TestRetentionCommand(t *testing.T) {
 	}
 	dl, rl := cases(dry), cases(real)
 	if len(dl) != 2 || !strings.HasPrefix(dl[0], sd.X+"  closed") || !strings.HasPrefix(dl[1], sd.Y+"  withdrawn") ||
-		!strings.Contains(dl[0], "messages 1  attachments 2  letters 2") { // the response and the further-review decline
+		// The response, the further-review decline, and the email telling the
+		// applicant the case closed.
+		!strings.Contains(dl[0], "messages 1  attachments 2  letters 3") {
 		t.Errorf("dry run:\n%s", dry)
 	}
 	if strings.Join(dl, "\n") != strings.Join(rl, "\n") {

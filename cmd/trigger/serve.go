@@ -22,6 +22,7 @@ import (
 	"github.com/csp/trigger/casefile/outbox"
 	"github.com/csp/trigger/casefile/schedule"
 	"github.com/csp/trigger/casefile/sqlite"
+	"github.com/csp/trigger/internal/mailauth"
 	"github.com/csp/trigger/mailin"
 	"github.com/csp/trigger/mailin/imapwatch"
 	"github.com/csp/trigger/mailout"
@@ -66,7 +67,7 @@ func runServe(ctx context.Context, m *Main, g *globals, args []string) error {
 			logger.Warn("outbox: reclaimed the jobs a previous serve had claimed", "reclaimed", n)
 		}
 	}
-	srv, err := newServer(cfg, store, logger)
+	srv, err := newServerWith(cfg, store, logger, serverDeps{oauthBaseURL: m.oauthBaseURL})
 	if err != nil {
 		return err
 	}
@@ -109,6 +110,8 @@ type server struct {
 	metrics *metrics
 
 	intake    *mailin.Intake
+	mailAuth  *mailauth.Source // nil unless IMAP or SMTP signs in with a token
+	health    *mailHealth
 	watcher   *imapwatch.Watcher
 	bot       *bot.Bot
 	slackHTTP *bot.HTTPHandler
@@ -119,37 +122,83 @@ type server struct {
 	httpAddr string
 }
 
+// serverDeps are what tests change of the real wiring.
+type serverDeps struct {
+	oauthBaseURL string        // the OAuth emulator instead of Microsoft's or Google's endpoints
+	grace        time.Duration // instead of unreachableGrace
+	reconnectMax time.Duration // the IMAP watcher's longest wait between attempts
+}
+
 // newServer checks that every part that is configured has what it needs
 // and builds it. A missing setting fails here, naming it.
 func newServer(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logger) (*server, error) {
+	return newServerWith(cfg, store, logger, serverDeps{})
+}
+
+func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logger, deps serverDeps) (*server, error) {
 	s := &server{cfg: cfg, store: store, logger: logger, metrics: newMetrics()}
 	sec := cfg.Secrets
 	s.intake = &mailin.Intake{Store: store, Config: cfg}
 
+	// One token Source for the process: IMAP and SMTP share its tokens.
+	var err error
+	if s.mailAuth, err = newMailSource(cfg, store, deps.oauthBaseURL, logger); err != nil {
+		return nil, err
+	}
+	s.registerOAuthMetrics()
+	if s.health, err = newMailHealth(context.Background(), store, logger.With("part", "mail")); err != nil {
+		return nil, err
+	}
+	if deps.grace > 0 {
+		s.health.grace = deps.grace
+	}
+	s.health.onSignInFailure = func(part, code string) {
+		s.metrics.inc("trigger_mail_signin_failures_total", "Sign-ins to the mailbox (imap) or the mail server (smtp) that failed, by code.", "part", part, "code", code)
+	}
+
 	if cfg.IMAP.Address != "" {
-		if sec.IMAPPassword == "" {
-			return nil, errors.New("TRIGGER_IMAP_PASSWORD: not set, but imap.address is: set the password (or TRIGGER_IMAP_PASSWORD_FILE)")
+		imapToken := cfg.IMAP.Auth == casefile.AuthOAuth2
+		if !imapToken && sec.IMAPPassword == "" {
+			return nil, errors.New("TRIGGER_IMAP_PASSWORD: not set, but imap.address is: set the password (or TRIGGER_IMAP_PASSWORD_FILE), or imap.auth = \"oauth2\"")
 		}
 		// Outcomes are counted as the watcher settles each message, so that
 		// what it quarantines itself (over imap.max_message_size, failing
 		// again and again) is counted too, not only intake's outcomes.
 		s.watcher = &imapwatch.Watcher{
-			Config: cfg.IMAP, Password: sec.IMAPPassword, Store: store, Logger: logger.With("part", "imap"),
+			Config: cfg.IMAP, Store: store, Logger: logger.With("part", "imap"),
 			Ingest: s.intake.IngestRaw, IngestBatch: s.intake.IngestBatch,
+			ReconnectMax: deps.reconnectMax,
 			OnOutcome: func(outcome string) {
 				s.metrics.inc("trigger_messages_ingested_total", "Messages ingested, by outcome.", "outcome", outcome)
 			},
+			OnError: func(err error) { s.health.failed(casefile.PartIMAP, err, imapToken) },
+			OnConnected: func(up bool) {
+				if up {
+					s.health.working(casefile.PartIMAP)
+				}
+			},
+		}
+		if imapToken {
+			s.watcher.OAuth = s.mailAuth
+		} else {
+			s.watcher.Password = sec.IMAPPassword
 		}
 	} else {
 		logger.Warn("imap.address is not set: no mailbox is watched (use 'trigger ingest' to add mail)")
 	}
 
 	if cfg.SMTP.Address != "" {
-		if cfg.SMTP.Username != "" && sec.SMTPPassword == "" {
-			return nil, errors.New("TRIGGER_SMTP_PASSWORD: not set, but smtp.username is: set the password (or TRIGGER_SMTP_PASSWORD_FILE)")
+		smtpToken := cfg.SMTP.Auth == casefile.AuthOAuth2
+		if !smtpToken && cfg.SMTP.Username != "" && sec.SMTPPassword == "" {
+			return nil, errors.New("TRIGGER_SMTP_PASSWORD: not set, but smtp.username is: set the password (or TRIGGER_SMTP_PASSWORD_FILE), or smtp.auth = \"oauth2\"")
 		}
-		sender := &mailout.Sender{Config: cfg.SMTP, Password: sec.SMTPPassword, Store: store, Partnership: cfg.Partnership, Service: cfg, Logger: logger.With("part", "smtp")}
-		s.mailOut = &outbox.Dispatcher{Store: store, Prefix: "email.", Handler: sender, GiveUpAfter: cfg.Outbox.GiveUpAfter.Duration, Logger: logger.With("part", "outbox"),
+		sender := &mailout.Sender{Config: cfg.SMTP, Store: store, Partnership: cfg.Partnership, Service: cfg, Logger: logger.With("part", "smtp")}
+		if smtpToken {
+			sender.OAuth = s.mailAuth
+		} else {
+			sender.Password = sec.SMTPPassword
+		}
+		s.mailOut = &outbox.Dispatcher{Store: store, Prefix: "email.", Handler: &watchedSender{Handler: sender, health: s.health, token: smtpToken}, GiveUpAfter: cfg.Outbox.GiveUpAfter.Duration, Logger: logger.With("part", "outbox"),
 			OnError: func(kind string, permanent bool) {
 				s.metrics.inc("trigger_smtp_errors_total", "Failed email attempts, by job kind and whether permanent.", "kind", kind, "permanent", fmt.Sprint(permanent))
 			}}
@@ -212,8 +261,13 @@ func (s *server) mux() *http.ServeMux {
 		if err := s.store.Ping(r.Context()); err != nil {
 			problems = append(problems, "database: not answering")
 		}
-		if s.watcher != nil && !s.watcher.Connected() {
+		if p := s.health.problem(casefile.PartIMAP); p != "" {
+			problems = append(problems, p) // which part is down, and why
+		} else if s.watcher != nil && !s.watcher.Connected() {
 			problems = append(problems, "imap: not connected")
+		}
+		if p := s.health.problem(casefile.PartSMTP); p != "" {
+			problems = append(problems, p)
 		}
 		if s.bot != nil && s.slackHTTP == nil && !s.bot.Connected() {
 			problems = append(problems, "slack: socket not connected")
@@ -256,6 +310,7 @@ func (s *server) mux() *http.ServeMux {
 			return boolGauge(s.bot != nil && (s.slackHTTP != nil || s.bot.Connected())), nil
 		}},
 	)
+	gauges = append(gauges, s.oauthGauges()...)
 	mux.Handle("GET /metrics", s.metrics.handler(gauges))
 	if s.slackHTTP != nil {
 		mux.HandleFunc("POST /slack/events", s.slackHTTP.Events)
@@ -337,6 +392,9 @@ func (s *server) run(parent context.Context, started chan<- struct{}) error {
 		goPart("slack background", s.bot.RunBackground)
 	}
 	goPart("reminders", (&schedule.ReminderScheduler{Store: s.store, Logger: s.logger.With("part", "reminders")}).Run)
+	if s.mailAuth != nil && !s.mailAuth.CredentialExpiry().IsZero() {
+		goPart("credential expiry", s.watchCredential)
+	}
 
 	var runErr error
 	select {

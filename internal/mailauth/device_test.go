@@ -252,3 +252,133 @@ func TestDeviceCode(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedStore: `trigger serve` and a command such as `trigger mail
+// check` renew from one database at the same time. The emulator refuses a
+// refresh token once it has been used, as a strict provider does.
+func TestSharedStore(t *testing.T) {
+	signedIn := func(t *testing.T) (*emulator, string) {
+		e := startEmulator(t)
+		e.microsoftApp(oauthemu.App{PublicClient: true})
+		store := &memStore{}
+		if _, err := login(t, e, store, &approver{e: e, user: officer}, mailauth.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		rt, _ := store.Load(context.Background())
+		return e, rt
+	}
+	renewBoth := func(t *testing.T, e *emulator, store mailauth.TokenStore) []error {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range errs {
+			src := mustSource(t, e.deviceConfig(), mailauth.Options{Store: store})
+			wg.Go(func() { _, errs[i] = src.Token(context.Background()) })
+		}
+		wg.Wait()
+		return errs
+	}
+
+	t.Run("WithoutALockOneIsSignedOut", func(t *testing.T) {
+		// Why the lock: both load the same refresh token, and the
+		// provider honours it once.
+		e, rt := signedIn(t)
+		store := &racyStore{token: rt, loaded: make(chan struct{})}
+		errs := renewBoth(t, e, store)
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("errors %v; want exactly one renewal refused", errs)
+		}
+	})
+
+	t.Run("WithTheLockBothRenew", func(t *testing.T) {
+		e, rt := signedIn(t)
+		store := &lockingStore{t: t, token: rt, lock: make(chan struct{}, 1)}
+		for _, err := range renewBoth(t, e, store) {
+			if err != nil {
+				t.Fatalf("a renewal failed: %v", err)
+			}
+		}
+		// The second renewal used the refresh token the first one saved.
+		var used []string
+		for _, r := range e.Requests() {
+			if r.Grant == oauthemu.GrantRefreshToken {
+				used = append(used, r.Form.Get("refresh_token"))
+			}
+		}
+		if len(used) != 2 || used[0] != rt || used[1] == rt || len(store.saved) != 2 || used[1] != store.saved[0] {
+			t.Errorf("refresh tokens used %d, saved %d: the second renewal did not load the first one's token", len(used), len(store.saved))
+		}
+	})
+}
+
+// racyStore hands the same refresh token to two renewals: Load waits until
+// both have loaded.
+type racyStore struct {
+	mu     sync.Mutex
+	token  string
+	loads  int
+	loaded chan struct{}
+}
+
+func (s *racyStore) Load(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	s.loads++
+	if s.loads == 2 {
+		close(s.loaded)
+	}
+	rt := s.token
+	s.mu.Unlock()
+	select {
+	case <-s.loaded:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return rt, nil
+}
+
+func (s *racyStore) Save(_ context.Context, rt string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = rt
+	return nil
+}
+
+// lockingStore is a RefreshLocker that fails the test when the token is
+// loaded or saved without its lock held.
+type lockingStore struct {
+	t     *testing.T
+	mu    sync.Mutex
+	token string
+	saved []string
+	lock  chan struct{}
+}
+
+func (s *lockingStore) LockRefresh(ctx context.Context) (func(), error) {
+	select {
+	case s.lock <- struct{}{}:
+		return func() { <-s.lock }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *lockingStore) held(op string) {
+	if len(s.lock) == 0 {
+		s.t.Errorf("%s without the refresh lock", op)
+	}
+}
+
+func (s *lockingStore) Load(context.Context) (string, error) {
+	s.held("Load")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.token, nil
+}
+
+func (s *lockingStore) Save(_ context.Context, rt string) error {
+	s.held("Save")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = rt
+	s.saved = append(s.saved, rt)
+	return nil
+}

@@ -30,14 +30,29 @@ type Token struct {
 	Expiry, RenewAt time.Time
 }
 
-// TokenStore keeps the refresh token of the device code flow (the lead's
-// SQLite store in production). Microsoft hands out a new refresh token with
+// TokenStore keeps the refresh token of the device code flow (in production
+// casefile/sqlite's MailTokens, also a RefreshLocker). Microsoft hands out a new refresh token with
 // every renewal and each lives 90 days from its last use: Save is called with
 // every new one, so the newest is what a restarted service loads.
 type TokenStore interface {
 	// Load returns the stored refresh token, "" when there is none.
 	Load(ctx context.Context) (string, error)
 	Save(ctx context.Context, refresh string) error
+}
+
+// RefreshLocker is a TokenStore that several processes share: `trigger
+// serve` and a command such as `trigger mail check` on one database. Each
+// use of a refresh token rotates it, and a provider may refuse the old one
+// once it has issued the new one (Entra ID keeps it valid a while; others
+// do not, and oauthemu does not), so two processes redeeming the same
+// refresh token at once could leave one of them signed out. When the Store
+// is a RefreshLocker, a renewal holds its lock from loading the refresh
+// token until the new one is saved: the second process waits, then loads
+// the token the first one saved.
+type RefreshLocker interface {
+	// LockRefresh waits for the lock (or ctx) and returns the function
+	// that releases it.
+	LockRefresh(ctx context.Context) (unlock func(), err error)
 }
 
 // Options are a Source's collaborators and knobs.
@@ -297,6 +312,14 @@ type refresher struct {
 }
 
 func (r *refresher) refresh(ctx context.Context) (*oauth2.Token, error) {
+	if l, ok := r.s.opts.Store.(RefreshLocker); ok {
+		unlock, err := l.LockRefresh(ctx)
+		if err != nil {
+			return nil, &Error{Op: "lock the refresh token", Provider: r.s.cfg.Provider, Code: CodeStore, Temporary: true, Err: err,
+				Advice: "Another process sharing the database holds the sign-in's lock, or the database did not answer; the service retries."}
+		}
+		defer unlock()
+	}
 	rt := r.unsaved
 	if rt == "" {
 		var err error

@@ -118,6 +118,44 @@ func TestOAuthDovecot(t *testing.T) {
 		}
 	})
 
+	t.Run("RunSaysWhy", func(t *testing.T) {
+		// While the secret is expired Run keeps trying, tells OnError
+		// the token endpoint's refusal each time, and leaves the mail in
+		// the mailbox; a new secret and it connects and files it.
+		o := startOAuthWorld(t, time.Hour, 5*time.Minute)
+		o.emu.ExpireSecret(oauthClient)
+		c := o.client(t)
+		o.append(t, c, "INBOX", testMessage("oa4", ""))
+		s := MustOpenStore(t)
+		out := newOutcomes()
+		w := o.watcher(t, o.Addr, s, out)
+		errs := make(chan error, 100)
+		w.OnError = func(err error) {
+			select {
+			case errs <- err:
+			default:
+			}
+		}
+		runWatcher(t, w)
+		for range 2 {
+			select {
+			case err := <-errs:
+				if mailauth.ErrorCode(err) != mailauth.CodeSecretExpired {
+					t.Fatalf("OnError(%v); want the expired secret", err)
+				}
+			case <-time.After(60 * time.Second): // only keeps a broken test from hanging
+				t.Fatal("OnError was not called")
+			}
+		}
+		if in := o.count(t, c, "INBOX"); in != 1 || messagesStored(t, s) != 0 {
+			t.Errorf("INBOX %d, stored %d: the mail must wait in the mailbox", in, messagesStored(t, s))
+		}
+		o.emu.AddApp(oauthemu.App{Tenant: oauthTenant, ClientID: oauthClient, Secret: oauthSecret, Mailbox: dovecot.User}) // a new secret
+		if got := out.waitFor(t, 1); got[0] != casefile.OutcomeCreated {
+			t.Errorf("outcome %q, want created", got[0])
+		}
+	})
+
 	t.Run("TokenExpiringDuringIdleIsReplaced", func(t *testing.T) {
 		// Tokens live 4s and are renewed 2s before: the IDLE connection
 		// is re-opened with a fresh token, and a message appended after

@@ -91,6 +91,12 @@ type Watcher struct {
 	// OnConnected, if set, is told when the watcher connects (true, with
 	// the mailbox selected) and disconnects (false).
 	OnConnected func(up bool)
+	// OnError, if set, is told why Run's connection attempt failed or its
+	// connection ended (never for a cancelled ctx), before it waits to
+	// reconnect: serve's /readyz and the coordinators' notice tell a
+	// refused sign-in (a *mailauth.Error, mailauth.IsRefused) from a
+	// network failure with it.
+	OnError func(err error)
 
 	connected atomic.Bool
 
@@ -206,6 +212,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 			failures = 0
 		}
 		failures++
+		if w.OnError != nil && err != nil {
+			w.OnError(err)
+		}
 		wait := w.backoff(failures)
 		log.Warn("imap: connection lost; reconnecting", "err", err, "retry_in", wait)
 		select {
