@@ -252,6 +252,8 @@ const (
 	BlockNewVulnerable  = "nc_vulnerable"
 	BlockNewLocation    = "nc_location"
 	BlockNewDescription = "nc_description"
+	BlockNewLanguage    = "nc_language" // only when the partnership writes in Welsh too
+	BlockNewFormats     = "nc_formats"
 	newCaseComplaintRow = 4 // complaint rows on the form
 )
 
@@ -308,6 +310,17 @@ func NewCaseModal(today casefile.Date, cfg *casefile.Config) slack.ModalViewRequ
 		yesNo(BlockNewVulnerable, "Vulnerable"),
 		textInput(BlockNewLocation, "Where it happens", "", false, true, ""),
 		textInput(BlockNewDescription, "What is happening", "In the applicant's words", true, true, ""),
+	)
+	if cfg.Partnership.Welsh() {
+		lang := slack.NewInputBlock(BlockNewLanguage, plain("Letters in"), nil, slack.NewRadioButtonsBlockElement(BlockNewLanguage,
+			opt(casefile.LangEnglish, "English"), opt(casefile.LangWelsh, "Welsh (Cymraeg)")))
+		lang.Optional = true
+		blocks = append(blocks, lang)
+	}
+	formats := slack.NewInputBlock(BlockNewFormats, plain("Accessible formats"), nil, slack.NewCheckboxGroupsBlockElement(BlockNewFormats,
+		opt(casefile.FormatLargePrint, "Large print"), opt(casefile.FormatEasyRead, "Easy read")))
+	formats.Optional = true
+	blocks = append(blocks, formats,
 		slack.NewHeaderBlock(plain("Complaints")),
 		slack.NewContextBlock("", mrkdwn(fmt.Sprintf("Up to %d reports to an agency; leave a row empty when there are fewer (more can be added with `trigger case add --json`).", newCaseComplaintRow))),
 	)
@@ -432,8 +445,12 @@ func (b *Bot) submitNewCase(ctx context.Context, cb *slack.InteractionCallback, 
 	if err := app.Validate(b.Config.Agencies); err != nil {
 		return Response{Ack: viewErrors(map[string]string{newCaseBlockOf(err, rows): fieldMessage(err)})}
 	}
+	pref := casefile.Preferences{Formats: v.options(BlockNewFormats)}
+	if lang := v.option(BlockNewLanguage); lang != "" {
+		pref.Language, pref.LanguageSource = casefile.LanguagePref(lang), casefile.SourceCoordinator
+	}
 	c, err := b.Store.CreateCase(ctx, casefile.NewCase{Application: app, ReceivedAt: receivedAt, Source: "staff", Via: v.option(BlockNewVia),
-		Key: "slack-view:" + cb.View.ID, Actor: who})
+		Key: "slack-view:" + cb.View.ID, Actor: who, Preferences: pref})
 	if err != nil {
 		if casefile.ErrorCode(err) == casefile.EINTERNAL {
 			b.Logger.Error("slack: the new case was not opened", "err", err)

@@ -316,6 +316,7 @@ func (h *harness) newCaseBySlash() *casefile.Case {
 		"nc_app_name": app.Applicant.Name, "nc_app_email": app.Applicant.Email, "nc_app_phone": app.Applicant.Phone,
 		"nc_app_address": app.Applicant.Address, "nc_app_postcode": "DE12",
 		bot.BlockNewLocation: app.Location, bot.BlockNewDescription: "Motorbikes in the alleyway most nights.",
+		bot.BlockNewFormats: casefile.FormatLargePrint,
 	}
 	for i, in := range app.Incidents {
 		n := fmt.Sprint(i + 1)
@@ -348,7 +349,7 @@ func (h *harness) newCaseBySlash() *casefile.Case {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if c.Source != "staff" || c.Threshold.Assessment != casefile.Met || len(c.Incidents) != 3 || c.Applicant.Postcode != "DE12 7HS" || c.ConsentToShare == nil || !*c.ConsentToShare {
+	if c.Source != "staff" || c.Threshold.Assessment != casefile.Met || len(c.Incidents) != 3 || c.Applicant.Postcode != "DE12 7HS" || c.ConsentToShare == nil || !*c.ConsentToShare || !c.Needs(casefile.FormatLargePrint) {
 		h.t.Errorf("the case opened: %+v", c)
 	}
 	evs, _ := h.store.Events(h.ctx, ref)

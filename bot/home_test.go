@@ -212,3 +212,22 @@ func TestHomeState(t *testing.T) {
 		t.Error("String")
 	}
 }
+
+// TestGoldenNewCase pins the /trigger new form, and the summary /trigger
+// REF answers with.
+func TestGoldenNewCase(t *testing.T) {
+	cfg := casefile.DefaultConfig()
+	got := string(golden(t, "modal_new_case", bot.NewCaseModal(casefile.MustDate("2026-11-02"), &cfg)))
+	for _, want := range []string{`"initial_date": "2026-11-02"`, `"block_id": "nc_app_postcode"`, `"block_id": "nc_c4_agency"`, `"block_id": "nc_formats"`, "Open the case"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("form lacks %s", want)
+		}
+	}
+	if strings.Contains(got, "nc_language") {
+		t.Error("a partnership writing in English only is asked for a language")
+	}
+	cfg.Partnership.Languages = []string{"cy", "en"}
+	if got := string(golden(t, "modal_new_case_welsh", bot.NewCaseModal(casefile.MustDate("2026-11-02"), &cfg))); !strings.Contains(got, "Welsh (Cymraeg)") {
+		t.Error("a partnership in Wales is not asked the letters' language")
+	}
+}
