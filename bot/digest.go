@@ -226,5 +226,21 @@ func (b *Bot) postDigest(ctx context.Context, j casefile.Job) error {
 	}
 	text, blocks := DigestMessage(p, channels, b.Config.Roles.Coordinator, b.Config)
 	_, err = b.post(ctx, channel, text, blocks)
+	return b.digestPostError(err)
+}
+
+// digestPostError turns Slack's "the app is not in that channel" (it was
+// removed, or the channel archived, since it was found) into a failure the
+// outbox retries, saying to invite it: the message waits for a person to
+// do so rather than ending at once. The channel is looked up again.
+func (b *Bot) digestPostError(err error) error {
+	switch slackCode(err) {
+	case "not_in_channel", "channel_not_found", "is_archived", "channel_is_archived":
+		b.digest.mu.Lock()
+		b.digest.id = ""
+		b.digest.problem = "invite the app to " + b.Config.Slack.DigestChannelName() + " ([slack] digest_channel): Slack answered " + slackCode(err)
+		b.digest.mu.Unlock()
+		return fmt.Errorf("digest channel: %s", b.DigestProblem())
+	}
 	return err
 }

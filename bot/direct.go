@@ -87,7 +87,7 @@ func (b *Bot) noticeInDigest(ctx context.Context, j casefile.Job, text string, t
 		}
 	}
 	_, err = b.post(ctx, channel, shorten(text, maxText), ServiceNotice(blockID, text, to))
-	return err
+	return b.digestPostError(err)
 }
 
 // ServiceNotice is a notice about the service in the digest channel: its

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -104,6 +105,18 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if eo.Commands == nil {
 		eo.Commands = bot.Commands()
 	}
+	// The Home tab exists when the manifest enables it, as in Slack.
+	var m struct {
+		Features struct {
+			AppHome struct {
+				HomeTabEnabled bool `json:"home_tab_enabled"`
+			} `json:"app_home"`
+		} `json:"features"`
+	}
+	if raw, err := bot.Manifest("Community Trigger", "", true); err != nil || json.Unmarshal(raw, &m) != nil {
+		t.Fatalf("the manifest: %v", err)
+	}
+	eo.NoHomeTab = eo.NoHomeTab || !m.Features.AppHome.HomeTabEnabled
 	if o.mode == "http" {
 		eo.InteractivityURL = srv.URL + "/slack/interactivity"
 		eo.EventsURL = srv.URL + "/slack/events"
