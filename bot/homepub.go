@@ -174,21 +174,35 @@ func (b *Bot) caseChanged(ctx context.Context, ref string) {
 	agencies := casefile.CaseAgencies(c, b.Config)
 	now := b.now()
 	b.homeMu.Lock()
-	defer b.homeMu.Unlock()
-	for _, hu := range b.homes {
-		if homeConcerned(hu, c, agencies) {
+	unknown := map[string]*homeUser{}
+	for user, hu := range b.homes {
+		switch {
+		case !hu.known:
+			unknown[user] = hu // its first publish is under way
+		case homeConcerned(hu.who, hu.shown, c, agencies):
 			hu.dirty, hu.changed = true, now
 		}
 	}
+	b.homeMu.Unlock()
+	// A tab being published for the first time may have been rendered
+	// before the change: refreshed if the change concerns the person, by
+	// their roles (as the configuration and what Slack said before give
+	// them; when that is not known, refreshed anyway).
+	for user, hu := range unknown {
+		who, err := b.actorNow(user)
+		if err == nil && !homeConcerned(who, nil, c, agencies) {
+			continue
+		}
+		b.homeMu.Lock()
+		hu.dirty, hu.changed = true, now
+		b.homeMu.Unlock()
+	}
 }
 
-// homeConcerned reports whether a change of case c shows on the person's
-// Home tab, as of its last publish. Called with Bot.homeMu held.
-func homeConcerned(hu *homeUser, c *casefile.Case, agencies []string) bool {
-	who, shown, known := hu.who, hu.shown, hu.known
+// homeConcerned reports whether a change of case c shows on the Home tab
+// of a person with who's roles whose tab showed the cases in shown.
+func homeConcerned(who casefile.Actor, shown map[string]bool, c *casefile.Case, agencies []string) bool {
 	switch {
-	case !known:
-		return true
 	case who.Permit(casefile.ActSeeAllCases) == nil, shown[c.Ref]:
 		return true
 	case (who.Has(casefile.RoleApprover) || who.Has(casefile.RoleChair)) && c.Status == casefile.StatusAwaitingApproval:
