@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/csp/trigger/bot"
 	"github.com/csp/trigger/bot/slackemu"
 	"github.com/csp/trigger/casefile"
@@ -127,6 +129,21 @@ func testHomeTab(t *testing.T, mode string) {
 		t.Fatalf("submission from the Home tab: %+v %v", res, err)
 	}
 	h.waitHome(h.police, "None at the moment")
+
+	// A Home tab from before someone lost their role (here: published with
+	// a request's button for the stranger): the click is refused, and as
+	// there is no channel to say so in, a small form says it.
+	stale := slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, c.Ref, false, false), nil,
+			slack.NewAccessory(slack.NewButtonBlockElement(bot.ActionProvideDetails, c.Ref+"|police", slack.NewTextBlockObject(slack.PlainTextType, "Provide details", false, false)))),
+	}}}
+	if _, err := h.bot.API.PublishView(h.stranger, stale, ""); err != nil {
+		t.Fatal(err)
+	}
+	h.clickHome(h.stranger, bot.ActionProvideDetails, c.Ref+"|police")
+	if v := h.modal(h.stranger, bot.ViewNotice); !strings.Contains(string(v.Blocks), "only an officer of Police or the coordinator") {
+		t.Errorf("the refusal says %s", v.Blocks)
+	}
 
 	// Filters: nothing is overdue on the day it was received; the case
 	// awaits the agencies, not the coordinator.
