@@ -87,11 +87,12 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 
 	eo := o.emu
 	if eo.TimeScale == 0 {
-		// An emulated minute in three real seconds. Slack's 3 seconds to
-		// acknowledge, and a trigger_id's life, are then 150 ms of real
-		// time: at 60 (50 ms) tests failed now and then on a busy machine
-		// under -race, the bot's answer being correct but late.
-		eo.TimeScale = 20
+		// An emulated minute in twelve real seconds. Slack's 3 seconds to
+		// acknowledge, and a trigger_id's life, are then 600 ms of real
+		// time — still five times stricter than Slack: at 20 (150 ms) tests
+		// failed now and then on a busy machine, under -race or beside the
+		// other packages' tests, the bot's answer correct but late.
+		eo.TimeScale = 5
 	}
 	if eo.Scopes == nil {
 		// The token carries what the manifest asks for, no more: a Slack

@@ -126,7 +126,7 @@ func noRaw(t *testing.T, where, s string) {
 // the resident's words are escaped in the modal and on the card (issue 14,
 // points 1 and 8).
 func TestViewDetailsAnyEmail(t *testing.T) {
-	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 10}, configure: func(_ *harness, cfg *casefile.Config) { cfg.Slack.SharePersonalData = true }})
+	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 5}, configure: func(_ *harness, cfg *casefile.Config) { cfg.Slack.SharePersonalData = true }})
 	app := applicationAt(h.today())
 	app.Applicant.Name = "Lucy " + hostile
 	app.Location = "Mill Street " + hostile
@@ -201,7 +201,7 @@ func (h *harness) toMeeting(c *casefile.Case) {
 // outcome form opens, as a multi-select with shortened names, and records
 // what was chosen (issue 14, point 2).
 func TestRecordOutcomeAnyAgencies(t *testing.T) {
-	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 10}, configure: func(h *harness, cfg *casefile.Config) {
+	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 5}, configure: func(h *harness, cfg *casefile.Config) {
 		cfg.Agencies = append(cfg.Agencies, longAgencies()...)
 	}})
 	c := h.newCase() // names no agency: all 18 are asked
@@ -603,7 +603,7 @@ func TestEventsSurviveHiccups(t *testing.T) {
 // (issue 14, point 9).
 func TestStaleLetterDrafts(t *testing.T) {
 	var approver string
-	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 10}, configure: func(h *harness, cfg *casefile.Config) {
+	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 5}, configure: func(h *harness, cfg *casefile.Config) {
 		approver = h.emu.AddUser("deputy.approver", "deputy@council.example").ID
 		cfg.Roles.Approvers = append(cfg.Roles.Approvers, approver)
 	}})
@@ -661,7 +661,7 @@ func TestStaleLetterDrafts(t *testing.T) {
 // unchanged it makes no new version (the same bytes); one word changed, the
 // new version differs from the old in that word alone (issue 14, point 4).
 func TestEditLongLetterExactly(t *testing.T) {
-	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 10}})
+	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 5}})
 	c := h.toDraft()
 	ch := h.channel(c.Ref)
 	letters, _ := h.store.Letters(h.ctx, c.Ref)

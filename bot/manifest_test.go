@@ -243,9 +243,9 @@ func TestManifestScopes(t *testing.T) {
 	t.Parallel()
 	inSource := sourceMethods(t)
 
-	// TimeScale 10: the click's 3-second trigger_id is 300 ms of real time,
+	// TimeScale 5: the click's 3-second trigger_id is 600 ms of real time,
 	// so a loaded machine still opens the modal.
-	h := newHarness(t, harnessOpts{mode: "socket", emuClock: true, emu: slackemu.Options{TimeScale: 10}})
+	h := newHarness(t, harnessOpts{mode: "socket", emuClock: true, emu: slackemu.Options{TimeScale: 5}})
 	// A channel of the case's name exists already (made by hand, or by an
 	// attempt whose answer was lost): name_taken, conversations.list.
 	name := fmt.Sprintf("ct-%d-0001", casefile.DateOf(time.Now()).Year)
