@@ -76,13 +76,8 @@ func TestHomeTab(t *testing.T) {
 	}
 }
 
-// modalTime is the emulator's time scale for the tests that open forms:
-// Slack's 3 seconds for a trigger_id are 600 ms of real time, which a
-// loaded machine running the race detector still meets.
-const modalTime = 5
-
 func testHomeTab(t *testing.T, mode string) {
-	h := newHarness(t, harnessOpts{mode: mode, emu: slackemu.Options{TimeScale: modalTime}})
+	h := newHarness(t, harnessOpts{mode: mode})
 	c := h.newCase()
 	ch := h.channel(c.Ref)
 	card := h.card(c.Ref)
@@ -231,7 +226,7 @@ func TestTriggerCommand(t *testing.T) {
 }
 
 func testTriggerCommand(t *testing.T, mode string) {
-	h := newHarness(t, harnessOpts{mode: mode, emu: slackemu.Options{TimeScale: modalTime}})
+	h := newHarness(t, harnessOpts{mode: mode})
 	c := h.newCase()
 	ch := h.channel(c.Ref)
 	h.card(c.Ref)
@@ -401,7 +396,7 @@ func (h *harness) newCaseBySlash() *casefile.Case {
 func TestNewCaseWorkflow(t *testing.T) {
 	for _, mode := range []string{"socket", "http"} {
 		t.Run(mode, func(t *testing.T) {
-			h := newHarness(t, harnessOpts{mode: mode, emu: slackemu.Options{TimeScale: modalTime}})
+			h := newHarness(t, harnessOpts{mode: mode})
 			testWorkflowOf(t, h, h.newCaseBySlash)
 			jobs, _ := h.store.Jobs(h.ctx, "")
 			ack := false
