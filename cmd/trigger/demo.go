@@ -489,12 +489,12 @@ func (d *demo) phoneApplication(ctx context.Context) (string, error) {
 		if !ok {
 			return false
 		}
-		_, ok = d.find(ch.ID, "acknowledge it another way")
+		_, ok = d.find(ch.ID, `"card-`+ref+`"`)
 		return ok
 	}); err != nil {
 		return "", err
 	}
-	d.say("a resident phoned: the coordinator typed /trigger new in Slack → case %s (threshold assessment: %s, %s), channel #%s; no email address, so the channel asks the coordinator to acknowledge it by phone",
+	d.say("a resident phoned: the coordinator typed /trigger new in Slack → case %s (threshold assessment: %s, %s), channel #%s; no email address, so the coordinator is asked there to acknowledge it by phone",
 		ref, c.Threshold.Assessment, casefile.Count(c.Threshold.QualifyingComplaints, "qualifying complaint", "qualifying complaints"), name)
 	return ref, nil
 }
