@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -14,13 +13,7 @@ import (
 // mailbox is not being read): the text as it is, escaped for mrkdwn so that
 // advice such as "-AppId <client id>" is shown, not taken for a link.
 func DirectMessage(text string) []slack.Block {
-	return []slack.Block{slack.NewSectionBlock(mrkdwn(escapeMrkdwn(text)), nil, nil)}
-}
-
-// escapeMrkdwn escapes the three characters Slack's mrkdwn gives a meaning
-// to (links, mentions).
-func escapeMrkdwn(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(esc(text)), nil, nil)}
 }
 
 // directMessage sends a slack.direct_message job: one direct message from
@@ -94,7 +87,7 @@ func (b *Bot) noticeInDigest(ctx context.Context, j casefile.Job, text string, t
 // text as in a direct message (escaped for mrkdwn), the people it is for
 // named first.
 func ServiceNotice(blockID, text string, to []string) []slack.Block {
-	body := escapeMrkdwn(text)
+	body := esc(text)
 	if len(to) > 0 {
 		body = mentions(to) + " " + body
 	}
