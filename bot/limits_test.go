@@ -484,6 +484,20 @@ type flakyStore struct {
 	replyFails int           // RecordReply fails this many more times
 	replyStall chan struct{} // when set, RecordReply waits for it to close, then fails
 	keepFails  int           // KeepEvent fails this many more times
+	// dead: the bot behind this store claims no more recorded events, as
+	// a bot that died would not; without it the hanging bot could claim
+	// the event again when its lease ends, racing the next bot.
+	dead bool
+}
+
+func (f *flakyStore) PendingEvents(ctx context.Context, limit int, lease time.Duration) ([]casefile.SlackEvent, error) {
+	f.mu.Lock()
+	dead := f.dead
+	f.mu.Unlock()
+	if dead {
+		return nil, nil
+	}
+	return f.Store.PendingEvents(ctx, limit, lease)
 }
 
 func (f *flakyStore) RecordReply(ctx context.Context, a casefile.Actor, in casefile.ReplyInput) (casefile.Changed, error) {
@@ -563,7 +577,7 @@ func TestEventsSurviveHiccups(t *testing.T) {
 		council := h.waitMessage(ch.ID, `"request-`+c.Ref+`-council"`)
 		stall := make(chan struct{})
 		flaky.mu.Lock()
-		flaky.replyStall = stall
+		flaky.replyStall, flaky.dead = stall, true
 		flaky.mu.Unlock()
 		defer close(stall)
 		before := len(h.emu.Deliveries())
