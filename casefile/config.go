@@ -180,6 +180,34 @@ type SlackConfig struct {
 	Mode              string `toml:"mode"` // socket, http
 	ChannelPrefix     string `toml:"channel_prefix"`
 	SharePersonalData bool   `toml:"share_personal_data"`
+	// DigestChannel is where the daily overdue digest goes, one message
+	// for all cases, and the notices that belong to no case: a channel
+	// name ("#community-trigger") or id ("C0123ABCD"). Empty: each case's
+	// digest goes to its own channel. The app must be a member.
+	DigestChannel string `toml:"digest_channel"`
+}
+
+// DigestChannelRef splits [slack] digest_channel into the channel id it
+// names, or the name (without "#"); both "" when none is set.
+func (c SlackConfig) DigestChannelRef() (id, name string) {
+	v := strings.TrimSpace(c.DigestChannel)
+	switch {
+	case v == "":
+		return "", ""
+	case slackChannelIDRE.MatchString(v):
+		return v, ""
+	}
+	return "", strings.TrimPrefix(v, "#")
+}
+
+// DigestChannelName is how people are told of the digest channel:
+// "#community-trigger", or its id.
+func (c SlackConfig) DigestChannelName() string {
+	id, name := c.DigestChannelRef()
+	if name != "" {
+		return "#" + name
+	}
+	return id
 }
 
 type HTTPConfig struct {
@@ -404,6 +432,9 @@ const DefaultReviewOutcomeBody = "the Chair of the Community Safety Partnership"
 var (
 	agencyIDRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 	channelPrefixRE = regexp.MustCompile(`^[a-z0-9_-]{0,20}$`)
+	// Slack's channel ids (C… public, G… older private ones) and names.
+	slackChannelIDRE   = regexp.MustCompile(`^[CG][A-Z0-9]{8,}$`)
+	slackChannelNameRE = regexp.MustCompile(`^#?[a-z0-9_-]{1,80}$`)
 )
 
 // Validate checks the configuration and names the first bad key.
@@ -495,6 +526,9 @@ func (c *Config) Validate() error {
 	}
 	if !channelPrefixRE.MatchString(c.Slack.ChannelPrefix) {
 		return bad("slack.channel_prefix", "%q: use up to 20 lower-case letters, digits, - or _", c.Slack.ChannelPrefix)
+	}
+	if d := strings.TrimSpace(c.Slack.DigestChannel); d != "" && !slackChannelIDRE.MatchString(d) && !slackChannelNameRE.MatchString(d) {
+		return bad("slack.digest_channel", "%q is neither a channel name (\"#community-trigger\": lower-case letters, digits, - and _) nor a channel id (\"C0123ABCD\")", d)
 	}
 	if c.Slack.APIURL != "" {
 		if err := checkAPIURL(c.Slack.APIURL, "the bot's token"); err != "" {

@@ -34,6 +34,10 @@ type Options struct {
 	// Nil means all of them. A message event also needs the token's
 	// history scope for the conversation's type.
 	Events []string
+	// NoHomeTab is an app whose manifest does not enable the Home tab
+	// (features.app_home.home_tab_enabled): views.publish answers
+	// not_enabled, and nobody can open it.
+	NoHomeTab bool
 	// Commands are the app's slash commands ("/trigger"). Nil accepts any
 	// command; a person running another one gets Slack's "not a valid
 	// command" and the app hears nothing.

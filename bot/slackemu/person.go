@@ -116,6 +116,107 @@ func (e *Emulator) ClickButton(userID, channelID, messageTS, actionID, value str
 	return res, nil
 }
 
+// ClickInView has a person click an interactive element of a view on
+// their screen: their Home tab, or the modal on top of their stack. The app
+// receives block_actions with container type "view", the view as it is
+// (with its hash), a fresh trigger_id and no response_url (Slack gives none
+// for a view); ClickInView returns once it acknowledged or 3 emulated
+// seconds passed.
+func (e *Emulator) ClickInView(userID, viewID, actionID, value string) (ClickResult, error) {
+	e.mu.Lock()
+	u := e.users[userID]
+	v := e.views[viewID]
+	stack := e.stacks[userID]
+	switch {
+	case u == nil || u.IsBot || u.Deleted:
+		e.mu.Unlock()
+		return ClickResult{}, errPerson("no active person %s", userID)
+	case v == nil || v.User != userID:
+		e.mu.Unlock()
+		return ClickResult{}, errPerson("view %s is not %s's", viewID, userID)
+	case v.Type == "modal" && (len(stack) == 0 || stack[len(stack)-1] != viewID):
+		e.mu.Unlock()
+		return ClickResult{}, errPerson("modal %s is not on top of %s's screen", viewID, userID)
+	}
+	action, err := blockAction(v.Blocks, actionID, value)
+	if err != nil {
+		e.mu.Unlock()
+		return ClickResult{}, err
+	}
+	action["action_ts"] = e.newTS()
+	res := ClickResult{TriggerID: e.issueTriggerLocked(userID)}
+	payload := map[string]any{
+		"type":                  "block_actions",
+		"token":                 e.opts.VerificationToken,
+		"api_app_id":            e.appID,
+		"team":                  e.teamRef(),
+		"enterprise":            nil,
+		"is_enterprise_install": false,
+		"user":                  e.userRef(u),
+		"container":             map[string]any{"type": "view", "view_id": v.ID},
+		"trigger_id":            res.TriggerID,
+		"view":                  e.viewJSON(v, nil),
+		"actions":               []any{action},
+	}
+	e.mu.Unlock()
+
+	ack := e.interact("interactive", payload, false)
+	res.Acked, res.Problem = ack.acked, ack.problem
+	return res, nil
+}
+
+// ClickEphemeral has a person click an interactive element of an ephemeral
+// message they were shown (Ephemerals gives its TS). As Slack does, the
+// payload's container says is_ephemeral and carries no message: the app
+// knows only the channel, the element and its value. It comes with a
+// trigger_id and a response_url (which can replace or delete the ephemeral
+// message).
+func (e *Emulator) ClickEphemeral(userID, ts, actionID, value string) (ClickResult, error) {
+	e.mu.Lock()
+	var eph *Ephemeral
+	for i := range e.ephemerals {
+		if m := &e.ephemerals[i]; m.User == userID && m.TS == ts {
+			eph = m
+		}
+	}
+	if eph == nil {
+		e.mu.Unlock()
+		return ClickResult{}, errPerson("no ephemeral message %s shown to %s", ts, userID)
+	}
+	u, c, err := e.personInChannelLocked(userID, eph.Channel, false)
+	if err != nil {
+		e.mu.Unlock()
+		return ClickResult{}, err
+	}
+	action, err := blockAction(eph.Blocks, actionID, value)
+	if err != nil {
+		e.mu.Unlock()
+		return ClickResult{}, err
+	}
+	action["action_ts"] = e.newTS()
+	res := ClickResult{TriggerID: e.issueTriggerLocked(userID), ResponseURL: e.newResponseURLLocked(userID, c.ID, "")}
+	payload := map[string]any{
+		"type":                  "block_actions",
+		"token":                 e.opts.VerificationToken,
+		"api_app_id":            e.appID,
+		"team":                  e.teamRef(),
+		"enterprise":            nil,
+		"is_enterprise_install": false,
+		"user":                  e.userRef(u),
+		"container":             map[string]any{"type": "message", "message_ts": eph.TS, "channel_id": c.ID, "is_ephemeral": true},
+		"trigger_id":            res.TriggerID,
+		"channel":               map[string]any{"id": c.ID, "name": c.Name},
+		"state":                 map[string]any{"values": map[string]any{}},
+		"response_url":          res.ResponseURL,
+		"actions":               []any{action},
+	}
+	e.mu.Unlock()
+
+	ack := e.interact("interactive", payload, false)
+	res.Acked, res.Problem = ack.acked, ack.problem
+	return res, nil
+}
+
 // blockAction finds the element actionID in a message's blocks and returns
 // the action Slack reports for choosing value in it.
 func blockAction(blocks json.RawMessage, actionID, value string) (map[string]any, error) {
@@ -554,6 +655,9 @@ func (e *Emulator) OpenHome(userID string) error {
 	u := e.users[userID]
 	if u == nil || u.IsBot || u.Deleted {
 		return errPerson("no active person %s", userID)
+	}
+	if e.opts.NoHomeTab {
+		return errPerson("the app has no Home tab (its manifest does not enable it)")
 	}
 	c := e.openIMLocked(u)
 	ts := e.newTS()

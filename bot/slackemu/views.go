@@ -259,6 +259,9 @@ func (e *Emulator) viewsUpdate(p params) (reply, error) {
 // in the workspace (not the bot, not deactivated); a hash, when given,
 // must be the current view's; the view must be under 250 kB.
 func (e *Emulator) viewsPublish(p params) (reply, error) {
+	if e.opts.NoHomeTab {
+		return nil, fail("not_enabled") // "a home view is published but the Home tab isn't enabled for the app"
+	}
 	user := p.Get("user_id")
 	if u := e.users[user]; u == nil || u.IsBot || u.Deleted {
 		return nil, fail("invalid_arguments", "invalid `user_id`")

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -256,6 +258,16 @@ func (d *demo) script(ctx context.Context) error {
 	}
 	d.say("Slack: private channel #%s created, %d members invited (coordinator, Chair, 3 agency officers), case card posted", ch.Name, len(d.emu.Members(ch.ID))-1)
 
+	// 2b. A resident phones: the coordinator types the application in
+	// Slack, and the Home tab shows every case.
+	phoned, err := d.phoneApplication(ctx)
+	if err != nil {
+		return err
+	}
+	if err := d.showHome(ctx, ref, phoned); err != nil {
+		return err
+	}
+
 	// 3. The coordinator accepts; the agencies are asked.
 	if err := d.click(d.coord, ch.ID, card.TS, bot.ActionAccept, ref); err != nil {
 		return err
@@ -430,6 +442,173 @@ func (d *demo) script(ctx context.Context) error {
 	fmt.Fprintln(d.out, text)
 	fmt.Fprintf(d.out, "────────────────────────────────────────────────\n\n")
 	return nil
+}
+
+// phoneApplication has the coordinator type in a phone call with
+// /trigger new, and returns the case it opened.
+func (d *demo) phoneApplication(ctx context.Context) (string, error) {
+	dm, err := d.emu.OpenDM(d.coord)
+	if err != nil {
+		return "", err
+	}
+	res, err := d.emu.SlashCommand(d.coord, dm, "/trigger", "new")
+	if err != nil {
+		return "", err
+	}
+	if !res.Acked {
+		return "", fmt.Errorf("/trigger new was not acknowledged: %s", res.Problem)
+	}
+	var view slackemu.View
+	if err := d.wait(ctx, "the new application form", func() bool {
+		for _, v := range d.emu.OpenViews(d.coord) {
+			if v.CallbackID == bot.ViewNewCase {
+				view = v
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return "", err
+	}
+	today := casefile.DateOf(time.Now())
+	sub, err := d.emu.SubmitView(d.coord, view.ID, map[string]string{
+		bot.BlockNewVia: "phone", bot.BlockNewRoute: "individual", bot.BlockNewConsent: "yes",
+		"nc_app_name": "Margaret Okafor", "nc_app_phone": "07700 900456", "nc_app_address": "3 Station Road, Ashby", "nc_app_postcode": "le65 1ab",
+		bot.BlockNewLocation: "Station Road car park", bot.BlockNewDescription: "Cars racing round the car park late at night.",
+		"nc_c1_occurred": today.AddDays(-40).String(), "nc_c1_reported": today.AddDays(-39).String(), "nc_c1_agency": "police", "nc_c1_reference": "0771 of the 101 log",
+		"nc_c2_occurred": today.AddDays(-12).String(), "nc_c2_reported": today.AddDays(-12).String(), "nc_c2_agency": "council",
+	})
+	if err != nil {
+		return "", err
+	}
+	if sub.View == nil || sub.View.CallbackID != bot.ViewCaseOpened {
+		return "", fmt.Errorf("the new application was not accepted: %v %s", sub.Errors, sub.Problem)
+	}
+	ref := sub.View.PrivateMetadata
+	c, err := d.store.Case(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	name := "ct-" + strings.ToLower(strings.TrimPrefix(ref, "CT-"))
+	if err := d.wait(ctx, "the phoned case's channel", func() bool {
+		ch, ok := d.emu.ChannelByName(name)
+		if !ok {
+			return false
+		}
+		_, ok = d.find(ch.ID, `"card-`+ref+`"`)
+		return ok
+	}); err != nil {
+		return "", err
+	}
+	d.say("a resident phoned: the coordinator typed /trigger new in Slack → case %s (threshold assessment: %s, %s), channel #%s; no email address, so the coordinator is asked there to acknowledge it by phone",
+		ref, c.Threshold.Assessment, casefile.Count(c.Threshold.QualifyingComplaints, "qualifying complaint", "qualifying complaints"), name)
+	return ref, nil
+}
+
+// showHome has the coordinator open the app's Home tab, and prints it as
+// text.
+func (d *demo) showHome(ctx context.Context, refs ...string) error {
+	if err := d.emu.OpenHome(d.coord); err != nil {
+		return err
+	}
+	var view slackemu.View
+	if err := d.wait(ctx, "the Home tab", func() bool {
+		var ok bool
+		if view, ok = d.emu.HomeView(d.coord); !ok {
+			return false
+		}
+		for _, ref := range refs {
+			if !bytes.Contains(view.Blocks, []byte(ref)) {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	d.say("the coordinator opened the app's Home tab in Slack:")
+	fmt.Fprintf(d.out, "\n──── the coordinator's Home tab ────\n%s────────────────────────────────────\n\n", homeText(view.Blocks, d.emu))
+	return nil
+}
+
+// homeText is a Home tab as text: what the coordinator reads, channels by
+// name, buttons in brackets.
+func homeText(raw json.RawMessage, emu *slackemu.Emulator) string {
+	var blocks []struct {
+		Type string `json:"type"`
+		Text *struct {
+			Text string `json:"text"`
+		} `json:"text"`
+		Fields []struct {
+			Text string `json:"text"`
+		} `json:"fields"`
+		Elements []struct {
+			Type string `json:"type"`
+			Text any    `json:"text"`
+			Init *struct {
+				Text struct {
+					Text string `json:"text"`
+				} `json:"text"`
+			} `json:"initial_option"`
+		} `json:"elements"`
+		Accessory *struct {
+			Text struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		} `json:"accessory"`
+	}
+	_ = json.Unmarshal(raw, &blocks)
+	names := map[string]string{}
+	for _, ch := range emu.Channels() {
+		names[ch.ID] = "#" + ch.Name
+	}
+	channelRE := regexp.MustCompile(`<#([A-Z0-9]+)>`)
+	tidy := func(s string) string {
+		s = channelRE.ReplaceAllStringFunc(s, func(m string) string { return names[channelRE.FindStringSubmatch(m)[1]] })
+		return strings.NewReplacer("*", "", ":warning: ", "⚠ ", "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+	}
+	var b strings.Builder
+	for _, bl := range blocks {
+		switch bl.Type {
+		case "header":
+			fmt.Fprintf(&b, "%s\n", strings.ToUpper(bl.Text.Text))
+		case "divider":
+			b.WriteString("\n")
+		case "section":
+			var parts []string
+			if bl.Text != nil {
+				parts = append(parts, tidy(bl.Text.Text))
+			}
+			for _, f := range bl.Fields {
+				parts = append(parts, strings.ReplaceAll(tidy(f.Text), "\n", ": "))
+			}
+			line := strings.Join(parts, " · ")
+			if bl.Accessory != nil {
+				line += "  [" + bl.Accessory.Text.Text + "]"
+			}
+			fmt.Fprintf(&b, "%s\n", strings.ReplaceAll(line, "\n", "\n    "))
+		case "context":
+			for _, e := range bl.Elements {
+				if t, ok := e.Text.(string); ok {
+					fmt.Fprintf(&b, "  %s\n", tidy(t))
+				}
+			}
+		case "actions":
+			var parts []string
+			for _, e := range bl.Elements {
+				switch {
+				case e.Init != nil:
+					parts = append(parts, "[Show: "+e.Init.Text.Text+" ▾]")
+				case e.Type == "button":
+					if t, ok := e.Text.(map[string]any); ok {
+						parts = append(parts, fmt.Sprintf("[%v]", t["text"]))
+					}
+				}
+			}
+			fmt.Fprintf(&b, "%s\n", strings.Join(parts, " "))
+		}
+	}
+	return b.String()
 }
 
 // letterOf is the newest letter of a kind on the case.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -325,6 +326,13 @@ func (s *server) mux() *http.ServeMux {
 		if st, err := s.store.OutboxStats(r.Context()); err == nil && st.Dead > 0 {
 			attention = outboxAttention(st.Dead)
 		}
+		// The app not in the digest channel: the digest waits for a person
+		// to invite it (like an ended job, not a fault a restart fixes).
+		if s.bot != nil {
+			if p := s.bot.DigestProblem(); p != "" {
+				attention = strings.TrimPrefix(attention+"\nslack: "+p, "\n")
+			}
+		}
 		if len(problems) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			for _, p := range problems {
@@ -359,6 +367,7 @@ func (s *server) mux() *http.ServeMux {
 	if s.slackHTTP != nil {
 		mux.HandleFunc("POST /slack/events", s.slackHTTP.Events)
 		mux.HandleFunc("POST /slack/interactivity", s.slackHTTP.Interactivity)
+		mux.HandleFunc("POST /slack/commands", s.slackHTTP.Commands)
 	}
 	return mux
 }

@@ -94,6 +94,7 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	if o.mode == "http" {
 		eo.InteractivityURL = "http://" + w.http + "/slack/interactivity"
 		eo.EventsURL = "http://" + w.http + "/slack/events"
+		eo.CommandsURL = "http://" + w.http + "/slack/commands"
 	}
 	w.emu = slackemu.New(eo)
 	if err := w.emu.Start("127.0.0.1:0"); err != nil {
