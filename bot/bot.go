@@ -52,6 +52,7 @@ type Bot struct {
 
 	homeMu   sync.Mutex
 	homes    map[string]*homeUser // user id → their Home tab, since the start
+	homeDay  casefile.Date        // the date of the last refresh round
 	homeSent []time.Time          // views.publish calls in the last HomeWindow
 
 	digest digestState

@@ -543,3 +543,23 @@ func (h *harness) slackPending() int {
 	}
 	return n
 }
+
+// TestHomeNewDay: a Home tab left open overnight is published again when
+// the date turns, with the days counted from the new today, though no case
+// changed.
+func TestHomeNewDay(t *testing.T) {
+	clk := &testClock{}
+	clk.Set(london("2026-10-12 23:58"))
+	h := newHarness(t, harnessOpts{mode: "socket", clock: clk.Now})
+	c := h.newCase()
+	h.card(c.Ref)
+	h.openHome(h.coord, "open 0 days")
+	h.waitStore("the refreshes to settle", func() bool { return h.bot.HomesPending() == 0 })
+	before := h.publishes(h.coord)
+
+	clk.Set(london("2026-10-13 00:01"))
+	h.waitHome(h.coord, "open 1 day")
+	if n := h.publishes(h.coord) - before; n != 1 {
+		t.Errorf("%d publishes at midnight, want 1", n)
+	}
+}

@@ -213,6 +213,23 @@ func homeConcerned(who casefile.Actor, shown map[string]bool, c *casefile.Case, 
 	return false
 }
 
+// newDay marks every Home tab for a refresh when the date has turned since
+// the last look: "open N days", "due today" and "overdue" are counted from
+// today, so a tab left open overnight would otherwise say yesterday's.
+func (b *Bot) newDay(now time.Time) {
+	today := casefile.DateOf(now)
+	b.homeMu.Lock()
+	defer b.homeMu.Unlock()
+	if b.homeDay != today && b.homeDay != (casefile.Date{}) {
+		for _, hu := range b.homes {
+			if hu.known {
+				hu.dirty, hu.changed = true, now.Add(-time.Hour) // no quiet spell to wait for
+			}
+		}
+	}
+	b.homeDay = today
+}
+
 // homeAllowed reports whether another refresh fits in the window now, and
 // reserves its place if so.
 func (b *Bot) homeAllowed(now time.Time) bool {
@@ -242,6 +259,7 @@ func (b *Bot) refreshHomes(ctx context.Context) int {
 		debounce = defaultHomeDebounce
 	}
 	now := b.now()
+	b.newDay(now)
 	type due struct {
 		user    string
 		changed time.Time
