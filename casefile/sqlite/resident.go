@@ -515,22 +515,9 @@ func (s *Store) SkipConsultation(ctx context.Context, a casefile.Actor, ref, rea
 // EndConsultations drafts the response of every case whose resident was
 // consulted and did not reply by the date: the scheduler runs it.
 func (s *Store) EndConsultations(ctx context.Context) (int, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT c.ref FROM consultations k JOIN cases c ON c.id = k.case_id
+	refs, err := queryStrings(ctx, s.rdb, `SELECT c.ref FROM consultations k JOIN cases c ON c.id = k.case_id
 		WHERE k.ended_at IS NULL AND k.reply_by < ? AND c.status = ?`, casefile.DateOf(s.Now()).String(), casefile.StatusDrafting)
 	if err != nil {
-		return 0, err
-	}
-	var refs []string
-	for rows.Next() {
-		var ref string
-		if err := rows.Scan(&ref); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		refs = append(refs, ref)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	n := 0

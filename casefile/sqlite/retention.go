@@ -74,21 +74,12 @@ func (s *Store) PurgeExpired(ctx context.Context) ([]casefile.Purge, error) {
 }
 
 func (tx *Tx) retentionDue(ctx context.Context) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT ref FROM cases WHERE purged_at IS NULL AND closed_at IS NOT NULL AND closed_at < ?
+	refs, err := queryStrings(ctx, tx, `SELECT ref FROM cases WHERE purged_at IS NULL AND closed_at IS NOT NULL AND closed_at < ?
 		AND status IN (?, ?) ORDER BY closed_at, id`, ms(tx.s.RetentionCutoffAt(tx.now)), casefile.StatusClosed, casefile.StatusWithdrawn)
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
-	defer rows.Close()
-	var refs []string
-	for rows.Next() {
-		var ref string
-		if err := rows.Scan(&ref); err != nil {
-			return nil, err
-		}
-		refs = append(refs, ref)
-	}
-	return refs, rows.Err()
+	return refs, nil
 }
 
 // RetentionCutoffAt is RetentionCutoff at the moment now. From 29 February
