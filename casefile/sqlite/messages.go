@@ -475,7 +475,7 @@ func (tx *Tx) hadFurtherReview(ctx context.Context, caseID int64) (bool, error) 
 // asking a further review has ended. A request that comes later still
 // reopens the case, marked late.
 func (s *Store) CloseAfterFurtherReviewWindow(ctx context.Context) (int, error) {
-	refs, err := queryStrings(ctx, s.rdb, `SELECT c.ref FROM cases c JOIN deadlines d ON d.case_id = c.id
+	refs, err := queryColumn[string](ctx, s.rdb, `SELECT c.ref FROM cases c JOIN deadlines d ON d.case_id = c.id
 		WHERE c.status = 'responded' AND d.name = ? AND d.done_at IS NULL AND d.due_on < ?`, casefile.DeadlineFurtherReview, casefile.DateOf(s.Now()).String())
 	if err != nil {
 		return 0, err

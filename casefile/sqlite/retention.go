@@ -74,7 +74,7 @@ func (s *Store) PurgeExpired(ctx context.Context) ([]casefile.Purge, error) {
 }
 
 func (tx *Tx) retentionDue(ctx context.Context) ([]string, error) {
-	refs, err := queryStrings(ctx, tx, `SELECT ref FROM cases WHERE purged_at IS NULL AND closed_at IS NOT NULL AND closed_at < ?
+	refs, err := queryColumn[string](ctx, tx, `SELECT ref FROM cases WHERE purged_at IS NULL AND closed_at IS NOT NULL AND closed_at < ?
 		AND status IN (?, ?) ORDER BY closed_at, id`, ms(tx.s.RetentionCutoffAt(tx.now)), casefile.StatusClosed, casefile.StatusWithdrawn)
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
