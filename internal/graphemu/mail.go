@@ -421,7 +421,7 @@ func (e *Emulator) move(w http.ResponseWriter, rt route, mb *mailbox, body []byt
 	mb.restIDs[m.restID] = m.immutableID
 	m.folderID = dest.id
 	m.version++
-	m.modified = e.clock.now()
+	m.modified = e.clock.Now()
 	writeJSON(w, http.StatusCreated, messageJSON(m, p.immutable, nil))
 	return nil
 }
