@@ -3,6 +3,7 @@ package slackemu
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -82,17 +83,35 @@ func (e *Emulator) ClickButton(userID, channelID, messageTS, actionID, value str
 		e.mu.Unlock()
 		return ClickResult{}, errPerson("no message %s in %s", messageTS, c.Name)
 	}
-	action, err := blockAction(m.Blocks, actionID, value)
+	container := map[string]any{"type": "message", "message_ts": m.TS, "channel_id": c.ID, "is_ephemeral": false}
+	if m.ThreadTS != "" && m.ThreadTS != m.TS {
+		container["thread_ts"] = m.ThreadTS
+	}
+	return e.clickLocked(u, m.Blocks, actionID, value, func(res *ClickResult) map[string]any {
+		res.ResponseURL = e.newResponseURLLocked(userID, c.ID, m.TS)
+		return map[string]any{
+			"container":    container,
+			"channel":      map[string]any{"id": c.ID, "name": c.Name},
+			"message":      e.messageJSON(m),
+			"state":        map[string]any{"values": map[string]any{}},
+			"response_url": res.ResponseURL,
+		}
+	})
+}
+
+// clickLocked sends the app the block_actions of person u choosing value
+// in the element actionID of blocks, with a fresh trigger_id, and what
+// differs by surface (container, channel, message or view, response_url)
+// from surface; it unlocks e.mu before the app is called, and returns once
+// the app acknowledged or 3 emulated seconds passed.
+func (e *Emulator) clickLocked(u *User, blocks json.RawMessage, actionID, value string, surface func(*ClickResult) map[string]any) (ClickResult, error) {
+	action, err := blockAction(blocks, actionID, value)
 	if err != nil {
 		e.mu.Unlock()
 		return ClickResult{}, err
 	}
 	action["action_ts"] = e.newTS()
-	res := ClickResult{TriggerID: e.issueTriggerLocked(userID), ResponseURL: e.newResponseURLLocked(userID, c.ID, m.TS)}
-	container := map[string]any{"type": "message", "message_ts": m.TS, "channel_id": c.ID, "is_ephemeral": false}
-	if m.ThreadTS != "" && m.ThreadTS != m.TS {
-		container["thread_ts"] = m.ThreadTS
-	}
+	res := ClickResult{TriggerID: e.issueTriggerLocked(u.ID)}
 	payload := map[string]any{
 		"type":                  "block_actions",
 		"token":                 e.opts.VerificationToken,
@@ -101,14 +120,10 @@ func (e *Emulator) ClickButton(userID, channelID, messageTS, actionID, value str
 		"enterprise":            nil,
 		"is_enterprise_install": false,
 		"user":                  e.userRef(u),
-		"container":             container,
 		"trigger_id":            res.TriggerID,
-		"channel":               map[string]any{"id": c.ID, "name": c.Name},
-		"message":               e.messageJSON(m),
-		"state":                 map[string]any{"values": map[string]any{}},
-		"response_url":          res.ResponseURL,
 		"actions":               []any{action},
 	}
+	maps.Copy(payload, surface(&res))
 	e.mu.Unlock()
 
 	ack := e.interact("interactive", payload, false)
@@ -138,31 +153,12 @@ func (e *Emulator) ClickInView(userID, viewID, actionID, value string) (ClickRes
 		e.mu.Unlock()
 		return ClickResult{}, errPerson("modal %s is not on top of %s's screen", viewID, userID)
 	}
-	action, err := blockAction(v.Blocks, actionID, value)
-	if err != nil {
-		e.mu.Unlock()
-		return ClickResult{}, err
-	}
-	action["action_ts"] = e.newTS()
-	res := ClickResult{TriggerID: e.issueTriggerLocked(userID)}
-	payload := map[string]any{
-		"type":                  "block_actions",
-		"token":                 e.opts.VerificationToken,
-		"api_app_id":            e.appID,
-		"team":                  e.teamRef(),
-		"enterprise":            nil,
-		"is_enterprise_install": false,
-		"user":                  e.userRef(u),
-		"container":             map[string]any{"type": "view", "view_id": v.ID},
-		"trigger_id":            res.TriggerID,
-		"view":                  e.viewJSON(v, nil),
-		"actions":               []any{action},
-	}
-	e.mu.Unlock()
-
-	ack := e.interact("interactive", payload, false)
-	res.Acked, res.Problem = ack.acked, ack.problem
-	return res, nil
+	return e.clickLocked(u, v.Blocks, actionID, value, func(*ClickResult) map[string]any {
+		return map[string]any{
+			"container": map[string]any{"type": "view", "view_id": v.ID},
+			"view":      e.viewJSON(v, nil),
+		}
+	})
 }
 
 // ClickEphemeral has a person click an interactive element of an ephemeral
@@ -188,33 +184,15 @@ func (e *Emulator) ClickEphemeral(userID, ts, actionID, value string) (ClickResu
 		e.mu.Unlock()
 		return ClickResult{}, err
 	}
-	action, err := blockAction(eph.Blocks, actionID, value)
-	if err != nil {
-		e.mu.Unlock()
-		return ClickResult{}, err
-	}
-	action["action_ts"] = e.newTS()
-	res := ClickResult{TriggerID: e.issueTriggerLocked(userID), ResponseURL: e.newResponseURLLocked(userID, c.ID, "")}
-	payload := map[string]any{
-		"type":                  "block_actions",
-		"token":                 e.opts.VerificationToken,
-		"api_app_id":            e.appID,
-		"team":                  e.teamRef(),
-		"enterprise":            nil,
-		"is_enterprise_install": false,
-		"user":                  e.userRef(u),
-		"container":             map[string]any{"type": "message", "message_ts": eph.TS, "channel_id": c.ID, "is_ephemeral": true},
-		"trigger_id":            res.TriggerID,
-		"channel":               map[string]any{"id": c.ID, "name": c.Name},
-		"state":                 map[string]any{"values": map[string]any{}},
-		"response_url":          res.ResponseURL,
-		"actions":               []any{action},
-	}
-	e.mu.Unlock()
-
-	ack := e.interact("interactive", payload, false)
-	res.Acked, res.Problem = ack.acked, ack.problem
-	return res, nil
+	return e.clickLocked(u, eph.Blocks, actionID, value, func(res *ClickResult) map[string]any {
+		res.ResponseURL = e.newResponseURLLocked(userID, c.ID, "")
+		return map[string]any{
+			"container":    map[string]any{"type": "message", "message_ts": eph.TS, "channel_id": c.ID, "is_ephemeral": true},
+			"channel":      map[string]any{"id": c.ID, "name": c.Name},
+			"state":        map[string]any{"values": map[string]any{}},
+			"response_url": res.ResponseURL,
+		}
+	})
 }
 
 // blockAction finds the element actionID in a message's blocks and returns
