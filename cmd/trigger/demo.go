@@ -168,7 +168,7 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 		return err
 	}
 	defer d.store.Close()
-	srv, err := newServerWith(&cfg, d.store, logger, deps)
+	srv, err := newServer(&cfg, d.store, logger, deps)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func runServe(ctx context.Context, m *Main, g *globals, args []string) error {
 			logger.Warn("outbox: reclaimed the jobs a previous serve had claimed", "reclaimed", n)
 		}
 	}
-	srv, err := newServerWith(cfg, store, logger, serverDeps{oauthBaseURL: m.oauthBaseURL})
+	srv, err := newServer(cfg, store, logger, serverDeps{oauthBaseURL: m.oauthBaseURL})
 	if err != nil {
 		return err
 	}
@@ -134,12 +134,9 @@ type serverDeps struct {
 }
 
 // newServer checks that every part that is configured has what it needs
-// and builds it. A missing setting fails here, naming it.
-func newServer(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logger) (*server, error) {
-	return newServerWith(cfg, store, logger, serverDeps{})
-}
-
-func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logger, deps serverDeps) (*server, error) {
+// and builds it, with what tests change in deps (zero for the real
+// wiring). A missing setting fails here, naming it.
+func newServer(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logger, deps serverDeps) (*server, error) {
 	s := &server{cfg: cfg, store: store, logger: logger, metrics: newMetrics()}
 	sec := cfg.Secrets
 	s.intake = &mailin.Intake{Store: store, Config: cfg}

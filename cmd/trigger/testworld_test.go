@@ -250,7 +250,7 @@ func (w *world) env() []string {
 // run returned.
 func (w *world) serveInProcess(cfg *casefile.Config, store *sqlite.Store, logw io.Writer) (*server, func() error) {
 	w.t.Helper()
-	srv, err := newServerWith(cfg, store, slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})), w.deps())
+	srv, err := newServer(cfg, store, slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})), w.deps())
 	if err != nil {
 		w.t.Fatal(err)
 	}
