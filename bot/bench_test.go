@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/csp/trigger/bot"
 	"github.com/csp/trigger/bot/slackemu"
 	"github.com/csp/trigger/casefile"
 )
@@ -140,4 +141,105 @@ func count429(calls []slackemu.Call) int {
 		}
 	}
 	return n
+}
+
+// BenchmarkHomeRefresh50: fifty people — two coordinators, the Chair and
+// 47 officers of the three agencies — have their Home tab open when the
+// coordinator accepts a case, which concerns them all. Each tab is
+// published again, showing the change, within views.publish's Tier 4 (no
+// 429, never more than its limit in a minute). The figure is the emulated
+// time from the decision to the last tab showing it.
+//
+//	go test ./bot -run '^$' -bench HomeRefresh50 -benchtime 1x
+func BenchmarkHomeRefresh50(b *testing.B) {
+	const people = 50
+	tier := slackemu.Tier4
+	var took, publishes float64
+	for b.Loop() {
+		b.StopTimer()
+		var users []string
+		h := newHarness(b, harnessOpts{mode: "http", emuClock: true, emu: slackemu.Options{TimeScale: 20},
+			home: func(bt *bot.Bot) { bt.HomeDebounce = 2 * time.Second },
+			configure: func(h *harness, cfg *casefile.Config) {
+				second := h.emu.AddUser("deputy.coordinator", "deputy@council.example").ID
+				cfg.Roles.Coordinator = casefile.IDList{h.coord, second}
+				users = append(users, h.coord, second, h.chair)
+				for i := range people - 3 {
+					id := h.emu.AddUser(fmt.Sprintf("officer%02d", i), "").ID
+					a := &cfg.Agencies[i%3]
+					if i < 3 {
+						a.SlackUsers = nil // ids only: no look-ups by email in the figure
+					}
+					a.SlackUsers = append(a.SlackUsers, id)
+					users = append(users, id)
+				}
+			}})
+		c := h.newCase()
+		ch := h.channel(c.Ref)
+		card := h.card(c.Ref)
+		h.waitFor("everyone in the channel", func() bool { return len(h.emu.Members(ch.ID)) == people+1 })
+		// Each opens their tab in turn (at once, fifty events would be
+		// more writes than Slack's 3 seconds allow at this time scale).
+		for _, u := range users {
+			if err := h.emu.OpenHome(u); err != nil {
+				b.Fatal(err)
+			}
+			h.waitFor("the Home tab of "+u, func() bool { _, ok := h.emu.HomeView(u); return ok })
+		}
+		h.emu.Advance(time.Minute) // the openings' minute is over
+		opened := len(h.emu.Calls("views.publish"))
+		b.StartTimer()
+
+		start := h.emu.Now()
+		h.click(h.coord, ch.ID, card.TS, bot.ActionAccept, c.Ref)
+		deadline := time.Now().Add(time.Minute)
+		for {
+			stale := 0
+			for _, u := range users {
+				v, _ := h.emu.HomeView(u)
+				if !strings.Contains(viewText(v), "Asking the agencies for details") && !strings.Contains(viewText(v), "Provide details") {
+					stale++
+				}
+			}
+			if stale == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d Home tabs still stale after %v emulated", stale, people, h.emu.Now().Sub(start))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		b.StopTimer()
+		calls := h.emu.Calls("views.publish")
+		last := start
+		for _, c := range calls[opened:] {
+			if c.OK && c.At.After(last) {
+				last = c.At
+			}
+		}
+		if n := count429(calls); n > 0 {
+			b.Errorf("%d views.publish calls answered 429", n)
+		}
+		for i, c := range calls {
+			in := 0
+			for _, d := range calls[i:] {
+				if d.At.Sub(c.At) < tier.Per {
+					in++
+				}
+			}
+			if in > tier.Limit {
+				b.Errorf("%d views.publish calls within a minute from %v", in, c.At.Sub(start))
+				break
+			}
+		}
+		took = last.Sub(start).Seconds()
+		publishes = float64(len(calls) - opened)
+		if testing.Verbose() {
+			b.Logf("publish: %s", timeline(calls[opened:], start))
+		}
+		b.StartTimer()
+		b.Logf("%d people: every Home tab refreshed %.1fs (emulated) after the decision, with %d views.publish calls, none refused", people, took, int(publishes))
+	}
+	b.ReportMetric(took, "emu-s-all-refreshed")
+	b.ReportMetric(publishes, "publishes")
 }

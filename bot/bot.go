@@ -32,6 +32,14 @@ type Bot struct {
 	// InboxPoll is how often RunBackground looks for recorded events to
 	// handle again (default 1s).
 	InboxPoll time.Duration
+	// The Home tab's refreshes (homepub.go): at most HomeLimit in any
+	// HomeWindow (default 90 a minute, under views.publish's Tier 4), once
+	// a case has been quiet for HomeDebounce (default 2s), looked for every
+	// HomeTick (default 1s). Windows are measured on the store's clock.
+	HomeLimit    int
+	HomeWindow   time.Duration
+	HomeDebounce time.Duration
+	HomeTick     time.Duration
 
 	pace pacer
 
@@ -41,6 +49,13 @@ type Bot struct {
 	// memberLists are channels' members as Slack last listed them.
 	memberLists map[string]memberList
 	connected   atomic.Bool
+
+	homeMu   sync.Mutex
+	homes    map[string]*homeUser // user id → their Home tab, since the start
+	homeDay  casefile.Date        // the date of the last refresh round
+	homeSent []time.Time          // views.publish calls in the last HomeWindow
+
+	digest digestState
 }
 
 // officerEntry is what Slack last said of an officer's email address: the
@@ -258,6 +273,8 @@ func (b *Bot) now() time.Time {
 func (b *Bot) RunBackground(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { b.runHomeRefresher(ctx) })
+	wg.Go(func() { b.runDigestCheck(ctx) })
 	wg.Go(func() {
 		b.refreshOfficers(ctx, true)
 		t := time.NewTicker(officerTTL / 4)

@@ -21,7 +21,12 @@ func TestWorkflow(t *testing.T) {
 
 func testWorkflow(t *testing.T, mode string) {
 	h := newHarness(t, harnessOpts{mode: mode})
-	c := h.newCase()
+	testWorkflowOf(t, h, h.newCase)
+}
+
+// testWorkflowOf runs the workflow on the case newCase opens.
+func testWorkflowOf(t *testing.T, h *harness, newCase func() *casefile.Case) {
+	c := newCase()
 
 	// One private channel named from the reference, with the team in it.
 	ch := h.channel(c.Ref)
@@ -202,9 +207,10 @@ func testWorkflow(t *testing.T, mode string) {
 // email — are reported to the coordinator, by agency, and the rest of the
 // team is in the channel.
 func TestMissingOfficersReported(t *testing.T) {
-	h := newHarness(t, harnessOpts{mode: "socket"})
-	h.cfg.Agencies[0].SlackUsers = append(h.cfg.Agencies[0].SlackUsers, "U0NOBODY")
-	h.cfg.Agencies[1].SlackUsers = append(h.cfg.Agencies[1].SlackUsers, "ghost@council.example")
+	h := newHarness(t, harnessOpts{mode: "socket", configure: func(_ *harness, cfg *casefile.Config) {
+		cfg.Agencies[0].SlackUsers = append(cfg.Agencies[0].SlackUsers, "U0NOBODY")
+		cfg.Agencies[1].SlackUsers = append(cfg.Agencies[1].SlackUsers, "ghost@council.example")
+	}})
 	c := h.newCase()
 	ch := h.channel(c.Ref)
 	notice := h.waitMessage(ch.ID, "could not add every officer")

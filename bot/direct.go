@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -14,19 +13,14 @@ import (
 // mailbox is not being read): the text as it is, escaped for mrkdwn so that
 // advice such as "-AppId <client id>" is shown, not taken for a link.
 func DirectMessage(text string) []slack.Block {
-	return []slack.Block{slack.NewSectionBlock(mrkdwn(escapeMrkdwn(text)), nil, nil)}
-}
-
-// escapeMrkdwn escapes the three characters Slack's mrkdwn gives a meaning
-// to (links, mentions).
-func escapeMrkdwn(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(esc(text)), nil, nil)}
 }
 
 // directMessage sends a slack.direct_message job: one direct message from
 // the bot to each person of the role. Each one sent is recorded, so a
 // retry after a failure part-way sends the rest and repeats none (only a
-// crash between a post and its record repeats that one).
+// crash between a post and its record repeats that one). With [slack]
+// digest_channel set, it is one message there, naming them.
 func (b *Bot) directMessage(ctx context.Context, j casefile.Job, p casefile.DirectMessageJob) error {
 	var to []string
 	switch p.Role {
@@ -36,6 +30,9 @@ func (b *Bot) directMessage(ctx context.Context, j casefile.Job, p casefile.Dire
 		to = b.Config.Roles.Chair
 	default:
 		return casefile.Permanent(fmt.Errorf("job %d: direct messages to role %q are not sent", j.ID, p.Role))
+	}
+	if b.Config.Slack.DigestChannel != "" {
+		return b.noticeInDigest(ctx, j, p.Text, to)
 	}
 	if len(to) == 0 {
 		return casefile.Permanent(fmt.Errorf("job %d: roles.%s names nobody to tell", j.ID, p.Role))
@@ -67,4 +64,32 @@ func (b *Bot) directMessage(ctx context.Context, j casefile.Job, p casefile.Dire
 		}
 	}
 	return nil
+}
+
+// noticeInDigest posts a notice about the service in the digest channel,
+// naming people (to), once: a retry looks for it first.
+func (b *Bot) noticeInDigest(ctx context.Context, j casefile.Job, text string, to []string) error {
+	channel, err := b.digestChannel(ctx)
+	if err != nil {
+		return err
+	}
+	blockID := fmt.Sprintf("service-%d", j.ID)
+	if j.Attempts > 1 {
+		if ts, _ := b.findPosted(ctx, channel, blockID); ts != "" {
+			return nil
+		}
+	}
+	_, err = b.post(ctx, channel, shorten(text, maxText), ServiceNotice(blockID, text, to))
+	return b.digestPostError(err)
+}
+
+// ServiceNotice is a notice about the service in the digest channel: its
+// text as in a direct message (escaped for mrkdwn), the people it is for
+// named first.
+func ServiceNotice(blockID, text string, to []string) []slack.Block {
+	body := esc(text)
+	if len(to) > 0 {
+		body = mentions(to) + " " + body
+	}
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(shortenMrkdwn(body, maxText)), nil, nil, slack.SectionBlockOptionBlockID(blockID))}
 }

@@ -60,8 +60,9 @@ func TestFaults(t *testing.T) {
 }
 
 func testFaults(t *testing.T, mode string, seed uint64) {
-	// TimeScale 20: 150 ms of real time to acknowledge a click, however
-	// busy the machine.
+	// TimeScale 20: 150 ms of real time to acknowledge a click; the
+	// store runs on the emulator's clock, so the outbox's backoff through
+	// an emulated minute of faults passes in seconds.
 	h := newHarness(t, harnessOpts{mode: mode, workers: 4, emuClock: true, emu: slackemu.Options{TimeScale: 20}})
 	armFaults(h.emu, seed, 5000)
 	t.Cleanup(h.emu.ClearFaults)

@@ -16,6 +16,7 @@ const (
 	maxViewBlocks    = 100   // blocks in a modal
 	maxMessageText   = 12000 // the text of all a message's blocks (msg_blocks_too_long)
 	maxOptionText    = 75    // an option's text
+	maxHeader        = 150   // a header's text
 	maxCheckboxes    = 10    // options of checkboxes and radio buttons
 	maxSelectOptions = 100   // options of a static select, or option groups
 	maxInput         = 3000  // a plain_text_input's max_length

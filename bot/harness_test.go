@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,6 +63,10 @@ type harnessOpts struct {
 	wrap func(s *sqlite.Store) bot.Store
 	// logs, if set, receives the bot's log.
 	logs io.Writer
+	// clock, if set, is the store's clock (a test's fixed days).
+	clock func() time.Time
+	// home, if set, changes the bot's Home tab pacing before it starts.
+	home func(b *bot.Bot)
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -82,11 +87,12 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 
 	eo := o.emu
 	if eo.TimeScale == 0 {
-		// An emulated minute in three real seconds. Slack's 3 seconds to
-		// acknowledge, and a trigger_id's life, are then 150 ms of real
-		// time: at 60 (50 ms) tests failed now and then on a busy machine
-		// under -race, the bot's answer being correct but late.
-		eo.TimeScale = 20
+		// An emulated minute in twelve real seconds. Slack's 3 seconds to
+		// acknowledge, and a trigger_id's life, are then 600 ms of real
+		// time — still five times stricter than Slack: at 20 (150 ms) tests
+		// failed now and then on a busy machine, under -race or beside the
+		// other packages' tests, the bot's answer correct but late.
+		eo.TimeScale = 5
 	}
 	if eo.Scopes == nil {
 		// The token carries what the manifest asks for, no more: a Slack
@@ -97,9 +103,25 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if eo.Events == nil {
 		eo.Events = bot.Events()
 	}
+	if eo.Commands == nil {
+		eo.Commands = bot.Commands()
+	}
+	// The Home tab exists when the manifest enables it, as in Slack.
+	var m struct {
+		Features struct {
+			AppHome struct {
+				HomeTabEnabled bool `json:"home_tab_enabled"`
+			} `json:"app_home"`
+		} `json:"features"`
+	}
+	if raw, err := bot.Manifest("Community Trigger", "", true); err != nil || json.Unmarshal(raw, &m) != nil {
+		t.Fatalf("the manifest: %v", err)
+	}
+	eo.NoHomeTab = eo.NoHomeTab || !m.Features.AppHome.HomeTabEnabled
 	if o.mode == "http" {
 		eo.InteractivityURL = srv.URL + "/slack/interactivity"
 		eo.EventsURL = srv.URL + "/slack/events"
+		eo.CommandsURL = srv.URL + "/slack/commands"
 	}
 	h.emu = slackemu.New(eo)
 	if err := h.emu.Start("127.0.0.1:0"); err != nil {
@@ -136,6 +158,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if o.emuClock {
 		store.Clock = h.emu.Now
 	}
+	if o.clock != nil {
+		store.Clock = o.clock
+	}
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("BOT_TEST_LOG") != "" { // BOT_TEST_LOG=1 go test ./bot -run X -v: the bot's log on stderr
@@ -152,6 +177,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	h.bot = bot.New(api, bs, h.cfg, logger)
 
 	h.bot.InboxPoll = 20 * time.Millisecond
+	h.bot.HomeTick = 20 * time.Millisecond
+	h.bot.HomeDebounce = 200 * time.Millisecond
+	if o.home != nil {
+		o.home(h.bot)
+	}
 
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -163,6 +193,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/slack/events", hh.Events)
 		mux.HandleFunc("/slack/interactivity", hh.Interactivity)
+		mux.HandleFunc("/slack/commands", hh.Commands)
 		hmu.Lock()
 		handler = mux
 		hmu.Unlock()

@@ -24,6 +24,10 @@ const (
 	ActionReadLetter           = "read_letter"
 	ActionAcknowledged         = "acknowledged_other_way"
 	ActionSnoozeReminder       = "snooze_reminder" // value "REF|agency|reminder key"
+	// The Home tab's filter (a static select: all, overdue, mine) and its
+	// pages (value "filter|page").
+	ActionHomeFilter = "home_filter"
+	ActionHomePage   = "home_page"
 	// The resident at the centre.
 	ActionChangeContact = "change_contact_officer"
 	ActionResidentNeeds = "resident_needs"
@@ -53,6 +57,9 @@ const (
 	ViewDeclineFurther  = "decline_further_review"
 	ViewFurtherOutcome  = "further_review_outcome"
 	ViewReadLetter      = "read_letter"
+	ViewNewCase         = "new_case"    // /trigger new: an application by phone, letter or in person
+	ViewCaseOpened      = "case_opened" // what the new case form shows once the case is opened
+	ViewNotice          = "notice"      // a message to a person who clicked where no channel is (the Home tab)
 	ViewContactOfficer  = "contact_officer"
 	ViewResidentNeeds   = "resident_needs"
 	ViewSkipConsult     = "skip_consultation"

@@ -37,6 +37,9 @@ func (b *Bot) HandleInteraction(ctx context.Context, cb *slack.InteractionCallba
 			return Response{}
 		}
 		a := cb.ActionCallback.BlockActions[0]
+		if a.ActionID == ActionHomeFilter || a.ActionID == ActionHomePage {
+			return Response{After: func(ctx context.Context) { b.homeClick(ctx, cb, a) }}
+		}
 		return Response{After: func(ctx context.Context) { b.click(ctx, cb, a) }}
 	case slack.InteractionTypeViewSubmission:
 		return answerable(cb.View, b.submit(ctx, cb))
@@ -105,6 +108,17 @@ func (b *Bot) refuse(ctx context.Context, cb *slack.InteractionCallback, action,
 
 func (b *Bot) ephemeral(ctx context.Context, cb *slack.InteractionCallback, text string) {
 	if cb.Channel.ID == "" {
+		// A click in the Home tab: no channel to answer in, so the answer
+		// opens as a small form, with the click's trigger_id when it was
+		// not used for anything else.
+		if cb.View.Type == slack.VTHomeTab && cb.TriggerID != "" {
+			if err := b.call(ctx, "views.open", func() error {
+				_, err := b.API.OpenViewContext(ctx, cb.TriggerID, NoticeModal(text))
+				return err
+			}); err != nil {
+				b.Logger.Warn("slack: an answer to a click in the Home tab was not shown", "error", slackCode(err))
+			}
+		}
 		return
 	}
 	if err := b.call(ctx, "chat.postEphemeral", func() error {
@@ -189,6 +203,11 @@ func (b *Bot) click(ctx context.Context, cb *slack.InteractionCallback, a *slack
 		c, err := b.Store.Case(ctx, ref)
 		if err != nil {
 			b.ephemeral(ctx, cb, explain(err))
+			return
+		}
+		// From /trigger's summary as from the channel: an officer sees the
+		// details of the cases their agency is asked about only.
+		if !b.permit(ctx, cb, a.ActionID, lookupErr, who.PermitSeeCase(casefile.CaseAgencies(c, b.Config))) {
 			return
 		}
 		if err := b.Store.Audit(ctx, ref, who.Audit(), "details.viewed", nil); err != nil {
@@ -386,6 +405,9 @@ func (b *Bot) submit(ctx context.Context, cb *slack.InteractionCallback) Respons
 			return &r
 		}
 	}
+	if cb.View.CallbackID == ViewNewCase {
+		return b.submitNewCase(ctx, cb, v, who, refusal)
+	}
 	if cb.View.CallbackID != ViewDetails && cb.View.CallbackID != ViewReadLetter && !casefile.RefRE.MatchString(strings.TrimSpace(ref)) {
 		b.Logger.Warn("slack: a form without its case", "code", "bad_metadata", "callback", cb.View.CallbackID)
 		return deny("This form is out of date: please open it again.")
@@ -525,6 +547,9 @@ func firstInput(v slack.View) string {
 // change nothing. It reports false when the event could not be handled yet
 // (the database or Slack hiccuped): the inbox offers it again later.
 func (b *Bot) HandleEvent(ctx context.Context, eventID string, ev slackevents.EventsAPIInnerEvent) bool {
+	if home, ok := ev.Data.(*slackevents.AppHomeOpenedEvent); ok {
+		return b.homeOpened(ctx, home)
+	}
 	msg, ok := ev.Data.(*slackevents.MessageEvent)
 	if !ok || msg.ThreadTimeStamp == "" || msg.BotID != "" || msg.User == "" || !replySubtypes[msg.SubType] {
 		return true

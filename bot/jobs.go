@@ -62,6 +62,8 @@ func (b *Bot) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, err
 		}
 	case casefile.JobSlackReminder:
 		err = b.postReminder(ctx, j)
+	case casefile.JobSlackDigest:
+		err = b.postDigest(ctx, j)
 	case casefile.JobSlackDirect:
 		var p casefile.DirectMessageJob
 		if p, err = casefile.PayloadOf[casefile.DirectMessageJob](j); err == nil {
@@ -70,7 +72,18 @@ func (b *Bot) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, err
 	default:
 		err = casefile.Permanent(fmt.Errorf("the bot does not know job kind %q", j.Kind))
 	}
+	if err == nil && j.CaseRef != "" && changesHome[j.Kind] {
+		b.caseChanged(ctx, j.CaseRef)
+	}
 	return casefile.JobDone{}, err
+}
+
+// changesHome are the jobs that follow a change of a case the Home tab
+// shows: a new case (its channel), a new status (the card), an agency
+// asked or answering, a letter to approve.
+var changesHome = map[string]bool{
+	casefile.JobSlackCreateChannel: true, casefile.JobSlackUpdateCard: true, casefile.JobSlackPostRequest: true,
+	casefile.JobSlackUpdateRequest: true, casefile.JobSlackPostDraft: true,
 }
 
 // errNotYet says a job must wait for an earlier one (the channel): a wait,

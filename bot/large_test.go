@@ -26,7 +26,7 @@ func TestLargeInputsWorkflow(t *testing.T) {
 
 func testLargeInputs(t *testing.T, mode string) {
 	var guest string
-	h := newHarness(t, harnessOpts{mode: mode, emu: slackemu.Options{TimeScale: 10}, configure: func(h *harness, cfg *casefile.Config) {
+	h := newHarness(t, harnessOpts{mode: mode, emu: slackemu.Options{TimeScale: 5}, configure: func(h *harness, cfg *casefile.Config) {
 		cfg.Slack.SharePersonalData = true
 		for _, a := range longAgencies() {
 			a.Email = "asb@" + a.ID + ".example"

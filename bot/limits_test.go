@@ -126,7 +126,7 @@ func noRaw(t *testing.T, where, s string) {
 // the resident's words are escaped in the modal and on the card (issue 14,
 // points 1 and 8).
 func TestViewDetailsAnyEmail(t *testing.T) {
-	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 10}, configure: func(_ *harness, cfg *casefile.Config) { cfg.Slack.SharePersonalData = true }})
+	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 5}, configure: func(_ *harness, cfg *casefile.Config) { cfg.Slack.SharePersonalData = true }})
 	app := applicationAt(h.today())
 	app.Applicant.Name = "Lucy " + hostile
 	app.Location = "Mill Street " + hostile
@@ -201,7 +201,7 @@ func (h *harness) toMeeting(c *casefile.Case) {
 // outcome form opens, as a multi-select with shortened names, and records
 // what was chosen (issue 14, point 2).
 func TestRecordOutcomeAnyAgencies(t *testing.T) {
-	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 10}, configure: func(h *harness, cfg *casefile.Config) {
+	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 5}, configure: func(h *harness, cfg *casefile.Config) {
 		cfg.Agencies = append(cfg.Agencies, longAgencies()...)
 	}})
 	c := h.newCase() // names no agency: all 18 are asked
@@ -484,6 +484,20 @@ type flakyStore struct {
 	replyFails int           // RecordReply fails this many more times
 	replyStall chan struct{} // when set, RecordReply waits for it to close, then fails
 	keepFails  int           // KeepEvent fails this many more times
+	// dead: the bot behind this store claims no more recorded events, as
+	// a bot that died would not; without it the hanging bot could claim
+	// the event again when its lease ends, racing the next bot.
+	dead bool
+}
+
+func (f *flakyStore) PendingEvents(ctx context.Context, limit int, lease time.Duration) ([]casefile.SlackEvent, error) {
+	f.mu.Lock()
+	dead := f.dead
+	f.mu.Unlock()
+	if dead {
+		return nil, nil
+	}
+	return f.Store.PendingEvents(ctx, limit, lease)
 }
 
 func (f *flakyStore) RecordReply(ctx context.Context, a casefile.Actor, in casefile.ReplyInput) (casefile.Changed, error) {
@@ -563,7 +577,7 @@ func TestEventsSurviveHiccups(t *testing.T) {
 		council := h.waitMessage(ch.ID, `"request-`+c.Ref+`-council"`)
 		stall := make(chan struct{})
 		flaky.mu.Lock()
-		flaky.replyStall = stall
+		flaky.replyStall, flaky.dead = stall, true
 		flaky.mu.Unlock()
 		defer close(stall)
 		before := len(h.emu.Deliveries())
@@ -603,7 +617,7 @@ func TestEventsSurviveHiccups(t *testing.T) {
 // (issue 14, point 9).
 func TestStaleLetterDrafts(t *testing.T) {
 	var approver string
-	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 10}, configure: func(h *harness, cfg *casefile.Config) {
+	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 5}, configure: func(h *harness, cfg *casefile.Config) {
 		approver = h.emu.AddUser("deputy.approver", "deputy@council.example").ID
 		cfg.Roles.Approvers = append(cfg.Roles.Approvers, approver)
 	}})
@@ -661,7 +675,7 @@ func TestStaleLetterDrafts(t *testing.T) {
 // unchanged it makes no new version (the same bytes); one word changed, the
 // new version differs from the old in that word alone (issue 14, point 4).
 func TestEditLongLetterExactly(t *testing.T) {
-	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 10}})
+	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 5}})
 	c := h.toDraft()
 	ch := h.channel(c.Ref)
 	letters, _ := h.store.Letters(h.ctx, c.Ref)

@@ -43,6 +43,7 @@ var slackGoMethods = map[string]string{
 	"PublishViewContext":                    "views.publish",
 	"GetUserByEmailContext":                 "users.lookupByEmail",
 	"GetUserInfoContext":                    "users.info",
+	"GetConversationsForUserContext":        "users.conversations",
 	"OpenConversationContext":               "conversations.open",
 }
 
@@ -55,7 +56,7 @@ var methodScopes = map[string][]string{
 	"conversations.invite":   {"groups:write"},
 	"conversations.setTopic": {"groups:write"},
 	"conversations.list":     {"groups:read"},
-	"conversations.info":     {"groups:read"},
+	"conversations.info":     {"channels:read", "groups:read"}, // the digest channel may be public
 	"conversations.members":  {"groups:read"},
 	"conversations.history":  {"groups:history"},
 	"conversations.replies":  {"groups:history"},
@@ -69,12 +70,14 @@ var methodScopes = map[string][]string{
 	"views.publish":          {},
 	"users.lookupByEmail":    {"users:read", "users:read.email"},
 	"users.info":             {"users:read"},
+	"users.conversations":    {"channels:read", "groups:read"}, // public and private channels, for the digest channel
 	"conversations.open":     {"im:write"},
 }
 
 // eventScopes are the scopes each subscribed event needs.
 var eventScopes = map[string][]string{
-	"message.groups": {"groups:history"},
+	"message.groups":  {"groups:history"},
+	"app_home_opened": {}, // its reference: no scopes required
 }
 
 type manifest struct {
@@ -82,9 +85,18 @@ type manifest struct {
 		Name string `json:"name"`
 	} `json:"display_information"`
 	Features struct {
+		AppHome struct {
+			HomeTabEnabled bool `json:"home_tab_enabled"`
+		} `json:"app_home"`
 		BotUser struct {
 			DisplayName string `json:"display_name"`
 		} `json:"bot_user"`
+		SlashCommands []struct {
+			Command     string `json:"command"`
+			URL         string `json:"url"`
+			Description string `json:"description"`
+			UsageHint   string `json:"usage_hint"`
+		} `json:"slash_commands"`
 	} `json:"features"`
 	OAuthConfig struct {
 		Scopes struct {
@@ -130,8 +142,14 @@ func TestManifest(t *testing.T) {
 		if !s.SocketModeEnabled || !s.Interactivity.IsEnabled || s.Interactivity.RequestURL != "" || s.EventSubscriptions.RequestURL != "" {
 			t.Errorf("socket mode settings: %+v", s)
 		}
-		if !slices.Equal(s.EventSubscriptions.BotEvents, []string{"message.groups"}) || len(s.EventSubscriptions.UserEvents) != 0 {
+		if !slices.Equal(s.EventSubscriptions.BotEvents, []string{"app_home_opened", "message.groups"}) || len(s.EventSubscriptions.UserEvents) != 0 {
 			t.Errorf("events: %+v", s.EventSubscriptions)
+		}
+		if !m.Features.AppHome.HomeTabEnabled {
+			t.Error("the Home tab is not enabled")
+		}
+		if cmds := m.Features.SlashCommands; len(cmds) != 1 || cmds[0].Command != "/trigger" || cmds[0].URL != "" || cmds[0].Description == "" || cmds[0].UsageHint == "" {
+			t.Errorf("slash commands in Socket Mode: %+v", cmds)
 		}
 		if len(m.OAuthConfig.Scopes.User) != 0 {
 			t.Errorf("user scopes: %v", m.OAuthConfig.Scopes.User)
@@ -144,6 +162,9 @@ func TestManifest(t *testing.T) {
 			s.Interactivity.RequestURL != "https://trigger.example.gov.uk/slack/interactivity" ||
 			s.EventSubscriptions.RequestURL != "https://trigger.example.gov.uk/slack/events" {
 			t.Errorf("HTTP mode settings: %+v", s)
+		}
+		if cmds := m.Features.SlashCommands; len(cmds) != 1 || cmds[0].URL != "https://trigger.example.gov.uk/slack/commands" {
+			t.Errorf("slash commands in HTTP mode: %+v", cmds)
 		}
 	})
 	t.Run("Refused", func(t *testing.T) {
@@ -222,9 +243,9 @@ func TestManifestScopes(t *testing.T) {
 	t.Parallel()
 	inSource := sourceMethods(t)
 
-	// TimeScale 10: the click's 3-second trigger_id is 300 ms of real time,
+	// TimeScale 5: the click's 3-second trigger_id is 600 ms of real time,
 	// so a loaded machine still opens the modal.
-	h := newHarness(t, harnessOpts{mode: "socket", emuClock: true, emu: slackemu.Options{TimeScale: 10}})
+	h := newHarness(t, harnessOpts{mode: "socket", emuClock: true, emu: slackemu.Options{TimeScale: 5}})
 	// A channel of the case's name exists already (made by hand, or by an
 	// attempt whose answer was lost): name_taken, conversations.list.
 	name := fmt.Sprintf("ct-%d-0001", casefile.DateOf(time.Now()).Year)
@@ -289,6 +310,10 @@ func TestManifestScopes(t *testing.T) {
 		for _, s := range scopes {
 			want[s] = true
 		}
+	}
+	// A slash command needs the commands scope.
+	if len(got.Features.SlashCommands) > 0 {
+		want["commands"] = true
 	}
 	wantList := slices.Sorted(maps.Keys(want))
 	gotList := slices.Sorted(slices.Values(got.OAuthConfig.Scopes.Bot))

@@ -17,9 +17,9 @@ import (
 // 429 with Retry-After and honours it.
 func TestSocketReconnect(t *testing.T) {
 	t.Parallel()
-	// TimeScale 20: Slack's 3 seconds to acknowledge are 150 ms of real
-	// time, and Tier 1 lets the bot reconnect once every 3 real seconds.
-	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 20}})
+	// TimeScale 5: Slack's 3 seconds to acknowledge are 600 ms of real
+	// time, and Tier 1 lets the bot reconnect once every 12 real seconds.
+	h := newHarness(t, harnessOpts{mode: "socket", emu: slackemu.Options{TimeScale: 5}})
 	c := h.newCase()
 	ch := h.channel(c.Ref)
 	card := h.card(c.Ref)

@@ -21,6 +21,14 @@ type Store interface {
 	Letters(ctx context.Context, ref string) ([]casefile.Letter, error)
 	MeetingReadiness(ctx context.Context, ref string) (ready bool, why string, err error)
 	ReminderByKey(ctx context.Context, key string) (casefile.Reminder, error)
+	// Desk is what a Home tab shows; FindCases the coordinator's audited
+	// search (/trigger find).
+	Desk(ctx context.Context, q casefile.DeskQuery) (*casefile.Desk, error)
+	FindCases(ctx context.Context, a casefile.Actor, text string, limit int) ([]casefile.CaseSummary, int, error)
+
+	// CreateCase opens a case typed in by staff (/trigger new), through the
+	// same command as every case.
+	CreateCase(ctx context.Context, nc casefile.NewCase) (*casefile.Case, error)
 
 	Decide(ctx context.Context, a casefile.Actor, ref string, outcome casefile.Assessment, reason string) (casefile.Changed, error)
 	RecordAcknowledgement(ctx context.Context, a casefile.Actor, ref, how string) (casefile.Changed, error)

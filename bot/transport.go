@@ -102,9 +102,17 @@ func (b *Bot) socketEvent(ctx context.Context, client *socketmode.Client, evt so
 		client.Ack(*evt.Request)
 		b.after(ctx, Response{After: work}, wg)
 	case socketmode.EventTypeSlashCommand:
-		if evt.Request != nil {
-			client.Ack(*evt.Request)
+		if evt.Request == nil {
+			return
 		}
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok {
+			client.Ack(*evt.Request)
+			return
+		}
+		resp := b.HandleCommand(ctx, cmd)
+		client.Ack(*evt.Request)
+		b.after(ctx, resp, wg)
 	}
 }
 
@@ -288,7 +296,7 @@ func (b *Bot) handlePending(ctx context.Context) int {
 }
 
 // HTTPHandler serves Slack's HTTP mode: /slack/events (Events API, with
-// url_verification) and /slack/interactivity. Every request's signature is
+// url_verification), /slack/interactivity and /slack/commands. Every request's signature is
 // checked (v0, 5-minute window) before anything else: a forged or replayed
 // request gets 401 and changes nothing.
 type HTTPHandler struct {
@@ -372,6 +380,34 @@ func (h *HTTPHandler) Interactivity(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.WriteHeader(http.StatusOK)
 	}
+	h.Bot.after(r.Context(), resp, &h.work)
+}
+
+// Commands serves /slack/commands: the /trigger slash command, signed like
+// every request, acknowledged at once with an empty 200 (the answer
+// follows through the command's response_url).
+func (h *HTTPHandler) Commands(w http.ResponseWriter, r *http.Request) {
+	defer h.Bot.recovered("commands endpoint")
+	body, ok := h.verified(w, r)
+	if !ok {
+		return
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil || form.Get("command") == "" {
+		http.Error(w, "not a slash command", http.StatusBadRequest)
+		return
+	}
+	cmd := slack.SlashCommand{
+		Token: form.Get("token"), TeamID: form.Get("team_id"), TeamDomain: form.Get("team_domain"),
+		EnterpriseID: form.Get("enterprise_id"), EnterpriseName: form.Get("enterprise_name"),
+		IsEnterpriseInstall: form.Get("is_enterprise_install") == "true",
+		ChannelID:           form.Get("channel_id"), ChannelName: form.Get("channel_name"),
+		UserID: form.Get("user_id"), UserName: form.Get("user_name"),
+		Command: form.Get("command"), Text: form.Get("text"),
+		ResponseURL: form.Get("response_url"), TriggerID: form.Get("trigger_id"), APIAppID: form.Get("api_app_id"),
+	}
+	resp := h.Bot.HandleCommand(context.WithoutCancel(r.Context()), cmd)
+	w.WriteHeader(http.StatusOK)
 	h.Bot.after(r.Context(), resp, &h.work)
 }
 

@@ -365,10 +365,21 @@ type NewCase struct {
 	ReceivedAt  time.Time // zero means now
 	Source      string    // email, staff
 	Actor       Actor     // who or what opened it: intake (the system), or a member of staff
+	// Via is how staff received an application they type in: "phone",
+	// "letter", "in_person" (recorded in the audit trail); "" for email
+	// and the command line.
+	Via string
+	// Key, if set, makes opening the case once-only: a second NewCase
+	// with the same key (a form sent twice) opens nothing and returns the
+	// case the first one opened.
+	Key string
 	// Preferences are the language and formats the application asked
 	// for, or intake detected.
 	Preferences Preferences
 }
+
+// Ways staff receive an application they type in (NewCase.Via).
+var Vias = map[string]string{"phone": "a phone call", "letter": "a letter", "in_person": "a visit in person"}
 
 var noReplyRE = regexp.MustCompile(`(?i)^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer-daemon|postmaster|bounces?|notifications?)([+.\-_].*)?@`)
 

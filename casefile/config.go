@@ -13,9 +13,11 @@ import (
 // one validated value.
 type Config struct {
 	Database    DatabaseConfig    `toml:"database"`
+	Mail        MailConfig        `toml:"mail"`
 	IMAP        IMAPConfig        `toml:"imap"`
 	Intake      IntakeConfig      `toml:"intake"`
 	SMTP        SMTPConfig        `toml:"smtp"`
+	Graph       GraphConfig       `toml:"graph"`
 	OAuth2      OAuth2Config      `toml:"oauth2"`
 	Slack       SlackConfig       `toml:"slack"`
 	HTTP        HTTPConfig        `toml:"http"`
@@ -43,6 +45,50 @@ type Config struct {
 
 type DatabaseConfig struct {
 	Path string `toml:"path"`
+}
+
+// MailConfig is the [mail] section: what the service reads mail from and
+// sends it through.
+type MailConfig struct {
+	Source string `toml:"source"` // imap (default), graph
+	Sender string `toml:"sender"` // smtp (default), graph
+}
+
+// The mail adapters ([mail] source and sender).
+const (
+	MailIMAP  = "imap"  // read the mailbox over IMAP ([imap])
+	MailSMTP  = "smtp"  // send over SMTP ([smtp])
+	MailGraph = "graph" // read or send through Microsoft Graph ([graph]), for tenants where IMAP and SMTP AUTH are off
+)
+
+// ReadsGraph reports whether the mailbox is read through Microsoft Graph.
+func (c *Config) ReadsGraph() bool { return c.Mail.Source == MailGraph }
+
+// SendsGraph reports whether mail is sent through Microsoft Graph.
+func (c *Config) SendsGraph() bool { return c.Mail.Sender == MailGraph }
+
+// UsesGraph reports whether the service reads or sends through Graph.
+func (c *Config) UsesGraph() bool { return c.ReadsGraph() || c.SendsGraph() }
+
+// GraphConfig is the [graph] section: the Microsoft 365 mailbox the service
+// reads (mail.source = "graph") and sends from (mail.sender = "graph")
+// through Microsoft Graph, signing in as the app of [oauth2] (provider
+// microsoft, client credentials). The size limit and the trusted gateway
+// of [imap] (max_message_size, trusted_authserv_id) hold for mail read
+// through Graph too.
+type GraphConfig struct {
+	// Mailbox is the mailbox's address (its user principal name): where
+	// mail is read, and the From of what is sent.
+	Mailbox string `toml:"mailbox"`
+	// Processed and Quarantine are the folders (beside the Inbox) filed
+	// mail is moved to; created when missing.
+	Processed  string `toml:"processed"`
+	Quarantine string `toml:"quarantine"`
+	// PollInterval is how often the Inbox is asked for what changed
+	// (Graph pushes only to a public URL).
+	PollInterval Duration `toml:"poll_interval"`
+	// APIURL overrides https://graph.microsoft.com (proxies, the emulator).
+	APIURL string `toml:"api_url"`
 }
 
 type IMAPConfig struct {
@@ -134,6 +180,34 @@ type SlackConfig struct {
 	Mode              string `toml:"mode"` // socket, http
 	ChannelPrefix     string `toml:"channel_prefix"`
 	SharePersonalData bool   `toml:"share_personal_data"`
+	// DigestChannel is where the daily overdue digest goes, one message
+	// for all cases, and the notices that belong to no case: a channel
+	// name ("#community-trigger") or id ("C0123ABCD"). Empty: each case's
+	// digest goes to its own channel. The app must be a member.
+	DigestChannel string `toml:"digest_channel"`
+}
+
+// DigestChannelRef splits [slack] digest_channel into the channel id it
+// names, or the name (without "#"); both "" when none is set.
+func (c SlackConfig) DigestChannelRef() (id, name string) {
+	v := strings.TrimSpace(c.DigestChannel)
+	switch {
+	case v == "":
+		return "", ""
+	case slackChannelIDRE.MatchString(v):
+		return v, ""
+	}
+	return "", strings.TrimPrefix(v, "#")
+}
+
+// DigestChannelName is how people are told of the digest channel:
+// "#community-trigger", or its id.
+func (c SlackConfig) DigestChannelName() string {
+	id, name := c.DigestChannelRef()
+	if name != "" {
+		return "#" + name
+	}
+	return id
 }
 
 type HTTPConfig struct {
@@ -319,6 +393,10 @@ func DefaultConfig() Config {
 			TLS: "implicit", Auth: AuthPassword, Mailbox: "INBOX", Processed: "Processed", Quarantine: "Quarantine",
 			PollInterval: Duration{time.Minute}, MaxMessageSize: 25 << 20,
 		},
+		Mail: MailConfig{Source: MailIMAP, Sender: MailSMTP},
+		Graph: GraphConfig{
+			Processed: "Processed", Quarantine: "Quarantine", PollInterval: Duration{30 * time.Second},
+		},
 		Intake: IntakeConfig{AcksPerSenderHour: 5},
 		SMTP:   SMTPConfig{TLS: "starttls", Auth: AuthPassword, From: "Community Trigger <communitytrigger@example-council.gov.uk>"},
 		OAuth2: OAuth2Config{Provider: "microsoft", Flow: "client_credentials"},
@@ -354,6 +432,9 @@ const DefaultReviewOutcomeBody = "the Chair of the Community Safety Partnership"
 var (
 	agencyIDRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 	channelPrefixRE = regexp.MustCompile(`^[a-z0-9_-]{0,20}$`)
+	// Slack's channel ids (C… public, G… older private ones) and names.
+	slackChannelIDRE   = regexp.MustCompile(`^[CG][A-Z0-9]{8,}$`)
+	slackChannelNameRE = regexp.MustCompile(`^#?[a-z0-9_-]{1,80}$`)
 )
 
 // Validate checks the configuration and names the first bad key.
@@ -435,6 +516,9 @@ func (c *Config) Validate() error {
 	if c.SMTP.From == "" || !strings.Contains(c.SMTP.From, "@") {
 		return bad("smtp.from", "must be an email address")
 	}
+	if err := c.validateMail(bad); err != nil {
+		return err
+	}
 	switch c.Slack.Mode {
 	case "socket", "http":
 	default:
@@ -443,16 +527,12 @@ func (c *Config) Validate() error {
 	if !channelPrefixRE.MatchString(c.Slack.ChannelPrefix) {
 		return bad("slack.channel_prefix", "%q: use up to 20 lower-case letters, digits, - or _", c.Slack.ChannelPrefix)
 	}
-	if c.Slack.APIURL != "" && !strings.HasPrefix(c.Slack.APIURL, "http://") && !strings.HasPrefix(c.Slack.APIURL, "https://") {
-		return bad("slack.api_url", "must start with http:// or https://")
+	if d := strings.TrimSpace(c.Slack.DigestChannel); d != "" && !slackChannelIDRE.MatchString(d) && !slackChannelNameRE.MatchString(d) {
+		return bad("slack.digest_channel", "%q is neither a channel name (\"#community-trigger\": lower-case letters, digits, - and _) nor a channel id (\"C0123ABCD\")", d)
 	}
-	if rest, ok := strings.CutPrefix(c.Slack.APIURL, "http://"); ok {
-		host, _, _ := strings.Cut(rest, "/")
-		if _, h, ok := strings.Cut(host, "@"); ok {
-			host = h
-		}
-		if !loopback(host) {
-			return bad("slack.api_url", "http:// would send the bot's token in clear: use https:// (http:// is allowed only to a loopback address)")
+	if c.Slack.APIURL != "" {
+		if err := checkAPIURL(c.Slack.APIURL, "the bot's token"); err != "" {
+			return bad("slack.api_url", "%s", err)
 		}
 	}
 	if len(c.Agencies) == 0 {

@@ -128,3 +128,9 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	*d = v
 	return nil
 }
+
+// DaysBetween is the number of calendar days from a to b (negative when b
+// is before a).
+func DaysBetween(a, b Date) int {
+	return int(b.utc().Sub(a.utc()).Hours() / 24)
+}

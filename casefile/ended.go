@@ -120,6 +120,10 @@ func (e EndedJob) Explain(cfg *Config) Explanation {
 		p, _ := PayloadOf[ReminderJob](job)
 		x.What = "A reminder to " + agency(p.Agency) + " could not be posted in the case channel"
 		x.Todo = "Remind them another way if their deadline is near."
+	case JobSlackDigest:
+		p, _ := PayloadOf[DigestJob](job)
+		x.What = "The daily digest of overdue work for " + p.Day.Human() + " could not be posted in the digest channel"
+		x.Todo = "`trigger case list` and the Home tab in Slack show what is due. Check that the app is a member of `[slack] digest_channel` (invite it there), then run " + retry + "."
 	case JobSlackDirect:
 		p, _ := PayloadOf[DirectMessageJob](job)
 		x.What = "A direct message to the coordinators about the service could not be posted in Slack"

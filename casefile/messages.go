@@ -59,6 +59,30 @@ type Inbound struct {
 	// message is not from its From address; "" when it says nothing
 	// against it (which does not make the sender a party).
 	AuthFailure string
+	// Item, when set, is the item of the mail store the message was
+	// downloaded from (Microsoft Graph): the case file records it with
+	// the message, and the same item again is a duplicate (MailItem).
+	Item *MailItem
+}
+
+// MailItem is a message as a mail store with ids of its own knows it
+// (Microsoft Graph). The case file records the item in the transaction
+// that files (or quarantines) the message, with what became of it: the
+// same item downloaded again — after a crash before it left the Inbox, or
+// in a full resync — is then a duplicate even when the second download's
+// bytes differ (Exchange writes a message's MIME afresh for a download),
+// which the case file's own check, by Message-ID and bytes, would take for
+// another message with the same Message-ID.
+type MailItem struct {
+	Source string // where it was read: "graph:" and the mailbox
+	ID     string // the store's id (Graph's immutable id)
+	// InternetMessageID and ReceivedAt know the item again under another
+	// id (a mutable id changes when the message moves): one Message-ID
+	// received at one instant in one mailbox is one delivery. A message
+	// sent twice, or forged with another's Message-ID, arrives at another
+	// instant and is filed as the case file files it.
+	InternetMessageID string
+	ReceivedAt        time.Time
 }
 
 // Bounce is what a delivery status notification says. Nothing in a bounce

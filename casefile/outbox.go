@@ -18,6 +18,7 @@ const (
 	JobSlackNotify        = "slack.notify"         // a plain message in the case channel
 	JobSlackPostDraft     = "slack.post_draft"     // a letter draft for approval
 	JobSlackReminder      = "slack.reminder"       // remind an agency in its request's thread
+	JobSlackDigest        = "slack.digest"         // the daily digest of every case's overdue work, in [slack] digest_channel
 	JobSlackDirect        = "slack.direct_message" // tell people of a role about the service, not a case
 	JobEmailAck           = "email.ack"            // acknowledge an application
 	JobEmailAgency        = "email.agency_request" // ask an agency by email (no Slack officers)
@@ -100,10 +101,27 @@ type ReminderJob struct {
 	Event int64 `json:"event"`
 }
 
+// DigestJob posts the daily digest of what is overdue, one message for
+// every case, in [slack] digest_channel: references, deadlines and agencies,
+// never personal data.
+type DigestJob struct {
+	Day   Date         `json:"day"`
+	Event int64        `json:"event"`
+	Cases []DigestCase `json:"cases"`
+}
+
+// DigestCase is one case's overdue items in the digest.
+type DigestCase struct {
+	Ref     string        `json:"case"`
+	Overdue []OverdueItem `json:"overdue"`
+}
+
 // DirectMessageJob tells the people of a role, in a direct message from the
 // bot, about the service itself rather than a case: the mailbox is not
-// being read (and again when it is), a credential is about to expire. Text
-// names codes and settings, never a resident's personal data.
+// being read (and again when it is), a credential is about to expire. With
+// [slack] digest_channel set, it is one message there naming them instead:
+// the notices that belong to no case go to the digest channel. Text names
+// codes and settings, never a resident's personal data.
 type DirectMessageJob struct {
 	Role  Role   `json:"role"` // RoleCoordinator (the only one so far)
 	Event int64  `json:"event"`
@@ -166,6 +184,7 @@ func (UpdateRequestJob) JobKind() string    { return JobSlackUpdateRequest }
 func (NotifyJob) JobKind() string           { return JobSlackNotify }
 func (PostDraftJob) JobKind() string        { return JobSlackPostDraft }
 func (ReminderJob) JobKind() string         { return JobSlackReminder }
+func (DigestJob) JobKind() string           { return JobSlackDigest }
 func (DirectMessageJob) JobKind() string    { return JobSlackDirect }
 func (AckJob) JobKind() string              { return JobEmailAck }
 func (AgencyEmailJob) JobKind() string      { return JobEmailAgency }

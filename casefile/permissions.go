@@ -113,7 +113,14 @@ const (
 	ActRecordThresholdReview Action = "record_threshold_review_request"
 	ActThresholdReviewResult Action = "record_threshold_review_result"
 	ActRetryJobs             Action = "retry_jobs" // put ended outbox jobs back
-	ActTreatUnverified       Action = "treat_unverified_mail"
+	// ActSeeAllCases is the coordinator's desk: every open case with its
+	// next deadline, and the partnership's counts (the Home tab).
+	ActSeeAllCases Action = "see_all_cases"
+	// ActFindCases searches cases by what the resident wrote (the
+	// applicant's name, the location, agency references): a search of
+	// personal data, so the coordinator's alone, and audited.
+	ActFindCases       Action = "find_cases"
+	ActTreatUnverified Action = "treat_unverified_mail"
 )
 
 // rules says who may do what. The administrator may do everything; the
@@ -143,6 +150,8 @@ var rules = map[Action]struct {
 	ActRecordThresholdReview: {[]Role{RoleCoordinator}, "the coordinator", "record a request to review the threshold decision"},
 	ActThresholdReviewResult: {[]Role{RoleCoordinator}, "the coordinator", "record the result of a threshold-decision review"},
 	ActRetryJobs:             {[]Role{RoleCoordinator}, "the coordinator", "put outbox jobs back"},
+	ActSeeAllCases:           {[]Role{RoleCoordinator, RoleChair}, "the coordinator and the Chair", "see every case"},
+	ActFindCases:             {[]Role{RoleCoordinator}, "the coordinator", "search cases"},
 	ActTreatUnverified:       {[]Role{RoleCoordinator}, "the coordinator", "decide what an unverified email is"},
 }
 
@@ -175,6 +184,37 @@ func (a Actor) PermitAnswer(agency, agencyName string) error {
 		return nil
 	}
 	return Errorf(EFORBIDDEN, "Sorry, only an officer of %s or the coordinator can act on its request. Nothing was changed.", agencyName)
+}
+
+// PermitSeeCase reports whether the actor may see one case's summary
+// (its status and deadlines, no personal data): the coordinator, the Chair
+// and approvers may see any case; an agency's officer only a case its
+// agency is asked about (agencies: the case's agencies, every configured
+// agency when the application names none, as the channel's invitations).
+func (a Actor) PermitSeeCase(agencies []string) error {
+	if a.Has(RoleAdmin) || a.Has(RoleCoordinator) || a.Has(RoleChair) || a.Has(RoleApprover) {
+		return nil
+	}
+	for _, ag := range a.Agencies {
+		if slices.Contains(agencies, ag) {
+			return nil
+		}
+	}
+	return Errorf(EFORBIDDEN, "Sorry, only the coordinator, the Chair, approvers and the officers of the agencies asked about a case can see it.")
+}
+
+// CaseAgencies are the agencies a case concerns: those its application
+// names, or every configured agency when it names none (they are all
+// asked, and all invited to its channel).
+func CaseAgencies(c *Case, cfg *Config) []string {
+	if len(c.Agencies) > 0 {
+		return c.Agencies
+	}
+	ids := make([]string, 0, len(cfg.Agencies))
+	for _, ag := range cfg.Agencies {
+		ids = append(ids, ag.ID)
+	}
+	return ids
 }
 
 // PermitLetter reports whether the actor may do act (approve, edit, ask for

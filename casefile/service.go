@@ -7,6 +7,9 @@ import "time"
 const (
 	PartIMAP = "imap" // reading the mailbox: applications wait in it
 	PartSMTP = "smtp" // sending mail: acknowledgements and letters wait in the outbox
+	// The same two through Microsoft Graph ([mail] source, sender = "graph").
+	PartGraphRead = "graph_read"
+	PartGraphSend = "graph_send"
 )
 
 // Outage is a part of the service that stopped working: its sign-in was

@@ -19,6 +19,7 @@ type Store interface {
 	Ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestResult, error)
 	IngestBatch(ctx context.Context, ins []casefile.Inbound) (results []casefile.IngestResult, errs []error, err error)
 	Quarantine(ctx context.Context, messageID string, raw []byte, cause error) (casefile.IngestResult, error)
+	QuarantineFetched(ctx context.Context, item casefile.MailItem, messageID string, raw []byte, cause error) (casefile.IngestResult, error)
 	QuarantineItem(ctx context.Context, id int64) (*casefile.QuarantineRecord, error)
 	ResolveQuarantine(ctx context.Context, id int64) error
 }
@@ -75,7 +76,19 @@ func refused(err error) bool {
 }
 
 func (in *Intake) quarantine(ctx context.Context, messageID string, raw []byte, cause error) (casefile.IngestResult, error) {
-	res, err := in.Store.Quarantine(ctx, messageID, raw, cause)
+	return in.quarantineItem(ctx, nil, messageID, raw, cause)
+}
+
+// quarantineItem quarantines a message, recorded with the item it was
+// downloaded from when there is one.
+func (in *Intake) quarantineItem(ctx context.Context, item *casefile.MailItem, messageID string, raw []byte, cause error) (casefile.IngestResult, error) {
+	var res casefile.IngestResult
+	var err error
+	if item != nil {
+		res, err = in.Store.QuarantineFetched(ctx, *item, messageID, raw, cause)
+	} else {
+		res, err = in.Store.Quarantine(ctx, messageID, raw, cause)
+	}
 	if err != nil {
 		return res, fmt.Errorf("quarantine: %w", err)
 	}
@@ -100,6 +113,26 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 	return in.ReadBatch(raws, internalDates)(ctx)
 }
 
+// Fetched is a message downloaded from a mail store with ids of its own
+// (Microsoft Graph), with the item it came from. Item.ReceivedAt counts as
+// the IMAP INTERNALDATE does.
+type Fetched struct {
+	Raw  []byte
+	Item casefile.MailItem
+}
+
+// IngestFetched files downloaded messages as IngestBatch does, each
+// recorded with its item in the transaction that files or quarantines it:
+// an item filed before is a duplicate, whatever the bytes of this download
+// (see casefile.MailItem).
+func (in *Intake) IngestFetched(ctx context.Context, msgs []Fetched) ([]casefile.IngestResult, []error) {
+	raws, dates, items := make([][]byte, len(msgs)), make([]time.Time, len(msgs)), make([]*casefile.MailItem, len(msgs))
+	for i := range msgs {
+		raws[i], dates[i], items[i] = msgs[i].Raw, msgs[i].Item.ReceivedAt, &msgs[i].Item
+	}
+	return in.readBatch(raws, dates, items)(ctx)
+}
+
 // ReadBatch parses several messages on every core and returns the function
 // that files them: those that parse in transactions of batchTx messages
 // each, one savepoint per message (see the store's IngestBatch), the others
@@ -111,6 +144,18 @@ func (in *Intake) IngestBatch(ctx context.Context, raws [][]byte, internalDates 
 // while the last is filed: parsing takes every core but one, filing one
 // (SQLite has one writer). The IMAP watcher and `trigger ingest` do.
 func (in *Intake) ReadBatch(raws [][]byte, internalDates []time.Time) func(ctx context.Context) ([]casefile.IngestResult, []error) {
+	return in.readBatch(raws, internalDates, nil)
+}
+
+// readBatch is ReadBatch, with the items the messages came from when items
+// is not nil.
+func (in *Intake) readBatch(raws [][]byte, internalDates []time.Time, items []*casefile.MailItem) func(ctx context.Context) ([]casefile.IngestResult, []error) {
+	item := func(i int) *casefile.MailItem {
+		if items == nil {
+			return nil
+		}
+		return items[i]
+	}
 	parsed, perrs := make([]casefile.Inbound, len(raws)), make([]error, len(raws))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -119,22 +164,23 @@ func (in *Intake) ReadBatch(raws [][]byte, internalDates []time.Time) func(ctx c
 		wg.Go(func() {
 			defer func() { <-sem }()
 			parsed[i], perrs[i] = parseSafely(raw, in.options(internalDates[i]))
+			parsed[i].Item = item(i)
 		})
 	}
 	wg.Wait()
 	return func(ctx context.Context) ([]casefile.IngestResult, []error) {
-		return in.fileBatch(ctx, raws, parsed, perrs)
+		return in.fileBatch(ctx, raws, parsed, perrs, item)
 	}
 }
 
-// fileBatch files what ReadBatch read.
-func (in *Intake) fileBatch(ctx context.Context, raws [][]byte, parsed []casefile.Inbound, perrs []error) ([]casefile.IngestResult, []error) {
+// fileBatch files what readBatch read.
+func (in *Intake) fileBatch(ctx context.Context, raws [][]byte, parsed []casefile.Inbound, perrs []error, item func(int) *casefile.MailItem) ([]casefile.IngestResult, []error) {
 	results, errs := make([]casefile.IngestResult, len(raws)), make([]error, len(raws))
 	var batch []casefile.Inbound
 	var at []int
 	for i, raw := range raws {
 		if perrs[i] != nil {
-			results[i], errs[i] = in.quarantine(ctx, sniffMessageID(raw), raw, perrs[i])
+			results[i], errs[i] = in.quarantineItem(ctx, item(i), sniffMessageID(raw), raw, perrs[i])
 			continue
 		}
 		batch, at = append(batch, parsed[i]), append(at, i)
@@ -142,10 +188,10 @@ func (in *Intake) fileBatch(ctx context.Context, raws [][]byte, parsed []casefil
 	if len(batch) == 0 {
 		return results, errs
 	}
-	// Transactions of a few messages each: one flush to disk for several,
-	// yet never holding the database long from the other writers (an email
-	// just sent waits for its record, and a crash meanwhile would send it
-	// again).
+	// Transactions of up to batchTx messages: one flush to disk for many,
+	// yet holding the database from the other writers (an email just sent
+	// waits for its record, and a crash meanwhile would send it again) for
+	// tens of milliseconds at most.
 	for lo := 0; lo < len(batch); lo += batchTx {
 		hi := min(lo+batchTx, len(batch))
 		res, berrs, err := in.Store.IngestBatch(ctx, batch[lo:hi])
@@ -154,7 +200,7 @@ func (in *Intake) fileBatch(ctx context.Context, raws [][]byte, parsed []casefil
 			case err != nil:
 				errs[i] = fmt.Errorf("ingest: %w", err)
 			case refused(berrs[j]):
-				results[i], errs[i] = in.quarantine(ctx, batch[j+lo].MessageID, raws[i], berrs[j])
+				results[i], errs[i] = in.quarantineItem(ctx, item(i), batch[j+lo].MessageID, raws[i], berrs[j])
 			default:
 				results[i], errs[i] = res[j], berrs[j]
 			}
@@ -236,6 +282,11 @@ func headerBlock(b []byte, max int64) []byte {
 	}
 	return bytes.Clone(b)
 }
+
+// MessageIDOf is the Message-ID of a raw message or header, without its
+// angle brackets, found even where the header cannot be parsed; "" when it
+// has none. A quarantined message is kept under it.
+func MessageIDOf(raw []byte) string { return sniffMessageID(raw) }
 
 // sniffMessageID finds the Message-ID in a header that could not be parsed,
 // so that a message quarantined twice is known as the same one.

@@ -32,6 +32,9 @@ func (f *failingStore) Quarantine(_ context.Context, id string, raw []byte, caus
 	f.quarantined = append(f.quarantined, cause.Error())
 	return casefile.IngestResult{Outcome: casefile.OutcomeQuarantined, MessageID: id, Reason: cause.Error()}, nil
 }
+func (f *failingStore) QuarantineFetched(ctx context.Context, _ casefile.MailItem, id string, raw []byte, cause error) (casefile.IngestResult, error) {
+	return f.Quarantine(ctx, id, raw, cause)
+}
 func (f *failingStore) QuarantineItem(context.Context, int64) (*casefile.QuarantineRecord, error) {
 	return nil, errors.New("not used")
 }

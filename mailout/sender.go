@@ -1,8 +1,9 @@
 // Package mailout sends the system's email: it is the casefile.Handler for
 // the email.* outbox jobs (the acknowledgement of an application, a request
 // for information to an agency without Slack officers), and composes and
-// sends over SMTP with go-smtp. It also sends approved letters (email.letter),
-// plain text with an HTML alternative.
+// sends over SMTP with go-smtp, or through Microsoft Graph's sendMail
+// (Sender.Graph). It also sends approved letters (email.letter), plain text
+// with an HTML alternative.
 //
 // Delivery is at most once: a resident is never emailed twice by mistake.
 // Before the message is handed to the SMTP server the job is marked as
@@ -23,9 +24,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/graph"
 	"github.com/csp/trigger/internal/mailauth"
 )
 
@@ -59,6 +59,13 @@ type Sender struct {
 	// OAuth, when set, signs in as Config.Username with its tokens
 	// (XOAUTH2 or OAUTHBEARER) instead of Password.
 	OAuth *mailauth.Source
+	// Graph, when set, sends through Microsoft Graph's sendMail as the
+	// mailbox GraphMailbox ([graph] mailbox, which Config.From must be)
+	// instead of over SMTP: the same message, our Message-ID and headers
+	// kept, a copy saved to Sent Items, the same hand-over and in-doubt
+	// rules.
+	Graph        *graph.Client
+	GraphMailbox string
 	// Timeout bounds one SMTP transaction; default 2 minutes.
 	Timeout time.Duration
 	Logger  *slog.Logger
@@ -99,8 +106,7 @@ func (s *Sender) sendJob(ctx context.Context, j casefile.Job, kind string, m Mes
 		handedOver = true
 		return s.Store.HandOver(ctx, j)
 	})
-	var refused *smtp.SMTPError
-	if err != nil && handedOver && errors.As(err, &refused) {
+	if err != nil && handedOver && notSent(err) {
 		// The server answered: it did not take the message. Not in doubt.
 		if cerr := s.Store.ClearHandOver(ctx, j); cerr != nil {
 			return casefile.JobDone{}, fmt.Errorf("job %d: %w (and clearing its hand-over: %v)", j.ID, err, cerr)

@@ -18,7 +18,8 @@ import (
 	"github.com/csp/trigger/internal/mailauth"
 )
 
-// Send composes m and delivers it to the configured SMTP server. It fills
+// Send composes m and delivers it to the configured SMTP server (through
+// Microsoft Graph when Graph is set: see sendGraph). It fills
 // From from smtp.from and Date from the store's clock when they are empty,
 // and returns the bytes sent.
 //
@@ -56,7 +57,12 @@ func (s *Sender) send(ctx context.Context, m Message, handOver func() error) ([]
 		}
 		to = append(to, a)
 	}
-	if err := s.sendRaw(ctx, from, to, raw, handOver); err != nil {
+	if s.Graph != nil {
+		err = s.sendGraph(ctx, raw, handOver)
+	} else {
+		err = s.sendRaw(ctx, from, to, raw, handOver)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return raw, nil
@@ -236,6 +242,13 @@ func classify(stage string, err error) error {
 		return casefile.Permanent(err)
 	}
 	return err
+}
+
+// smtpRefused reports an answer of the SMTP server: it did not take the
+// message.
+func smtpRefused(err error) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se)
 }
 
 func isPermanent(err error) bool {

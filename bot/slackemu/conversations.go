@@ -430,7 +430,7 @@ func (e *Emulator) openIMLocked(u *User) *channel {
 			return c
 		}
 	}
-	c := &channel{Channel: Channel{ID: e.newID("D"), IM: true, Private: true, User: u.ID, Creator: e.bot.ID}, created: e.clock.now()}
+	c := &channel{Channel: Channel{ID: e.newID("D"), IM: true, Private: true, User: u.ID, Creator: e.bot.ID}, created: e.clock.Now()}
 	c.Members = []string{e.bot.ID, u.ID}
 	e.channels[c.ID] = c
 	e.channelOrder = append(e.channelOrder, c.ID)

@@ -48,7 +48,7 @@ func (e *Emulator) interact(typ string, payload map[string]any, acceptsResponse 
 	e.mu.Lock()
 	e.deliveries = append(e.deliveries, d)
 	e.mu.Unlock()
-	ctx, cancel := context.WithTimeout(e.ctx, e.clock.real(ackDeadline))
+	ctx, cancel := context.WithTimeout(e.ctx, e.clock.Real(ackDeadline))
 	defer cancel()
 	status, answer, answerType, err := e.postSigned(ctx, target, ctype, body, nil)
 	res := ackResult{acked: err == nil && status/100 == 2, payload: answer, contentType: answerType}
@@ -80,7 +80,7 @@ func (e *Emulator) interactOverSocket(typ string, raw json.RawMessage, acceptsRe
 
 // emitEventLocked delivers an Events API event to the app.
 func (e *Emulator) emitEventLocked(inner map[string]any) {
-	now := e.clock.now()
+	now := e.clock.Now()
 	eventID := "Ev" + e.newID("")
 	callback := map[string]any{
 		"token":      e.opts.VerificationToken,
@@ -117,11 +117,11 @@ func (e *Emulator) postEvent(raw []byte, d *Delivery) {
 	var next time.Time
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			if e.clock.sleepUntil(e.ctx, next) != nil {
+			if e.clock.SleepUntil(e.ctx, next) != nil {
 				return
 			}
 		}
-		ctx, cancel := context.WithTimeout(e.ctx, e.clock.real(ackDeadline))
+		ctx, cancel := context.WithTimeout(e.ctx, e.clock.Real(ackDeadline))
 		status, _, _, err := e.postSigned(ctx, e.opts.EventsURL, "application/json", raw, header)
 		cancel()
 
@@ -131,7 +131,7 @@ func (e *Emulator) postEvent(raw []byte, d *Delivery) {
 		last := d.Acked || attempt == len(eventRetryDelays)
 		d.Failed = !d.Acked && last
 		if !last {
-			next = e.clock.now().Add(eventRetryDelays[attempt])
+			next = e.clock.Now().Add(eventRetryDelays[attempt])
 		}
 		e.changedLocked()
 		e.mu.Unlock()

@@ -177,8 +177,14 @@
 //
 // views.publish needs user_id to be a person in the workspace (not the bot,
 // not deactivated), else invalid_arguments with "invalid `user_id`"; a hash
-// that is not the current view's answers hash_conflict; HomeView reads what
-// the person sees. SlashCommand runs a command (one of Options.Commands
+// that is not the current view's answers hash_conflict; an app whose
+// manifest does not enable the Home tab (Options.NoHomeTab) gets not_enabled
+// and nobody can open it; HomeView reads what the person sees. ClickInView
+// has a person click in their Home tab or the modal on top of their screen:
+// block_actions with container type "view" and the view (its hash and
+// private_metadata), a trigger_id, no response_url. ClickEphemeral clicks
+// in an ephemeral message: the container says is_ephemeral and, as Slack
+// does, the payload carries no message. SlashCommand runs a command (one of Options.Commands
 // when set; the token needs commands) in a channel or DM the person can
 // use: the app gets a slash_commands envelope with accepts_response_payload,
 // or over HTTP a signed form POST to CommandsURL, with channel_name

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/csp/trigger/internal/emuclock"
 )
 
 // Options configure an Emulator. The zero value works: fixed tokens, real
@@ -34,6 +36,10 @@ type Options struct {
 	// Nil means all of them. A message event also needs the token's
 	// history scope for the conversation's type.
 	Events []string
+	// NoHomeTab is an app whose manifest does not enable the Home tab
+	// (features.app_home.home_tab_enabled): views.publish answers
+	// not_enabled, and nobody can open it.
+	NoHomeTab bool
 	// Commands are the app's slash commands ("/trigger"). Nil accepts any
 	// command; a person running another one gets Slack's "not a valid
 	// command" and the app hears nothing.
@@ -68,7 +74,7 @@ type Options struct {
 // http.Handler; Start serves it on an address of its own.
 type Emulator struct {
 	opts   Options
-	clock  *clock
+	clock  *emuclock.Clock
 	log    *slog.Logger
 	client *http.Client
 
@@ -127,7 +133,7 @@ func New(opts Options) *Emulator {
 	}
 	e := &Emulator{
 		opts:         opts,
-		clock:        newClock(opts.Start, opts.TimeScale),
+		clock:        emuclock.New(opts.Start, opts.TimeScale),
 		log:          log,
 		client:       &http.Client{},
 		scopes:       map[string]bool{},
@@ -214,11 +220,11 @@ func (e *Emulator) AppID() string     { return e.appID }
 func (e *Emulator) TeamID() string    { return e.teamID }
 
 // Now is the emulated time.
-func (e *Emulator) Now() time.Time { return e.clock.now() }
+func (e *Emulator) Now() time.Time { return e.clock.Now() }
 
 // Advance moves emulated time forward by d at once.
 func (e *Emulator) Advance(d time.Duration) {
-	e.clock.advance(d)
+	e.clock.Advance(d)
 	e.poke()
 }
 
@@ -307,7 +313,7 @@ func (e *Emulator) newID(prefix string) string {
 
 // newTS returns a message timestamp unique in the workspace; e.mu must be held.
 func (e *Emulator) newTS() string {
-	us := max(e.clock.now().UnixMicro(), e.lastTS+1)
+	us := max(e.clock.Now().UnixMicro(), e.lastTS+1)
 	e.lastTS = us
 	return fmt.Sprintf("%d.%06d", us/1e6, us%1e6)
 }

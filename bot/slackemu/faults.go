@@ -63,7 +63,7 @@ func (e *Emulator) takeFaultLocked(method string) (Fault, bool) {
 func (e *Emulator) Disconnect(reason string) {
 	e.mu.Lock()
 	var conns []*socketConn
-	deadline := e.clock.now().Add(10 * time.Second)
+	deadline := e.clock.Now().Add(10 * time.Second)
 	for c := range e.sockets {
 		if !c.draining {
 			c.draining, c.drainAt = true, deadline

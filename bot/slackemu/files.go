@@ -60,7 +60,7 @@ func (e *Emulator) newFileLocked(u *User, c *channel, up Upload) File {
 	}
 	f := File{
 		ID: id, Name: name, Title: up.Title, Mimetype: ctype, Filetype: ftype, Size: len(up.Content),
-		User: u.ID, Channel: c.ID, Created: e.clock.now(),
+		User: u.ID, Channel: c.ID, Created: e.clock.Now(),
 		Permalink:  "https://" + e.opts.TeamName + ".slack.com/files/" + u.ID + "/" + id + "/" + name,
 		URLPrivate: e.baseURL + "/files/" + id + "/" + name,
 	}

@@ -3,6 +3,7 @@ package slackemu
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -82,17 +83,35 @@ func (e *Emulator) ClickButton(userID, channelID, messageTS, actionID, value str
 		e.mu.Unlock()
 		return ClickResult{}, errPerson("no message %s in %s", messageTS, c.Name)
 	}
-	action, err := blockAction(m.Blocks, actionID, value)
+	container := map[string]any{"type": "message", "message_ts": m.TS, "channel_id": c.ID, "is_ephemeral": false}
+	if m.ThreadTS != "" && m.ThreadTS != m.TS {
+		container["thread_ts"] = m.ThreadTS
+	}
+	return e.clickLocked(u, m.Blocks, actionID, value, func(res *ClickResult) map[string]any {
+		res.ResponseURL = e.newResponseURLLocked(userID, c.ID, m.TS)
+		return map[string]any{
+			"container":    container,
+			"channel":      map[string]any{"id": c.ID, "name": c.Name},
+			"message":      e.messageJSON(m),
+			"state":        map[string]any{"values": map[string]any{}},
+			"response_url": res.ResponseURL,
+		}
+	})
+}
+
+// clickLocked sends the app the block_actions of person u choosing value
+// in the element actionID of blocks, with a fresh trigger_id, and what
+// differs by surface (container, channel, message or view, response_url)
+// from surface; it unlocks e.mu before the app is called, and returns once
+// the app acknowledged or 3 emulated seconds passed.
+func (e *Emulator) clickLocked(u *User, blocks json.RawMessage, actionID, value string, surface func(*ClickResult) map[string]any) (ClickResult, error) {
+	action, err := blockAction(blocks, actionID, value)
 	if err != nil {
 		e.mu.Unlock()
 		return ClickResult{}, err
 	}
 	action["action_ts"] = e.newTS()
-	res := ClickResult{TriggerID: e.issueTriggerLocked(userID), ResponseURL: e.newResponseURLLocked(userID, c.ID, m.TS)}
-	container := map[string]any{"type": "message", "message_ts": m.TS, "channel_id": c.ID, "is_ephemeral": false}
-	if m.ThreadTS != "" && m.ThreadTS != m.TS {
-		container["thread_ts"] = m.ThreadTS
-	}
+	res := ClickResult{TriggerID: e.issueTriggerLocked(u.ID)}
 	payload := map[string]any{
 		"type":                  "block_actions",
 		"token":                 e.opts.VerificationToken,
@@ -101,19 +120,79 @@ func (e *Emulator) ClickButton(userID, channelID, messageTS, actionID, value str
 		"enterprise":            nil,
 		"is_enterprise_install": false,
 		"user":                  e.userRef(u),
-		"container":             container,
 		"trigger_id":            res.TriggerID,
-		"channel":               map[string]any{"id": c.ID, "name": c.Name},
-		"message":               e.messageJSON(m),
-		"state":                 map[string]any{"values": map[string]any{}},
-		"response_url":          res.ResponseURL,
 		"actions":               []any{action},
 	}
+	maps.Copy(payload, surface(&res))
 	e.mu.Unlock()
 
 	ack := e.interact("interactive", payload, false)
 	res.Acked, res.Problem = ack.acked, ack.problem
 	return res, nil
+}
+
+// ClickInView has a person click an interactive element of a view on
+// their screen: their Home tab, or the modal on top of their stack. The app
+// receives block_actions with container type "view", the view as it is
+// (with its hash), a fresh trigger_id and no response_url (Slack gives none
+// for a view); ClickInView returns once it acknowledged or 3 emulated
+// seconds passed.
+func (e *Emulator) ClickInView(userID, viewID, actionID, value string) (ClickResult, error) {
+	e.mu.Lock()
+	u := e.users[userID]
+	v := e.views[viewID]
+	stack := e.stacks[userID]
+	switch {
+	case u == nil || u.IsBot || u.Deleted:
+		e.mu.Unlock()
+		return ClickResult{}, errPerson("no active person %s", userID)
+	case v == nil || v.User != userID:
+		e.mu.Unlock()
+		return ClickResult{}, errPerson("view %s is not %s's", viewID, userID)
+	case v.Type == "modal" && (len(stack) == 0 || stack[len(stack)-1] != viewID):
+		e.mu.Unlock()
+		return ClickResult{}, errPerson("modal %s is not on top of %s's screen", viewID, userID)
+	}
+	return e.clickLocked(u, v.Blocks, actionID, value, func(*ClickResult) map[string]any {
+		return map[string]any{
+			"container": map[string]any{"type": "view", "view_id": v.ID},
+			"view":      e.viewJSON(v, nil),
+		}
+	})
+}
+
+// ClickEphemeral has a person click an interactive element of an ephemeral
+// message they were shown (Ephemerals gives its TS). As Slack does, the
+// payload's container says is_ephemeral and carries no message: the app
+// knows only the channel, the element and its value. It comes with a
+// trigger_id and a response_url (which can replace or delete the ephemeral
+// message).
+func (e *Emulator) ClickEphemeral(userID, ts, actionID, value string) (ClickResult, error) {
+	e.mu.Lock()
+	var eph *Ephemeral
+	for i := range e.ephemerals {
+		if m := &e.ephemerals[i]; m.User == userID && m.TS == ts {
+			eph = m
+		}
+	}
+	if eph == nil {
+		e.mu.Unlock()
+		return ClickResult{}, errPerson("no ephemeral message %s shown to %s", ts, userID)
+	}
+	u, c, err := e.personInChannelLocked(userID, eph.Channel, false)
+	if err != nil {
+		e.mu.Unlock()
+		return ClickResult{}, err
+	}
+	return e.clickLocked(u, eph.Blocks, actionID, value, func(res *ClickResult) map[string]any {
+		res.ResponseURL = e.newResponseURLLocked(userID, c.ID, "")
+		return map[string]any{
+			"container":    map[string]any{"type": "message", "message_ts": eph.TS, "channel_id": c.ID, "is_ephemeral": true},
+			"channel":      map[string]any{"id": c.ID, "name": c.Name},
+			"state":        map[string]any{"values": map[string]any{}},
+			"response_url": res.ResponseURL,
+		}
+	})
 }
 
 // blockAction finds the element actionID in a message's blocks and returns
@@ -554,6 +633,9 @@ func (e *Emulator) OpenHome(userID string) error {
 	u := e.users[userID]
 	if u == nil || u.IsBot || u.Deleted {
 		return errPerson("no active person %s", userID)
+	}
+	if e.opts.NoHomeTab {
+		return errPerson("the app has no Home tab (its manifest does not enable it)")
 	}
 	c := e.openIMLocked(u)
 	ts := e.newTS()

@@ -38,7 +38,7 @@ type responseMessage struct {
 
 func (e *Emulator) newResponseURLLocked(user, channel, messageTS string) string {
 	id := randomHex(12)
-	e.responseURLs[id] = &responseURL{user: user, channel: channel, messageTS: messageTS, created: e.clock.now()}
+	e.responseURLs[id] = &responseURL{user: user, channel: channel, messageTS: messageTS, created: e.clock.Now()}
 	return e.baseURL + "/response/" + id
 }
 
@@ -54,7 +54,7 @@ func (e *Emulator) serveResponseURL(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer e.changedLocked()
-	now := e.clock.now()
+	now := e.clock.Now()
 	call := Call{Method: "response_url", Params: url.Values{"body": {string(body)}}, At: now, Status: http.StatusOK}
 	answer := func(code string) {
 		call.OK, call.Error = code == "", code

@@ -85,7 +85,7 @@ func (e *Emulator) serveSocket(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	expires, ok := e.tickets[ticket]
 	delete(e.tickets, ticket)
-	ok = ok && e.clock.now().Before(expires)
+	ok = ok && e.clock.Now().Before(expires)
 	e.mu.Unlock()
 	if !ok {
 		http.Error(w, "invalid or used ticket", http.StatusUnauthorized)
@@ -205,7 +205,7 @@ func (e *Emulator) queueEnvelopeLocked(typ string, payload json.RawMessage, acce
 	env.delivery = &Delivery{ID: env.id, Type: typ, Transport: "socket"}
 	if wait {
 		env.waiter = make(chan ackResult, 1)
-		env.waitUntil = e.clock.now().Add(ackDeadline)
+		env.waitUntil = e.clock.Now().Add(ackDeadline)
 	}
 	e.deliveries = append(e.deliveries, env.delivery)
 	e.envelopes = append(e.envelopes, env)
@@ -225,7 +225,7 @@ func (e *Emulator) sweepSockets() {
 	var closing []*socketConn
 
 	e.mu.Lock()
-	now := e.clock.now()
+	now := e.clock.Now()
 	var live *socketConn
 	for c := range e.sockets {
 		if c.draining && !now.Before(c.drainAt) {

@@ -197,7 +197,7 @@ func (e *Emulator) AddChannel(name string, private bool, members ...string) (Cha
 }
 
 func (e *Emulator) createChannelLocked(name string, private bool, creator string) *channel {
-	c := &channel{Channel: Channel{ID: e.newID("C"), Name: name, Private: private, Creator: creator}, created: e.clock.now()}
+	c := &channel{Channel: Channel{ID: e.newID("C"), Name: name, Private: private, Creator: creator}, created: e.clock.Now()}
 	e.channels[c.ID] = c
 	e.channelOrder = append(e.channelOrder, c.ID)
 	return c

@@ -87,7 +87,7 @@ func (e *Emulator) userJSON(u *User) map[string]any {
 
 // appsConnectionsOpen hands out a single-use Socket Mode URL.
 func (e *Emulator) appsConnectionsOpen(p params) (reply, error) {
-	now := e.clock.now()
+	now := e.clock.Now()
 	for t, expires := range e.tickets {
 		if now.After(expires) {
 			delete(e.tickets, t)

@@ -22,7 +22,7 @@ type trigger struct {
 
 // issueTriggerLocked hands out a trigger_id for something user just did.
 func (e *Emulator) issueTriggerLocked(user string) string {
-	now := e.clock.now()
+	now := e.clock.Now()
 	id := fmt.Sprintf("%d.%s.%s", now.UnixMicro(), e.teamID, randomHex(8))
 	e.triggers[id] = &trigger{user: user, issued: now}
 	return id
@@ -38,7 +38,7 @@ func (e *Emulator) useTriggerLocked(id string) (*trigger, error) {
 		return nil, fail("invalid_trigger_id")
 	case t.used:
 		return nil, fail("exchanged_trigger_id")
-	case e.clock.now().Sub(t.issued) > triggerLifetime:
+	case e.clock.Now().Sub(t.issued) > triggerLifetime:
 		return nil, fail("expired_trigger_id")
 	}
 	t.used = true
@@ -133,7 +133,7 @@ func nilIfEmpty(s string) any {
 }
 
 func (e *Emulator) newHash() string {
-	return fmt.Sprintf("%d.%s", e.clock.now().Unix(), randomHex(4))
+	return fmt.Sprintf("%d.%s", e.clock.Now().Unix(), randomHex(4))
 }
 
 func (e *Emulator) checkExternalID(v *View, except string) error {
@@ -259,6 +259,9 @@ func (e *Emulator) viewsUpdate(p params) (reply, error) {
 // in the workspace (not the bot, not deactivated); a hash, when given,
 // must be the current view's; the view must be under 250 kB.
 func (e *Emulator) viewsPublish(p params) (reply, error) {
+	if e.opts.NoHomeTab {
+		return nil, fail("not_enabled") // "a home view is published but the Home tab isn't enabled for the app"
+	}
 	user := p.Get("user_id")
 	if u := e.users[user]; u == nil || u.IsBot || u.Deleted {
 		return nil, fail("invalid_arguments", "invalid `user_id`")

@@ -95,7 +95,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer e.changedLocked()
-	call := Call{Method: method, Params: p.Values, At: e.clock.now()}
+	call := Call{Method: method, Params: p.Values, At: e.clock.Now()}
 	switch {
 	case faulty && fault.Status != 0:
 		call.Status, call.Error = fault.Status, http.StatusText(fault.Status)
@@ -136,7 +136,7 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if ok, wait := e.limiter.allow(key, e.rateFor(method, m.rate), call.At); !ok {
 		call.Status, call.Error = http.StatusTooManyRequests, "ratelimited"
 		e.calls = append(e.calls, call)
-		w.Header().Set("Retry-After", strconv.Itoa(e.clock.retryAfterSeconds(wait)))
+		w.Header().Set("Retry-After", strconv.Itoa(e.clock.RetryAfterSeconds(wait)))
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "ratelimited"})
 		return
 	}

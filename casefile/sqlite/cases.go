@@ -22,11 +22,31 @@ func (s *Store) CreateCase(ctx context.Context, nc casefile.NewCase) (*casefile.
 	if err := nc.Application.Validate(s.Config.Agencies); err != nil {
 		return nil, err
 	}
+	if _, ok := casefile.Vias[nc.Via]; nc.Via != "" && !ok {
+		return nil, casefile.Errorf(casefile.EINVALID, "via: %q is not one of phone, letter, in_person", nc.Via)
+	}
 	var c *casefile.Case
 	err := s.update(ctx, func(tx *Tx) error {
+		if nc.Key != "" {
+			var ref string
+			err := tx.QueryRowContext(ctx, `SELECT c.ref FROM case_keys k JOIN cases c ON c.id = k.case_id WHERE k.key = ?`, nc.Key).Scan(&ref)
+			if err = optional(err); err != nil {
+				return fmt.Errorf("case key: %w", err)
+			}
+			if ref != "" {
+				c, err = tx.readCase(ctx, ref) // opened by the first of two forms: nothing more
+				return err
+			}
+		}
 		var err error
 		c, err = tx.createCase(ctx, nc, intakeAck{})
-		return err
+		if err != nil || nc.Key == "" {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO case_keys (key, case_id) VALUES (?, ?)`, nc.Key, c.ID); err != nil {
+			return fmt.Errorf("case key: %w", err)
+		}
+		return nil
 	})
 	return c, err
 }
@@ -99,6 +119,9 @@ func (tx *Tx) createCase(ctx context.Context, nc casefile.NewCase, ack intakeAck
 	details := map[string]any{
 		"source": nc.Source, "route": app.Route, "assessment": th.Assessment,
 		"qualifying_complaints": th.QualifyingComplaints, "incidents": len(app.Incidents),
+	}
+	if nc.Via != "" {
+		details["via"] = nc.Via
 	}
 	if lang != "" {
 		details["language"], details["language_source"] = lang, langSource

@@ -151,21 +151,8 @@ func (s *Store) Letters(ctx context.Context, ref string) ([]casefile.Letter, err
 }
 
 func (tx *Tx) letters(ctx context.Context, ref string) ([]casefile.Letter, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT l.id FROM letters l JOIN cases c ON c.id = l.case_id WHERE c.ref = ? ORDER BY l.id`, ref)
+	ids, err := queryColumn[int64](ctx, tx, `SELECT l.id FROM letters l JOIN cases c ON c.id = l.case_id WHERE c.ref = ? ORDER BY l.id`, ref)
 	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	var out []casefile.Letter

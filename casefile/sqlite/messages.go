@@ -43,7 +43,7 @@ func (s *Store) Ingest(ctx context.Context, in casefile.Inbound) (casefile.Inges
 	var res casefile.IngestResult
 	err := s.update(ctx, func(tx *Tx) error {
 		var err error
-		res, err = tx.ingest(ctx, in)
+		res, err = tx.ingestItem(ctx, in)
 		return err
 	})
 	return res, err
@@ -68,7 +68,7 @@ func (s *Store) IngestBatch(ctx context.Context, ins []casefile.Inbound) (result
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT ingest`); err != nil {
 				return err
 			}
-			res, ierr := tx.ingest(ctx, in)
+			res, ierr := tx.ingestItem(ctx, in)
 			if ierr != nil {
 				if _, err := tx.ExecContext(ctx, `ROLLBACK TO ingest`); err != nil {
 					return err
@@ -475,22 +475,9 @@ func (tx *Tx) hadFurtherReview(ctx context.Context, caseID int64) (bool, error) 
 // asking a further review has ended. A request that comes later still
 // reopens the case, marked late.
 func (s *Store) CloseAfterFurtherReviewWindow(ctx context.Context) (int, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT c.ref FROM cases c JOIN deadlines d ON d.case_id = c.id
+	refs, err := queryColumn[string](ctx, s.rdb, `SELECT c.ref FROM cases c JOIN deadlines d ON d.case_id = c.id
 		WHERE c.status = 'responded' AND d.name = ? AND d.done_at IS NULL AND d.due_on < ?`, casefile.DeadlineFurtherReview, casefile.DateOf(s.Now()).String())
 	if err != nil {
-		return 0, err
-	}
-	var refs []string
-	for rows.Next() {
-		var ref string
-		if err := rows.Scan(&ref); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		refs = append(refs, ref)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	closed := 0
@@ -708,35 +695,68 @@ func (tx *Tx) furtherReviews(ctx context.Context, ref string) ([]casefile.Furthe
 // The same bytes again count another attempt; another message with the
 // same Message-ID is kept beside it, under a key of its own.
 func (s *Store) Quarantine(ctx context.Context, messageID string, raw []byte, cause error) (casefile.IngestResult, error) {
+	return s.quarantine(ctx, nil, messageID, raw, cause)
+}
+
+// QuarantineFetched is Quarantine for a message downloaded from a mail
+// store's item, recorded with it (see casefile.MailItem): an item filed
+// or quarantined before is a duplicate, and nothing is kept again.
+func (s *Store) QuarantineFetched(ctx context.Context, item casefile.MailItem, messageID string, raw []byte, cause error) (casefile.IngestResult, error) {
+	return s.quarantine(ctx, &item, messageID, raw, cause)
+}
+
+func (s *Store) quarantine(ctx context.Context, item *casefile.MailItem, messageID string, raw []byte, cause error) (casefile.IngestResult, error) {
 	key := casefile.MessageKey(messageID, raw)
 	msg := casefile.CleanHeaderText(cause.Error())
-	sum := sha256.Sum256(raw)
+	res := unverified(result(casefile.OutcomeQuarantined, "", key, msg), casefile.UnverifiedUnread)
 	err := s.update(ctx, func(tx *Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE header_id = ? AND sha256 = ?`, key, hex.EncodeToString(sum[:])).Scan(&n); err != nil {
+		if item != nil {
+			r, ok, err := tx.filedItem(ctx, *item)
+			if err != nil || ok {
+				res = r.duplicate()
+				return err
+			}
+		}
+		kept, err := tx.quarantine(ctx, key, raw, msg)
+		if err != nil {
 			return err
 		}
-		if n > 0 {
-			return nil // it was read once already; nothing to keep
+		res.MessageID = kept
+		if item != nil {
+			return tx.recordItem(ctx, *item, res)
 		}
-		var prev []byte
-		err := tx.QueryRowContext(ctx, `SELECT raw FROM quarantine WHERE message_key = ?`, key).Scan(&prev)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("quarantine: %w", err)
-		case !bytes.Equal(prev, raw):
-			key = casefile.VariantKey(key, raw)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (message_key, raw, error, created_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (message_key) DO UPDATE SET attempts = attempts + 1, error = excluded.error, resolved_at = NULL`,
-			key, raw, msg, ms(tx.now)); err != nil {
-			return fmt.Errorf("quarantine: %w", err)
-		}
-		_, err = tx.event(ctx, 0, "intake", "mail.quarantined", map[string]any{"message_key": key, "error": msg, "size": len(raw)})
-		return err
+		return nil
 	})
-	return unverified(result(casefile.OutcomeQuarantined, "", key, msg), casefile.UnverifiedUnread), err
+	return res, err
+}
+
+// quarantine keeps raw under key, or under a key of its own when another
+// message is kept under key, and returns the key it is kept under.
+func (tx *Tx) quarantine(ctx context.Context, key string, raw []byte, msg string) (string, error) {
+	sum := sha256.Sum256(raw)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE header_id = ? AND sha256 = ?`, key, hex.EncodeToString(sum[:])).Scan(&n); err != nil {
+		return key, err
+	}
+	if n > 0 {
+		return key, nil // it was read once already; nothing to keep
+	}
+	var prev []byte
+	err := tx.QueryRowContext(ctx, `SELECT raw FROM quarantine WHERE message_key = ?`, key).Scan(&prev)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return key, fmt.Errorf("quarantine: %w", err)
+	case !bytes.Equal(prev, raw):
+		key = casefile.VariantKey(key, raw)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (message_key, raw, error, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (message_key) DO UPDATE SET attempts = attempts + 1, error = excluded.error, resolved_at = NULL`,
+		key, raw, msg, ms(tx.now)); err != nil {
+		return key, fmt.Errorf("quarantine: %w", err)
+	}
+	_, err = tx.event(ctx, 0, "intake", "mail.quarantined", map[string]any{"message_key": key, "error": msg, "size": len(raw)})
+	return key, err
 }
 
 // QuarantineList lists quarantined mail, unresolved first.

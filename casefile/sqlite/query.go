@@ -167,17 +167,9 @@ func (s *Store) Cases(ctx context.Context, status casefile.Status) ([]casefile.C
 	defer rows.Close()
 	out := []casefile.CaseSummary{}
 	for rows.Next() {
-		var c casefile.CaseSummary
-		var received int64
-		var next sql.NullString
-		if err := rows.Scan(&c.Ref, &c.Status, &c.Route, &received, &c.Assessment, &next); err != nil {
+		c, err := scanSummary(rows)
+		if err != nil {
 			return nil, err
-		}
-		c.ReceivedAt = fromMS(received).Format("2006-01-02T15:04:05Z07:00")
-		if next.Valid {
-			name, due, _ := strings.Cut(next.String, " ")
-			c.NextDeadline = name
-			c.NextDue, _ = casefile.ParseDate(due)
 		}
 		out = append(out, c)
 	}

@@ -64,6 +64,17 @@ func (s *Store) RunReminders(ctx context.Context) (int, error) {
 }
 
 func (tx *Tx) queueReminder(ctx context.Context, r dueReminder) (bool, error) {
+	if r.Stage == casefile.StageDigest && r.caseID == 0 {
+		refs := make([]string, 0, len(r.cases))
+		for _, c := range r.cases {
+			refs = append(refs, c.Ref)
+		}
+		ev, err := tx.event(ctx, 0, "reminders", "reminder.digest", map[string]any{"reminder": r.Key, "overdue": len(r.Overdue), "cases": refs})
+		if err != nil {
+			return false, err
+		}
+		return tx.enqueue(ctx, 0, ev, r.Key, casefile.DigestJob{Day: casefile.DateOf(tx.now), Event: ev, Cases: r.cases})
+	}
 	if r.Stage == casefile.StageDigest {
 		ev, err := tx.event(ctx, r.caseID, "reminders", "reminder.digest", map[string]any{"reminder": r.Key, "overdue": len(r.Overdue)})
 		if err != nil {
@@ -109,6 +120,9 @@ type dueReminder struct {
 	caseID    int64
 	snoozeKey string // the snooze this reminder ends
 	drop      bool   // the snooze is no longer needed: end it, send nothing
+	// cases, for the one digest of every case in [slack] digest_channel,
+	// are its cases and what is overdue on each.
+	cases []casefile.DigestCase
 }
 
 func (tx *Tx) dueReminders(ctx context.Context) ([]dueReminder, error) {
@@ -206,65 +220,27 @@ func (tx *Tx) dueReminders(ctx context.Context) ([]dueReminder, error) {
 }
 
 // digests are the coordinator's daily digests: for each open case with
-// something overdue, one a working day. The deadline for asking a further
-// review is the applicant's, not the partnership's: never listed.
+// something overdue (overdueByCase), one a working day in its channel; or,
+// with [slack] digest_channel set, one a working day for every case, in
+// that channel.
 func (tx *Tx) digests(ctx context.Context, today casefile.Date) ([]dueReminder, error) {
-	cal := tx.s.Cal
-	byCase := map[int64]*dueReminder{}
-	var order []int64
-	add := func(id int64, ref string, it casefile.OverdueItem) {
-		r, ok := byCase[id]
-		if !ok {
-			r = &dueReminder{caseID: id, Reminder: casefile.Reminder{CaseRef: ref, Stage: casefile.StageDigest, Key: "digest:" + ref + ":" + today.String(), Coordinator: true}}
-			byCase[id] = r
-			order = append(order, id)
-		}
-		it.WorkingDays = cal.WorkingDaysBetween(it.Due, today)
-		r.Overdue = append(r.Overdue, it)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.ref, d.name, d.due_on FROM deadlines d JOIN cases c ON c.id = d.case_id
-		WHERE d.done_at IS NULL AND d.due_on < ? AND d.name NOT IN (?, ?) AND c.purged_at IS NULL
-		AND c.status NOT IN ('closed', 'withdrawn') ORDER BY c.id, d.due_on, d.name`,
-		today.String(), casefile.DeadlineFurtherReview, casefile.DeadlineAgencyReplies)
-	if err != nil {
-		return nil, fmt.Errorf("reminders: deadlines: %w", err)
-	}
-	for rows.Next() {
-		var id int64
-		var ref, name, due string
-		if err := rows.Scan(&id, &ref, &name, &due); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		add(id, ref, casefile.OverdueItem{Deadline: name, Due: d(due)})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	overdue, err := tx.overdueByCase(ctx, today)
+	if err != nil || len(overdue) == 0 {
 		return nil, err
 	}
-	// The deadline for replies is listed agency by agency.
-	rows, err = tx.QueryContext(ctx, `SELECT c.id, c.ref, r.agency, r.due_on FROM info_requests r JOIN cases c ON c.id = r.case_id
-		WHERE r.replied_at IS NULL AND r.due_on < ? AND c.purged_at IS NULL AND c.status IN `+openForReplies+`
-		ORDER BY c.id, r.id`, today.String())
-	if err != nil {
-		return nil, fmt.Errorf("reminders: overdue requests: %w", err)
-	}
-	for rows.Next() {
-		var id int64
-		var ref, agency, due string
-		if err := rows.Scan(&id, &ref, &agency, &due); err != nil {
-			rows.Close()
-			return nil, err
+	if tx.s.Config.Slack.DigestChannel != "" {
+		r := dueReminder{Reminder: casefile.Reminder{Stage: casefile.StageDigest, Key: "digest:" + today.String(), Coordinator: true}}
+		for _, o := range overdue {
+			r.cases = append(r.cases, casefile.DigestCase{Ref: o.ref, Overdue: o.items})
+			r.Overdue = append(r.Overdue, o.items...)
 		}
-		add(id, ref, casefile.OverdueItem{Deadline: casefile.DeadlineAgencyReplies, Agency: agency, Due: d(due)})
+		return []dueReminder{r}, nil
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]dueReminder, 0, len(order))
-	for _, id := range order {
-		out = append(out, *byCase[id])
+	out := make([]dueReminder, 0, len(overdue))
+	for _, o := range overdue {
+		out = append(out, dueReminder{caseID: o.id, Reminder: casefile.Reminder{
+			CaseRef: o.ref, Stage: casefile.StageDigest, Key: "digest:" + o.ref + ":" + today.String(), Coordinator: true, Overdue: o.items,
+		}})
 	}
 	return out, nil
 }

@@ -183,22 +183,9 @@ func (s *Store) ResidentEmails(ctx context.Context, ref string) ([]casefile.Resi
 }
 
 func (tx *Tx) residentEmails(ctx context.Context, ref string) ([]casefile.ResidentEmail, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT e.id FROM resident_emails e JOIN cases c ON c.id = e.case_id WHERE c.ref = ? ORDER BY e.id`, ref)
+	ids, err := queryColumn[int64](ctx, tx, `SELECT e.id FROM resident_emails e JOIN cases c ON c.id = e.case_id WHERE c.ref = ? ORDER BY e.id`, ref)
 	if err != nil {
 		return nil, fmt.Errorf("resident emails of %s: %w", ref, err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	var out []casefile.ResidentEmail
 	for _, id := range ids {
@@ -515,22 +502,9 @@ func (s *Store) SkipConsultation(ctx context.Context, a casefile.Actor, ref, rea
 // EndConsultations drafts the response of every case whose resident was
 // consulted and did not reply by the date: the scheduler runs it.
 func (s *Store) EndConsultations(ctx context.Context) (int, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT c.ref FROM consultations k JOIN cases c ON c.id = k.case_id
+	refs, err := queryColumn[string](ctx, s.rdb, `SELECT c.ref FROM consultations k JOIN cases c ON c.id = k.case_id
 		WHERE k.ended_at IS NULL AND k.reply_by < ? AND c.status = ?`, casefile.DateOf(s.Now()).String(), casefile.StatusDrafting)
 	if err != nil {
-		return 0, err
-	}
-	var refs []string
-	for rows.Next() {
-		var ref string
-		if err := rows.Scan(&ref); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		refs = append(refs, ref)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	n := 0

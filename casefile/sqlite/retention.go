@@ -75,20 +75,11 @@ func (tx *Tx) dueArgs() []any {
 }
 
 func (tx *Tx) retentionDue(ctx context.Context) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT ref `+dueCases+` ORDER BY closed_at, id`, tx.dueArgs()...)
+	refs, err := queryColumn[string](ctx, tx, `SELECT ref `+dueCases+` ORDER BY closed_at, id`, tx.dueArgs()...)
 	if err != nil {
 		return nil, fmt.Errorf("retention: %w", err)
 	}
-	defer rows.Close()
-	var refs []string
-	for rows.Next() {
-		var ref string
-		if err := rows.Scan(&ref); err != nil {
-			return nil, err
-		}
-		refs = append(refs, ref)
-	}
-	return refs, rows.Err()
+	return refs, nil
 }
 
 // RetentionCutoffAt is RetentionCutoff at the moment now. From 29 February
@@ -346,8 +337,9 @@ func (s *Store) LooseMailDue(ctx context.Context) (casefile.LooseMail, error) {
 // PurgeLooseMail removes the mail with no case older than the cut-off: the
 // raw bytes, text, subject and sender of stored messages (their
 // Message-IDs stay, so the same mail is still known as a duplicate), their
-// attachments' bytes and names, and quarantined messages whole. The purge
-// is recorded in the audit trail with its counts.
+// attachments' bytes and names, quarantined messages whole, and the
+// record of the Graph items filed before the cut-off. The purge is
+// recorded in the audit trail with its counts.
 func (s *Store) PurgeLooseMail(ctx context.Context) (casefile.LooseMail, error) {
 	var l casefile.LooseMail
 	cut := ms(s.RetentionCutoff())
@@ -361,6 +353,8 @@ func (s *Store) PurgeLooseMail(ctx context.Context) (casefile.LooseMail, error) 
 				WHERE m.case_id IS NULL AND m.created_at < ?1)`,
 			`UPDATE attachments SET data = NULL, data_chunks = 0, filename = '' WHERE message_id IN (SELECT id FROM messages WHERE case_id IS NULL AND created_at < ?1)`,
 			`UPDATE messages SET raw = NULL, raw_chunks = 0, body_text = '', body_html = '', subject = '', from_addr = '', to_addr = '' WHERE id IN (SELECT id ` + looseMessages + `)`,
+			// Graph's items filed that long ago left the Inbox long since.
+			`DELETE FROM mail_items WHERE at < ?1`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, cut); err != nil {
 				return fmt.Errorf("purge mail with no case: %w", err)

@@ -456,3 +456,25 @@ func optional(err error) error {
 	}
 	return err
 }
+
+// queryColumn runs a query whose rows are one column each (references,
+// ids) and reads them all before it returns, so the caller may then run
+// other statements in the same transaction.
+func queryColumn[T any](ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -2,15 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/slack-go/slack"
 
+	"github.com/csp/trigger/bot"
+	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/casefile/config"
 )
 
@@ -35,6 +42,9 @@ func runConfigCheck(ctx context.Context, m *Main, g *globals, args []string) err
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(m.Stdout, "# warning: %s\n", w)
 	}
+	if line := checkDigestChannel(ctx, cfg); line != "" {
+		fmt.Fprintln(m.Stdout, line)
+	}
 	shown := *cfg
 	maskURLCredentials(reflect.ValueOf(&shown).Elem())
 	if err := toml.NewEncoder(m.Stdout).Encode(shown); err != nil {
@@ -45,6 +55,43 @@ func runConfigCheck(ctx context.Context, m *Main, g *globals, args []string) err
 		fmt.Fprintf(m.Stdout, "# %s = %s\n", s.Env, mask(*s.Value))
 	}
 	return nil
+}
+
+// checkDigestChannel asks Slack whether the app is a member of [slack]
+// digest_channel, as `serve` does at start, and says what to do when it
+// is not; "" when no digest channel is configured.
+func checkDigestChannel(ctx context.Context, cfg *casefile.Config) string {
+	if cfg.Slack.DigestChannel == "" {
+		return ""
+	}
+	name := cfg.Slack.DigestChannelName()
+	if cfg.Secrets.SlackBotToken == "" {
+		return "# slack.digest_channel: " + name + " not checked (TRIGGER_SLACK_BOT_TOKEN is not set)"
+	}
+	opts := []slack.Option{slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second})}
+	if cfg.Slack.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(cfg.Slack.APIURL))
+	}
+	b := bot.New(slack.New(cfg.Secrets.SlackBotToken, opts...), nil, cfg, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	problem, err := b.CheckDigestChannel(ctx)
+	switch {
+	case err != nil:
+		return "# warning: slack.digest_channel: " + name + " not checked: Slack did not answer (" + errorCodeLabel(slackErrorCode(err)) + ")"
+	case problem != "":
+		return "# warning: " + problem
+	}
+	return "# slack: the app is a member of " + name + " (slack.digest_channel)"
+}
+
+// slackErrorCode is Slack's error code of err, or its text.
+func slackErrorCode(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err.Error()
 }
 
 // maskURLCredentials replaces the user information of every URL in the

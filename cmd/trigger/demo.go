@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,8 +21,6 @@ import (
 	"github.com/csp/trigger/bot/slackemu"
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/casefile/sqlite"
-	"github.com/csp/trigger/mailin/memimap"
-	"github.com/csp/trigger/mailout/mailsink"
 )
 
 //go:embed demodata/*.eml
@@ -31,15 +31,19 @@ var demoMail embed.FS
 const demoWebForm = "sub-40117.1760259731@forms.example-council.gov.uk"
 
 func init() {
-	register(command{name: "demo", summary: "run the whole workflow on sample data: mailbox, Slack and mail sink in-process [--keep]", run: runDemo})
+	register(command{name: "demo", summary: "run the whole workflow on sample data: mailbox, Slack and mail sink in-process [--keep] [--mail imap|graph]", run: runDemo})
 }
 
 func runDemo(ctx context.Context, m *Main, g *globals, args []string) error {
 	fs := newFlagSet("demo")
 	keep := fs.Bool("keep", false, "keep the database (trigger-demo.db) for 'trigger case show'")
 	verbose := fs.Bool("v", false, "show the service's log")
+	mailVia := fs.String("mail", "imap", `the mailbox: "imap" (IMAP and SMTP) or "graph" (Microsoft 365 through Graph)`)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *mailVia != casefile.MailIMAP && *mailVia != casefile.MailGraph {
+		return usagef("demo: %v", errDemoMail)
 	}
 	dir, err := os.MkdirTemp("", "trigger-demo-")
 	if err != nil {
@@ -54,7 +58,7 @@ func runDemo(ctx context.Context, m *Main, g *globals, args []string) error {
 		}
 	}
 	now := time.Now()
-	d := &demo{out: m.Stdout, start: now, shift: demoShift(now)}
+	d := &demo{out: m.Stdout, start: now, shift: demoShift(now), mail: *mailVia}
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
 		logger = newLogger(m.Stderr, casefile.LogConfig{Format: "text", Level: "debug"})
@@ -72,11 +76,12 @@ type demo struct {
 	out   io.Writer
 	start time.Time
 	ref   string
-	shift int // days the sample emails' dates move: demoShift(start)
+	shift int    // days the sample emails' dates move: demoShift(start)
+	mail  string // "imap" (default) or "graph"
 
-	emu   *slackemu.Emulator
-	store *sqlite.Store
-	sink  *mailsink.Sink
+	emu     *slackemu.Emulator
+	store   *sqlite.Store
+	mailbox demoMailbox
 
 	coord, chair, police, council, housing string
 
@@ -109,17 +114,25 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
-	// The world around the service: a mailbox, a mail sink, Slack.
-	imapSrv, err := memimap.Start("trigger", "demo-password", "Processed", "Quarantine")
+	// The world around the service: a mailbox and where mail is sent,
+	// Slack.
+	cfg := casefile.DefaultConfig()
+	var deps serverDeps
+	var err error
+	if d.mail == casefile.MailGraph {
+		var g *graphDemo
+		g, err = newGraphDemo(&cfg)
+		d.mailbox = g
+		if g != nil {
+			deps.oauthBaseURL = g.tokenURL
+		}
+	} else {
+		d.mailbox, err = newIMAPDemo(&cfg)
+	}
 	if err != nil {
 		return err
 	}
-	defer imapSrv.Close()
-	d.sink, err = mailsink.Start(mailsink.Options{})
-	if err != nil {
-		return err
-	}
-	defer d.sink.Close()
+	defer d.mailbox.close()
 	d.emu = slackemu.New(slackemu.Options{TimeScale: 1})
 	if err := d.emu.Start("127.0.0.1:0"); err != nil {
 		return err
@@ -133,11 +146,7 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 
 	// The service's configuration, as trigger.toml and the environment
 	// would give it.
-	cfg := casefile.DefaultConfig()
 	cfg.Database.Path = dbPath
-	cfg.IMAP.Address, cfg.IMAP.TLS, cfg.IMAP.Username = imapSrv.Addr, "none", "trigger"
-	cfg.IMAP.PollInterval = casefile.Duration{Duration: time.Second}
-	cfg.SMTP.Address, cfg.SMTP.TLS = d.sink.Addr(), "none"
 	cfg.Slack.APIURL, cfg.Slack.Mode = d.emu.APIURL(), "socket"
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Roles.Coordinator = casefile.IDList{d.coord}
@@ -149,7 +158,7 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 	cfg.Partnership.Name = "North West Leicestershire Community Safety Partnership"
 	cfg.Partnership.ContactOfficer = "Sam Patel, Community Safety Team Leader"
 	cfg.Partnership.ContactEmail = "communitytrigger@example-council.gov.uk"
-	cfg.Secrets = casefile.Secrets{SlackBotToken: d.emu.BotToken(), SlackAppToken: d.emu.AppToken(), IMAPPassword: "demo-password"}
+	cfg.Secrets.SlackBotToken, cfg.Secrets.SlackAppToken = d.emu.BotToken(), d.emu.AppToken()
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -159,7 +168,7 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 		return err
 	}
 	defer d.store.Close()
-	srv, err := newServer(&cfg, d.store, logger)
+	srv, err := newServer(&cfg, d.store, logger, deps)
 	if err != nil {
 		return err
 	}
@@ -167,10 +176,10 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 	done := make(chan error, 1)
 	go func() { done <- srv.run(ctx, started) }()
 	<-started
-	fmt.Fprintf(d.out, "Community Trigger demo: an IMAP mailbox, a mail sink and a Slack workspace, all in this process.\n")
+	fmt.Fprintf(d.out, "Community Trigger demo: %s and a Slack workspace, all in this process.\n", d.mailbox.describe())
 	fmt.Fprintf(d.out, "The service is the real 'trigger serve' wiring (HTTP on %s); people act through the Slack emulator.\n\n", srv.HTTPAddr())
 
-	if err := d.script(ctx, imapSrv); err != nil {
+	if err := d.script(ctx); err != nil {
 		cancel()
 		<-done
 		return err
@@ -197,12 +206,12 @@ func (d *demo) run(parent context.Context, dbPath string, logger *slog.Logger) e
 	return nil
 }
 
-func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
+func (d *demo) script(ctx context.Context) error {
 	// 1. Mail arrives.
 	entries, _ := demoMail.ReadDir("demodata")
 	for _, e := range entries {
 		raw, _ := demoMail.ReadFile("demodata/" + e.Name())
-		if err := imapSrv.Append("INBOX", []byte(d.dated(string(raw))), time.Now()); err != nil {
+		if err := d.mailbox.deliver([]byte(d.dated(string(raw)))); err != nil {
 			return err
 		}
 	}
@@ -218,8 +227,7 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 				}
 			}
 		}
-		n, _ := imapSrv.Count("Processed")
-		return ref != "" && n == 3
+		return ref != "" && d.mailbox.processed() == 3
 	}); err != nil {
 		return err
 	}
@@ -249,6 +257,16 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 		return err
 	}
 	d.say("Slack: private channel #%s created, %d members invited (coordinator, Chair, 3 agency officers), case card posted", ch.Name, len(d.emu.Members(ch.ID))-1)
+
+	// 2b. A resident phones: the coordinator types the application in
+	// Slack, and the Home tab shows every case.
+	phoned, err := d.phoneApplication(ctx)
+	if err != nil {
+		return err
+	}
+	if err := d.showHome(ctx, ref, phoned); err != nil {
+		return err
+	}
 
 	// 3. The coordinator accepts; the agencies are asked.
 	if err := d.click(d.coord, ch.ID, card.TS, bot.ActionAccept, ref); err != nil {
@@ -292,7 +310,7 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	d.say("decision letter (threshold met) approved by the Chair and emailed to the applicant: what happens next, their contact officer, how involved they want to be; the case is still %s", c.Status)
 
 	// 3b. The applicant answers: they want to come to the meeting.
-	if err := d.residentReply(imapSrv, metSubject, "reply-1@example.net", "A - please invite me to the meeting.\n\nThank you,\nLucy"); err != nil {
+	if err := d.residentReply(metSubject, "reply-1@example.net", "A - please invite me to the meeting.\n\nThank you,\nLucy"); err != nil {
 		return err
 	}
 	if err := d.wait(ctx, "the applicant's choice to be recorded", func() bool {
@@ -380,7 +398,7 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	}
 	c, _ = d.store.Case(ctx, ref)
 	d.say("proposed recommendations emailed to the applicant for comment by %s; the response waits (case %s)", c.Consultation.ReplyBy.Human(), c.Status)
-	if err := d.residentReply(imapSrv, consultSubject, "reply-2@example.net", "Thank you. The plan looks right to me. Please make sure the gate has a lock the residents can open."); err != nil {
+	if err := d.residentReply(consultSubject, "reply-2@example.net", "Thank you. The plan looks right to me. Please make sure the gate has a lock the residents can open."); err != nil {
 		return err
 	}
 	if err := d.wait(ctx, "the applicant's comments", func() bool {
@@ -426,6 +444,173 @@ func (d *demo) script(ctx context.Context, imapSrv *memimap.Server) error {
 	return nil
 }
 
+// phoneApplication has the coordinator type in a phone call with
+// /trigger new, and returns the case it opened.
+func (d *demo) phoneApplication(ctx context.Context) (string, error) {
+	dm, err := d.emu.OpenDM(d.coord)
+	if err != nil {
+		return "", err
+	}
+	res, err := d.emu.SlashCommand(d.coord, dm, "/trigger", "new")
+	if err != nil {
+		return "", err
+	}
+	if !res.Acked {
+		return "", fmt.Errorf("/trigger new was not acknowledged: %s", res.Problem)
+	}
+	var view slackemu.View
+	if err := d.wait(ctx, "the new application form", func() bool {
+		for _, v := range d.emu.OpenViews(d.coord) {
+			if v.CallbackID == bot.ViewNewCase {
+				view = v
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return "", err
+	}
+	today := casefile.DateOf(time.Now())
+	sub, err := d.emu.SubmitView(d.coord, view.ID, map[string]string{
+		bot.BlockNewVia: "phone", bot.BlockNewRoute: "individual", bot.BlockNewConsent: "yes",
+		"nc_app_name": "Margaret Okafor", "nc_app_phone": "07700 900456", "nc_app_address": "3 Station Road, Ashby", "nc_app_postcode": "le65 1ab",
+		bot.BlockNewLocation: "Station Road car park", bot.BlockNewDescription: "Cars racing round the car park late at night.",
+		"nc_c1_occurred": today.AddDays(-40).String(), "nc_c1_reported": today.AddDays(-39).String(), "nc_c1_agency": "police", "nc_c1_reference": "0771 of the 101 log",
+		"nc_c2_occurred": today.AddDays(-12).String(), "nc_c2_reported": today.AddDays(-12).String(), "nc_c2_agency": "council",
+	})
+	if err != nil {
+		return "", err
+	}
+	if sub.View == nil || sub.View.CallbackID != bot.ViewCaseOpened {
+		return "", fmt.Errorf("the new application was not accepted: %v %s", sub.Errors, sub.Problem)
+	}
+	ref := sub.View.PrivateMetadata
+	c, err := d.store.Case(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	name := "ct-" + strings.ToLower(strings.TrimPrefix(ref, "CT-"))
+	if err := d.wait(ctx, "the phoned case's channel", func() bool {
+		ch, ok := d.emu.ChannelByName(name)
+		if !ok {
+			return false
+		}
+		_, ok = d.find(ch.ID, `"card-`+ref+`"`)
+		return ok
+	}); err != nil {
+		return "", err
+	}
+	d.say("a resident phoned: the coordinator typed /trigger new in Slack → case %s (threshold assessment: %s, %s), channel #%s; no email address, so the coordinator is asked there to acknowledge it by phone",
+		ref, c.Threshold.Assessment, casefile.Count(c.Threshold.QualifyingComplaints, "qualifying complaint", "qualifying complaints"), name)
+	return ref, nil
+}
+
+// showHome has the coordinator open the app's Home tab, and prints it as
+// text.
+func (d *demo) showHome(ctx context.Context, refs ...string) error {
+	if err := d.emu.OpenHome(d.coord); err != nil {
+		return err
+	}
+	var view slackemu.View
+	if err := d.wait(ctx, "the Home tab", func() bool {
+		var ok bool
+		if view, ok = d.emu.HomeView(d.coord); !ok {
+			return false
+		}
+		for _, ref := range refs {
+			if !bytes.Contains(view.Blocks, []byte(ref)) {
+				return false
+			}
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	d.say("the coordinator opened the app's Home tab in Slack:")
+	fmt.Fprintf(d.out, "\n──── the coordinator's Home tab ────\n%s────────────────────────────────────\n\n", homeText(view.Blocks, d.emu))
+	return nil
+}
+
+// homeText is a Home tab as text: what the coordinator reads, channels by
+// name, buttons in brackets.
+func homeText(raw json.RawMessage, emu *slackemu.Emulator) string {
+	var blocks []struct {
+		Type string `json:"type"`
+		Text *struct {
+			Text string `json:"text"`
+		} `json:"text"`
+		Fields []struct {
+			Text string `json:"text"`
+		} `json:"fields"`
+		Elements []struct {
+			Type string `json:"type"`
+			Text any    `json:"text"`
+			Init *struct {
+				Text struct {
+					Text string `json:"text"`
+				} `json:"text"`
+			} `json:"initial_option"`
+		} `json:"elements"`
+		Accessory *struct {
+			Text struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		} `json:"accessory"`
+	}
+	_ = json.Unmarshal(raw, &blocks)
+	names := map[string]string{}
+	for _, ch := range emu.Channels() {
+		names[ch.ID] = "#" + ch.Name
+	}
+	channelRE := regexp.MustCompile(`<#([A-Z0-9]+)>`)
+	tidy := func(s string) string {
+		s = channelRE.ReplaceAllStringFunc(s, func(m string) string { return names[channelRE.FindStringSubmatch(m)[1]] })
+		return strings.NewReplacer("*", "", ":warning: ", "⚠ ", "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
+	}
+	var b strings.Builder
+	for _, bl := range blocks {
+		switch bl.Type {
+		case "header":
+			fmt.Fprintf(&b, "%s\n", strings.ToUpper(bl.Text.Text))
+		case "divider":
+			b.WriteString("\n")
+		case "section":
+			var parts []string
+			if bl.Text != nil {
+				parts = append(parts, tidy(bl.Text.Text))
+			}
+			for _, f := range bl.Fields {
+				parts = append(parts, strings.ReplaceAll(tidy(f.Text), "\n", ": "))
+			}
+			line := strings.Join(parts, " · ")
+			if bl.Accessory != nil {
+				line += "  [" + bl.Accessory.Text.Text + "]"
+			}
+			fmt.Fprintf(&b, "%s\n", strings.ReplaceAll(line, "\n", "\n    "))
+		case "context":
+			for _, e := range bl.Elements {
+				if t, ok := e.Text.(string); ok {
+					fmt.Fprintf(&b, "  %s\n", tidy(t))
+				}
+			}
+		case "actions":
+			var parts []string
+			for _, e := range bl.Elements {
+				switch {
+				case e.Init != nil:
+					parts = append(parts, "[Show: "+e.Init.Text.Text+" ▾]")
+				case e.Type == "button":
+					if t, ok := e.Text.(map[string]any); ok {
+						parts = append(parts, fmt.Sprintf("[%v]", t["text"]))
+					}
+				}
+			}
+			fmt.Fprintf(&b, "%s\n", strings.Join(parts, " "))
+		}
+	}
+	return b.String()
+}
+
 // letterOf is the newest letter of a kind on the case.
 func (d *demo) letterOf(ctx context.Context, ref, kind string) (*casefile.Letter, error) {
 	letters, err := d.store.Letters(ctx, ref)
@@ -442,7 +627,7 @@ func (d *demo) letterOf(ctx context.Context, ref, kind string) (*casefile.Letter
 
 // residentReply delivers the applicant's reply to the email with this
 // subject, threaded to it as a mail client does (In-Reply-To).
-func (d *demo) residentReply(imapSrv *memimap.Server, subject, id, body string) error {
+func (d *demo) residentReply(subject, id, body string) error {
 	r, ok := d.sinkMessage(subject)
 	if !ok {
 		return fmt.Errorf("no email %q to reply to", subject)
@@ -452,7 +637,7 @@ func (d *demo) residentReply(imapSrv *memimap.Server, subject, id, body string) 
 		"Subject: Re: " + subject + "\r\nDate: " + time.Now().Format(time.RFC1123Z) + "\r\nMessage-ID: <" + id + ">\r\n" +
 		"In-Reply-To: <" + parent + ">\r\nReferences: <" + parent + ">\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
 		strings.ReplaceAll(body, "\n", "\r\n") + "\r\n"
-	return imapSrv.Append("INBOX", []byte(raw), time.Now())
+	return d.mailbox.deliver([]byte(raw))
 }
 
 // dated is a sample text with its dates moved to the week the demo runs in.
@@ -503,8 +688,8 @@ func (d *demo) find(channel, s string) (slackemu.Message, bool) {
 }
 
 func (d *demo) sinkMessage(subjectPart string) (*mail.Reader, bool) {
-	for _, m := range d.sink.Messages() {
-		r, err := mail.CreateReader(bytes.NewReader(m.Data))
+	for _, raw := range d.mailbox.sent() {
+		r, err := mail.CreateReader(bytes.NewReader(raw))
 		if err != nil {
 			continue
 		}

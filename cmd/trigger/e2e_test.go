@@ -18,7 +18,18 @@ import (
 // TestDemoEndToEnd runs `trigger demo --keep` — the real serve wiring
 // against an in-process mailbox, mail sink and Slack emulator — and checks
 // what each person would see: the timeline, the letter, and the record.
-func TestDemoEndToEnd(t *testing.T) {
+func TestDemoEndToEnd(t *testing.T) { demoEndToEnd(t) }
+
+// TestDemoGraph is TestDemoEndToEnd with `--mail graph`: serve reads and
+// sends through Microsoft Graph (emulated, with Entra ID's token endpoint).
+func TestDemoGraph(t *testing.T) {
+	out := demoEndToEnd(t, "--mail", "graph")
+	if !strings.Contains(out, "a Microsoft 365 mailbox read and sent through Microsoft Graph") {
+		t.Errorf("the demo does not say it runs through Graph:\n%s", out)
+	}
+}
+
+func demoEndToEnd(t *testing.T, args ...string) string {
 	dir := t.TempDir()
 	wd, _ := os.Getwd()
 	if err := os.Chdir(dir); err != nil {
@@ -29,7 +40,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	var out, errb bytes.Buffer
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
 	before := time.Now()
-	if code := m.Run(context.Background(), []string{"demo", "--keep"}); code != 0 {
+	if code := m.Run(context.Background(), append([]string{"demo", "--keep"}, args...)); code != 0 {
 		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	// The first case of the year it was filed in, in London: the year the
@@ -56,6 +67,10 @@ func TestDemoEndToEnd(t *testing.T) {
 		"1. Agree a joint problem-solving plan for the alleyway", "Responsible: District Council",
 		"ask for a further review", "Ombudsman remains open", "Thank you for your comments on the proposed actions",
 		"service stopped cleanly",
+		// The phone call typed in with /trigger new, and the Home tab.
+		fmt.Sprintf("a resident phoned: the coordinator typed /trigger new in Slack → case CT-%d-0003 (threshold assessment: not_met, 2 qualifying complaints), channel #ct-%d-0003", year, year),
+		"──── the coordinator's Home tab ────", "Open cases: 3 · Overdue items: 0", "[Show: All open cases (3) ▾]",
+		fmt.Sprintf("CT-%d-0003 · #ct-%d-0003 · Received: threshold decision needed", year, year),
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
@@ -121,9 +136,19 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("job %d %s is %s: %s", j.ID, j.Kind, j.State, j.LastError)
 		}
 	}
-	// The out-of-office reply was stored and never answered.
+	// The out-of-office reply was stored and never answered; the phone
+	// call is a case of its own, typed in by the coordinator.
 	cases, _ := s.Cases(ctx, "")
-	if len(cases) != 2 {
-		t.Errorf("%d cases, want 2 (two applications; the out-of-office is not one)", len(cases))
+	if len(cases) != 3 {
+		t.Errorf("%d cases, want 3 (two emailed applications and a phone call; the out-of-office is not one)", len(cases))
 	}
+	phoned, err := s.Case(ctx, fmt.Sprintf("CT-%d-0003", year))
+	if err != nil || phoned.Source != "staff" || phoned.Applicant.Name != "Margaret Okafor" || phoned.Applicant.Postcode != "LE65 1AB" || phoned.Channel == "" {
+		t.Errorf("the phoned case: %+v %v", phoned, err)
+	}
+	// No personal data on the Home tab.
+	if home := out.String()[strings.Index(out.String(), "──── the coordinator's Home tab"):]; strings.Contains(home[:strings.Index(home, "────────────────────────────────────")], "Okafor") {
+		t.Error("the Home tab shows the phoned resident's name")
+	}
+	return out.String()
 }

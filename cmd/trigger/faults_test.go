@@ -227,7 +227,7 @@ func drainWithClock(t *testing.T, w *world, srv *server, clock *testClock, cases
 	return jumps
 }
 
-var metricLine = regexp.MustCompile(`^([a-z_]+)(\{([^}]*)\})? (\S+)$`)
+var metricLine = regexp.MustCompile(`^([a-z_][a-z0-9_]*)(\{([^}]*)\})? (\S+)$`)
 var labelPair = regexp.MustCompile(`([a-z_]+)="([^"]*)"`)
 
 // labelValue is what a label may hold: a code (an outcome, a method, an

@@ -32,8 +32,8 @@ func runMailCheck(ctx context.Context, m *Main, g *globals, args []string) error
 	if err != nil {
 		return err
 	}
-	if cfg.IMAP.Address == "" && cfg.SMTP.Address == "" {
-		return usagef("mail check: neither imap.address nor smtp.address is set in the configuration: there is no mail server to check")
+	if cfg.IMAP.Address == "" && cfg.SMTP.Address == "" && !cfg.UsesGraph() {
+		return usagef("mail check: neither imap.address nor smtp.address is set in the configuration, nor mail.source or mail.sender = \"graph\": there is no mail server to check")
 	}
 	// The database holds the device code flow's sign-in; the other flows
 	// need none, and a check does not create one.
@@ -48,6 +48,12 @@ func runMailCheck(ctx context.Context, m *Main, g *globals, args []string) error
 	c := &mailChecker{cfg: cfg, tlsConfig: m.mailTLS, timeout: 30 * time.Second}
 	if c.src, err = newMailSource(cfg, store, m.oauthBaseURL, logger); err != nil {
 		return err
+	}
+	if c.graphSrc, err = newGraphSource(cfg, m.oauthBaseURL, logger); err != nil {
+		return err
+	}
+	if c.graphSrc != nil {
+		c.graph = newGraphClient(cfg, c.graphSrc, logger)
 	}
 	steps := c.run(ctx)
 	failed := 0

@@ -7,6 +7,7 @@ import (
 
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/casefile/sqlite"
+	"github.com/csp/trigger/internal/graph"
 	"github.com/csp/trigger/internal/mailauth"
 )
 
@@ -26,11 +27,11 @@ func oauthConfig(cfg *casefile.Config, baseURL string) mailauth.Config {
 }
 
 // checkOAuth checks the [oauth2] section with its secrets when IMAP or SMTP
-// signs in with a token: the combination, a missing piece by its key, a
+// signs in with a token, or Graph reads or sends the mail: the combination, a missing piece by its key, a
 // certificate or key file that does not parse. Every command runs it when
 // it loads the configuration.
 func checkOAuth(cfg *casefile.Config) error {
-	if !cfg.UsesOAuth2() {
+	if !cfg.UsesOAuth2() && !cfg.UsesGraph() {
 		return nil
 	}
 	if err := oauthConfig(cfg, "").Validate(); err != nil {
@@ -83,4 +84,27 @@ func newMailSource(cfg *casefile.Config, store *sqlite.Store, baseURL string, lo
 		return nil, fmt.Errorf("oauth2: %w", err)
 	}
 	return src, nil
+}
+
+// newGraphSource returns the token Source of Microsoft Graph ([mail] source
+// or sender = "graph"), nil when neither is: the app's own credentials of
+// [oauth2], for Graph's app-only scope whatever oauth2.scopes says (the
+// scopes of IMAP and SMTP are another resource's).
+func newGraphSource(cfg *casefile.Config, baseURL string, logger *slog.Logger) (*mailauth.Source, error) {
+	if !cfg.UsesGraph() {
+		return nil, nil
+	}
+	oc := oauthConfig(cfg, baseURL)
+	oc.Scopes = []string{mailauth.MicrosoftGraphScope}
+	src, err := mailauth.NewSource(oc, mailauth.Options{Logger: logger.With("part", "oauth2")})
+	if err != nil {
+		return nil, fmt.Errorf("oauth2: %w", err)
+	}
+	return src, nil
+}
+
+// newGraphClient is the process's one Graph client: reading and sending
+// share it, and with it Graph's limit of 4 requests at once per mailbox.
+func newGraphClient(cfg *casefile.Config, src *mailauth.Source, logger *slog.Logger) *graph.Client {
+	return &graph.Client{BaseURL: cfg.Graph.APIURL, Tokens: src.OAuth2(), Logger: logger.With("part", "graph")}
 }

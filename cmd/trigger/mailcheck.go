@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/graph"
 	"github.com/csp/trigger/internal/mailauth"
 )
 
@@ -35,6 +36,8 @@ type checkStep struct {
 type mailChecker struct {
 	cfg       *casefile.Config
 	src       *mailauth.Source // nil when nothing signs in with a token
+	graphSrc  *mailauth.Source // nil unless Graph reads or sends
+	graph     *graph.Client    // on graphSrc's tokens
 	tlsConfig *tls.Config      // tests: trust a test certificate
 	timeout   time.Duration    // of one server's steps
 
@@ -69,17 +72,58 @@ func advise(err error, advice string) error {
 }
 
 func (c *mailChecker) run(ctx context.Context) []checkStep {
-	if c.cfg.IMAP.Address == "" {
+	switch {
+	case c.cfg.ReadsGraph(): // Graph's steps below
+	case c.cfg.IMAP.Address == "":
 		c.skip("imap", "imap.address is not set: no mailbox is read")
-	} else {
+	default:
 		c.checkIMAP(ctx)
 	}
-	if c.cfg.SMTP.Address == "" {
+	switch {
+	case c.cfg.SendsGraph():
+	case c.cfg.SMTP.Address == "":
 		c.skip("smtp", "smtp.address is not set: mail waits in the outbox")
-	} else {
+	default:
 		c.checkSMTP(ctx)
 	}
+	if c.graph != nil {
+		c.checkGraph(ctx)
+	}
 	return c.steps
+}
+
+// checkGraph: the app's token for Graph, then what the service does
+// through Graph: read the Inbox and find or create the folders it moves
+// mail to (mail.source = "graph"), send from the mailbox (mail.sender =
+// "graph", probed with a message that cannot be sent).
+func (c *mailChecker) checkGraph(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*c.timeout)
+	defer cancel()
+	tok, err := c.graphSrc.Token(ctx)
+	if err != nil {
+		var me *mailauth.Error
+		advice := ""
+		if errors.As(err, &me) {
+			advice = me.Advice
+		}
+		c.add("graph token", advise(err, advice), "")
+		return
+	}
+	detail := "a token for Microsoft Graph from " + c.graphSrc.Config().Provider + " (the app's own credentials)"
+	if !tok.Expiry.IsZero() {
+		detail += ", valid until " + tok.Expiry.In(casefile.London).Format("15:04 on 2 January")
+	}
+	c.add("graph token", nil, detail)
+	what := graph.Checks{Read: c.cfg.ReadsGraph(), Send: c.cfg.SendsGraph()}
+	if what.Read {
+		what.Folders = []string{c.cfg.Graph.Processed, c.cfg.Graph.Quarantine}
+	}
+	for _, st := range c.graph.CheckWith(ctx, c.cfg.Graph.Mailbox, what) {
+		if st.Step == "graph token" {
+			continue // taken above, with what to do about a failure
+		}
+		c.steps = append(c.steps, checkStep(st))
+	}
 }
 
 // getToken is the "oauth2 token" step, taken once, before the first

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/casefile/sqlite"
+	"github.com/csp/trigger/internal/graph"
 	"github.com/csp/trigger/internal/mailauth"
 )
 
@@ -25,12 +28,12 @@ import (
 // passes by itself.
 const unreachableGrace = 10 * time.Minute
 
-// mailHealth follows whether the service can read the mailbox (imap) and
-// send mail (smtp), and why not: /readyz says which part is down and why,
-// /metrics counts the refused sign-ins, and the coordinators are told once
-// when a part stops working and once when it works again, through the
-// outbox (an outage in the store: retries and restarts in between tell
-// nobody twice).
+// mailHealth follows whether the service can read the mailbox (imap, or
+// graph_read) and send mail (smtp, or graph_send), and why not: /readyz
+// says which part is down and why, /metrics counts the refused sign-ins,
+// and the coordinators are told once when a part stops working and once
+// when it works again, through the outbox (an outage in the store: retries
+// and restarts in between tell nobody twice).
 type mailHealth struct {
 	store  *sqlite.Store
 	logger *slog.Logger
@@ -173,6 +176,10 @@ func explainMailError(err error, usedToken bool) (mailFailure, bool) {
 		f.reason, f.signIn = "sign-in refused ("+f.codes+")", true
 		return f, true
 	}
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		return explainGraphError(ge)
+	}
 	if p, ok := mailauth.ExplainSignIn(err, usedToken); ok {
 		if p.Code == mailauth.CodeTokenExpired {
 			return mailFailure{}, false // the watcher renews and reconnects
@@ -186,6 +193,42 @@ func explainMailError(err error, usedToken bool) (mailFailure, bool) {
 	if kind := networkKind(err); kind != "" {
 		return mailFailure{code: "unreachable", codes: kind, reason: "not connected (" + kind + ")",
 			advice: "Check that the server's address and port are right and that this machine can reach it (firewall, proxy, DNS); the service keeps retrying."}, true
+	}
+	return mailFailure{}, false
+}
+
+// Codes of Microsoft Graph's refusals of the service's set-up (for
+// /readyz, metrics and the coordinators' notice).
+const (
+	codeGraphTokenRefused   = "graph_token_refused"
+	codeGraphAccessDenied   = "graph_access_denied"
+	codeGraphSendAsDenied   = "graph_send_as_denied"
+	codeGraphMailboxMissing = "graph_mailbox_not_found"
+)
+
+// explainGraphError translates Graph's answers about the service's set-up
+// (its token, its role on the mailbox, the mailbox) and its outages; ok is
+// false for other answers, which are about one message (a recipient
+// refused) and say nothing of the part's health.
+func explainGraphError(ge *graph.Error) (mailFailure, bool) {
+	refused := func(code, advice string) (mailFailure, bool) {
+		codes := code + ", " + ge.Code
+		return mailFailure{code: code, codes: codes, reason: "refused by Microsoft Graph (" + codes + ")", advice: advice, signIn: true}, true
+	}
+	switch {
+	case ge.Status == http.StatusUnauthorized:
+		return refused(codeGraphTokenRefused, "Graph refused the app's token, also a fresh one: check oauth2.tenant and oauth2.client_id against the app registration, and its secret or certificate.")
+	case ge.Status == http.StatusForbidden && ge.Code == "ErrorSendAsDenied":
+		return refused(codeGraphSendAsDenied, "Mail is sent as graph.mailbox itself: smtp.from's address must be that mailbox's.")
+	case ge.Status == http.StatusForbidden:
+		need := cmp.Or(ge.Need, "Mail.ReadWrite and Mail.Send")
+		return refused(codeGraphAccessDenied, "The app has no "+need+" role on the mailbox. In Exchange Online PowerShell: New-ManagementRoleAssignment -App <its service principal> -Role \"Application "+need+"\" -CustomResourceScope <the mailbox's management scope>; Test-ServicePrincipalAuthorization -Identity <its service principal> -Resource <the mailbox> shows what it may do (README: Microsoft 365 through Graph). Changes can take an hour to apply.")
+	case ge.Status == http.StatusNotFound && (ge.Code == "ErrorInvalidUser" || ge.Code == "MailboxNotEnabledForRESTAPI"):
+		return refused(codeGraphMailboxMissing, "Graph knows no Exchange Online mailbox by graph.mailbox: check the address (the mailbox's user principal name), and that the mailbox is in Exchange Online, not on premises.")
+	case ge.Temporary():
+		codes := fmt.Sprintf("graph %d %s", ge.Status, ge.Code)
+		return mailFailure{code: "unreachable", codes: codes, reason: "not answering (" + codes + ")",
+			advice: "Microsoft Graph is throttling the app or having trouble; the service keeps retrying, waiting as long as Graph asks."}, true
 	}
 	return mailFailure{}, false
 }
@@ -221,13 +264,16 @@ func networkKind(err error) string {
 	return ""
 }
 
+// reads reports whether part is the reading of the mailbox (imap,
+// graph_read), not the sending of mail.
+func reads(part string) bool { return part == casefile.PartIMAP || part == casefile.PartGraphRead }
+
 // outageText is the coordinators' message when part stops working.
 func outageText(part string, f mailFailure) string {
 	var b strings.Builder
-	switch part {
-	case casefile.PartIMAP:
+	if reads(part) {
 		b.WriteString("The Community Trigger is not reading its mailbox: ")
-	default:
+	} else {
 		b.WriteString("The Community Trigger cannot send email: ")
 	}
 	if f.signIn {
@@ -235,7 +281,7 @@ func outageText(part string, f mailFailure) string {
 	} else {
 		fmt.Fprintf(&b, "the %s has not answered for some time (%s).", partServer(part), f.codes)
 	}
-	if part == casefile.PartIMAP {
+	if reads(part) {
 		b.WriteString(" New applications and replies wait in the mailbox; nothing is lost, and they are filed once it works again.")
 	} else {
 		b.WriteString(" Acknowledgements and letters wait in the outbox; nothing is lost, and they are sent once it works again.")
@@ -253,15 +299,20 @@ func recoveryText(part string, began time.Time) string {
 	if !began.IsZero() {
 		since = " (it stopped at " + began.In(casefile.London).Format("15:04 on 2 January") + ")"
 	}
-	if part == casefile.PartIMAP {
+	if reads(part) {
 		return "The Community Trigger is reading its mailbox again" + since + ": the mail that waited is being filed now."
 	}
 	return "The Community Trigger is sending email again" + since + ": what waited in the outbox is being sent now."
 }
 
 func partServer(part string) string {
-	if part == casefile.PartIMAP {
+	switch part {
+	case casefile.PartIMAP:
 		return "mailbox (IMAP)"
+	case casefile.PartGraphRead:
+		return "mailbox (Microsoft Graph)"
+	case casefile.PartGraphSend:
+		return "mailbox's sending (Microsoft Graph)"
 	}
 	return "mail server (SMTP)"
 }
@@ -273,16 +324,17 @@ func partServer(part string) string {
 type watchedSender struct {
 	casefile.Handler
 	health *mailHealth
-	token  bool // signs in with a token
+	part   string // smtp, graph_send
+	token  bool   // signs in with a token
 }
 
 func (w *watchedSender) Handle(ctx context.Context, j casefile.Job) (casefile.JobDone, error) {
 	done, err := w.Handler.Handle(ctx, j)
 	switch {
 	case err != nil:
-		w.health.failed(casefile.PartSMTP, err, w.token)
+		w.health.failed(w.part, err, w.token)
 	case done.Sent != nil:
-		w.health.working(casefile.PartSMTP)
+		w.health.working(w.part)
 	}
 	return done, err
 }

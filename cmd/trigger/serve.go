@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,14 +22,16 @@ import (
 	"github.com/csp/trigger/casefile/outbox"
 	"github.com/csp/trigger/casefile/schedule"
 	"github.com/csp/trigger/casefile/sqlite"
+	"github.com/csp/trigger/internal/graph"
 	"github.com/csp/trigger/internal/mailauth"
 	"github.com/csp/trigger/mailin"
+	"github.com/csp/trigger/mailin/graphwatch"
 	"github.com/csp/trigger/mailin/imapwatch"
 	"github.com/csp/trigger/mailout"
 )
 
 func init() {
-	register(command{name: "serve", summary: "run the service: IMAP watcher, outbox, Slack bot, HTTP (/healthz /readyz /metrics)", run: runServe})
+	register(command{name: "serve", summary: "run the service: mail reader (IMAP or Graph), outbox, Slack bot, HTTP (/healthz /readyz /metrics)", run: runServe})
 }
 
 func runServe(ctx context.Context, m *Main, g *globals, args []string) error {
@@ -66,7 +69,7 @@ func runServe(ctx context.Context, m *Main, g *globals, args []string) error {
 			logger.Warn("outbox: reclaimed the jobs a previous serve had claimed", "reclaimed", n)
 		}
 	}
-	srv, err := newServerWith(cfg, store, logger, serverDeps{oauthBaseURL: m.oauthBaseURL})
+	srv, err := newServer(cfg, store, logger, serverDeps{oauthBaseURL: m.oauthBaseURL})
 	if err != nil {
 		return err
 	}
@@ -108,14 +111,16 @@ type server struct {
 	logger  *slog.Logger
 	metrics *metrics
 
-	intake    *mailin.Intake
-	mailAuth  *mailauth.Source // nil unless IMAP or SMTP signs in with a token
-	health    *mailHealth
-	watcher   *imapwatch.Watcher
-	bot       *bot.Bot
-	slackHTTP *bot.HTTPHandler
-	mailOut   *outbox.Dispatcher
-	slackOut  *outbox.Dispatcher
+	intake       *mailin.Intake
+	mailAuth     *mailauth.Source // nil unless IMAP or SMTP signs in with a token
+	graphAuth    *mailauth.Source // nil unless Graph reads or sends the mail
+	health       *mailHealth
+	watcher      *imapwatch.Watcher
+	graphWatcher *graphwatch.Watcher
+	bot          *bot.Bot
+	slackHTTP    *bot.HTTPHandler
+	mailOut      *outbox.Dispatcher
+	slackOut     *outbox.Dispatcher
 
 	addrMu   sync.Mutex
 	httpAddr string
@@ -125,16 +130,13 @@ type server struct {
 type serverDeps struct {
 	oauthBaseURL string        // the OAuth emulator instead of Microsoft's or Google's endpoints
 	grace        time.Duration // instead of unreachableGrace
-	reconnectMax time.Duration // the IMAP watcher's longest wait between attempts
+	reconnectMax time.Duration // the mail reader's longest wait between attempts
 }
 
 // newServer checks that every part that is configured has what it needs
-// and builds it. A missing setting fails here, naming it.
-func newServer(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logger) (*server, error) {
-	return newServerWith(cfg, store, logger, serverDeps{})
-}
-
-func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logger, deps serverDeps) (*server, error) {
+// and builds it, with what tests change in deps (zero for the real
+// wiring). A missing setting fails here, naming it.
+func newServer(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logger, deps serverDeps) (*server, error) {
 	s := &server{cfg: cfg, store: store, logger: logger, metrics: newMetrics()}
 	sec := cfg.Secrets
 	s.intake = &mailin.Intake{Store: store, Config: cfg}
@@ -144,7 +146,6 @@ func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logge
 	if s.mailAuth, err = newMailSource(cfg, store, deps.oauthBaseURL, logger); err != nil {
 		return nil, err
 	}
-	s.registerOAuthMetrics()
 	if s.health, err = newMailHealth(context.Background(), store, logger.With("part", "mail")); err != nil {
 		return nil, err
 	}
@@ -152,10 +153,35 @@ func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logge
 		s.health.grace = deps.grace
 	}
 	s.health.onSignInFailure = func(part, code string) {
-		s.metrics.inc("trigger_mail_signin_failures_total", "Sign-ins to the mailbox (imap) or the mail server (smtp) that failed, by code.", "part", part, "code", code)
+		s.metrics.inc("trigger_mail_signin_failures_total", "Sign-ins to the mailbox (imap, graph_read) or the mail server (smtp, graph_send) that failed or were refused, by code.", "part", part, "code", code)
 	}
 
-	if cfg.IMAP.Address != "" {
+	var graphClient *graph.Client
+	if cfg.UsesGraph() {
+		if s.graphAuth, err = newGraphSource(cfg, deps.oauthBaseURL, logger); err != nil {
+			return nil, err
+		}
+		graphClient = newGraphClient(cfg, s.graphAuth, logger)
+	}
+	s.registerOAuthMetrics()
+
+	switch {
+	case cfg.ReadsGraph():
+		s.graphWatcher = &graphwatch.Watcher{
+			Client: graphClient, Config: cfg.Graph, MaxMessageSize: s.intake.MaxSize(),
+			Store: store, Ingest: s.intake.IngestFetched, Logger: logger.With("part", "graph"),
+			ReconnectMax: deps.reconnectMax,
+			OnOutcome: func(outcome string) {
+				s.metrics.inc("trigger_messages_ingested_total", "Messages ingested, by outcome.", "outcome", outcome)
+			},
+			OnError: func(err error) { s.health.failed(casefile.PartGraphRead, err, true) },
+			OnConnected: func(up bool) {
+				if up {
+					s.health.working(casefile.PartGraphRead)
+				}
+			},
+		}
+	case cfg.IMAP.Address != "":
 		imapToken := cfg.IMAP.Auth == casefile.AuthOAuth2
 		if !imapToken && sec.IMAPPassword == "" {
 			return nil, errors.New("TRIGGER_IMAP_PASSWORD: not set, but imap.address is: set the password (or TRIGGER_IMAP_PASSWORD_FILE), or imap.auth = \"oauth2\"")
@@ -182,11 +208,16 @@ func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logge
 		} else {
 			s.watcher.Password = sec.IMAPPassword
 		}
-	} else {
+	default:
 		logger.Warn("imap.address is not set: no mailbox is watched (use 'trigger ingest' to add mail)")
 	}
 
-	if cfg.SMTP.Address != "" {
+	switch {
+	case cfg.SendsGraph():
+		sender := &mailout.Sender{Config: cfg.SMTP, Store: store, Partnership: cfg.Partnership, Service: cfg, Logger: logger.With("part", "graph"),
+			Graph: graphClient, GraphMailbox: cfg.Graph.Mailbox}
+		s.mailOut = s.emailOutbox(sender, casefile.PartGraphSend, true)
+	case cfg.SMTP.Address != "":
 		smtpToken := cfg.SMTP.Auth == casefile.AuthOAuth2
 		if !smtpToken && cfg.SMTP.Username != "" && sec.SMTPPassword == "" {
 			return nil, errors.New("TRIGGER_SMTP_PASSWORD: not set, but smtp.username is: set the password (or TRIGGER_SMTP_PASSWORD_FILE), or smtp.auth = \"oauth2\"")
@@ -197,11 +228,8 @@ func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logge
 		} else {
 			sender.Password = sec.SMTPPassword
 		}
-		s.mailOut = &outbox.Dispatcher{Store: store, Prefix: "email.", Handler: &watchedSender{Handler: sender, health: s.health, token: smtpToken}, GiveUpAfter: cfg.Outbox.GiveUpAfter.Duration, Logger: logger.With("part", "outbox"),
-			OnError: func(kind string, permanent bool) {
-				s.metrics.inc("trigger_smtp_errors_total", "Failed email attempts, by job kind and whether permanent.", "kind", kind, "permanent", fmt.Sprint(permanent))
-			}}
-	} else {
+		s.mailOut = s.emailOutbox(sender, casefile.PartSMTP, smtpToken)
+	default:
 		logger.Warn("smtp.address is not set: emails wait in the outbox until it is")
 	}
 
@@ -252,6 +280,16 @@ func newServerWith(cfg *casefile.Config, store *sqlite.Store, logger *slog.Logge
 	return s, nil
 }
 
+// emailOutbox is the dispatcher of the email jobs, sending with sender and
+// telling mailHealth how part (smtp, graph_send) goes.
+func (s *server) emailOutbox(sender *mailout.Sender, part string, token bool) *outbox.Dispatcher {
+	return &outbox.Dispatcher{Store: s.store, Prefix: "email.", Handler: &watchedSender{Handler: sender, health: s.health, part: part, token: token},
+		GiveUpAfter: s.cfg.Outbox.GiveUpAfter.Duration, Logger: s.logger.With("part", "outbox"),
+		OnError: func(kind string, permanent bool) {
+			s.metrics.inc("trigger_smtp_errors_total", "Failed email attempts, by job kind and whether permanent.", "kind", kind, "permanent", fmt.Sprint(permanent))
+		}}
+}
+
 func (s *server) mux() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -265,8 +303,15 @@ func (s *server) mux() *http.ServeMux {
 		} else if s.watcher != nil && !s.watcher.Connected() {
 			problems = append(problems, "imap: not connected")
 		}
-		if p := s.health.problem(casefile.PartSMTP); p != "" {
+		if p := s.health.problem(casefile.PartGraphRead); p != "" {
 			problems = append(problems, p)
+		} else if s.graphWatcher != nil && !s.graphWatcher.Connected() {
+			problems = append(problems, casefile.PartGraphRead+": not reading the mailbox yet")
+		}
+		for _, part := range []string{casefile.PartSMTP, casefile.PartGraphSend} {
+			if p := s.health.problem(part); p != "" {
+				problems = append(problems, p)
+			}
 		}
 		if s.bot != nil && s.slackHTTP == nil && !s.bot.Connected() {
 			problems = append(problems, "slack: socket not connected")
@@ -277,6 +322,13 @@ func (s *server) mux() *http.ServeMux {
 		attention := ""
 		if st, err := s.store.OutboxStats(r.Context()); err == nil && st.Dead > 0 {
 			attention = outboxAttention(st.Dead)
+		}
+		// The app not in the digest channel: the digest waits for a person
+		// to invite it (like an ended job, not a fault a restart fixes).
+		if s.bot != nil {
+			if p := s.bot.DigestProblem(); p != "" {
+				attention = strings.TrimPrefix(attention+"\nslack: "+p, "\n")
+			}
 		}
 		if len(problems) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -302,11 +354,17 @@ func (s *server) mux() *http.ServeMux {
 			return boolGauge(s.bot != nil && (s.slackHTTP != nil || s.bot.Connected())), nil
 		}},
 	)
+	if s.graphWatcher != nil {
+		gauges = append(gauges, gauge{"trigger_graph_connected", "1 when the last round of reading the mailbox through Microsoft Graph succeeded.", func(context.Context) (float64, error) {
+			return boolGauge(s.graphWatcher.Connected()), nil
+		}})
+	}
 	gauges = append(gauges, s.oauthGauges()...)
 	mux.Handle("GET /metrics", s.metrics.handler(gauges))
 	if s.slackHTTP != nil {
 		mux.HandleFunc("POST /slack/events", s.slackHTTP.Events)
 		mux.HandleFunc("POST /slack/interactivity", s.slackHTTP.Interactivity)
+		mux.HandleFunc("POST /slack/commands", s.slackHTTP.Commands)
 	}
 	return mux
 }
@@ -347,7 +405,8 @@ func (s *server) run(parent context.Context, started chan<- struct{}) error {
 	s.httpAddr = ln.Addr().String()
 	s.addrMu.Unlock()
 	httpSrv := &http.Server{Handler: s.mux(), ReadHeaderTimeout: 10 * time.Second}
-	s.logger.Info("serving", "http", s.httpAddr, "imap", s.watcher != nil, "smtp", s.mailOut != nil, "slack", s.bot != nil, "slack_mode", s.cfg.Slack.Mode)
+	s.logger.Info("serving", "http", s.httpAddr, "mail_source", s.cfg.Mail.Source, "mail_sender", s.cfg.Mail.Sender,
+		"imap", s.watcher != nil, "graph", s.graphWatcher != nil, "email", s.mailOut != nil, "slack", s.bot != nil, "slack_mode", s.cfg.Slack.Mode)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
@@ -370,6 +429,9 @@ func (s *server) run(parent context.Context, started chan<- struct{}) error {
 	if s.watcher != nil {
 		goPart("imap", s.watcher.Run)
 	}
+	if s.graphWatcher != nil {
+		goPart("graph", s.graphWatcher.Run)
+	}
 	if s.mailOut != nil {
 		goPart("email outbox", s.mailOut.Run)
 	}
@@ -383,7 +445,7 @@ func (s *server) run(parent context.Context, started chan<- struct{}) error {
 		goPart("slack background", s.bot.RunBackground)
 	}
 	goPart("reminders", (&schedule.ReminderScheduler{Store: s.store, Logger: s.logger.With("part", "reminders")}).Run)
-	if s.mailAuth != nil && !s.mailAuth.CredentialExpiry().IsZero() {
+	if s.credentialSource() != nil {
 		goPart("credential expiry", s.watchCredential)
 	}
 

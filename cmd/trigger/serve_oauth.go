@@ -6,26 +6,59 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
+	"github.com/csp/trigger/internal/mailauth"
 )
 
-// registerOAuthMetrics adds the token Source's counters to /metrics.
+// sources are the process's token Sources: IMAP and SMTP's, Graph's.
+func (s *server) sources() []*mailauth.Source {
+	var out []*mailauth.Source
+	for _, src := range []*mailauth.Source{s.mailAuth, s.graphAuth} {
+		if src != nil {
+			out = append(out, src)
+		}
+	}
+	return out
+}
+
+// registerOAuthMetrics adds the token Sources' counters to /metrics.
 func (s *server) registerOAuthMetrics() {
-	src := s.mailAuth
-	if src == nil {
+	srcs := s.sources()
+	if len(srcs) == 0 {
 		return
 	}
+	sum := func(f func(*mailauth.Source) int64) func() float64 {
+		return func() float64 {
+			n := int64(0)
+			for _, src := range srcs {
+				n += f(src)
+			}
+			return float64(n)
+		}
+	}
 	s.metrics.counterFunc("trigger_oauth2_token_renewals_total", "Access tokens obtained for the mail sign-in.",
-		func() float64 { return float64(src.Renewals()) })
+		sum((*mailauth.Source).Renewals))
 	s.metrics.counterFunc("trigger_oauth2_token_failures_total", "Attempts to get an access token for the mail sign-in that failed.",
-		func() float64 { return float64(src.Failures()) })
-	s.metrics.counterFunc("trigger_oauth2_signin_refusals_total", "Sign-ins with a token that the IMAP or SMTP server refused (each is retried once with a fresh token).",
-		func() float64 { return float64(src.Refusals()) })
+		sum((*mailauth.Source).Failures))
+	s.metrics.counterFunc("trigger_oauth2_signin_refusals_total", "Sign-ins with a token that the IMAP or SMTP server or Microsoft Graph refused (each is retried once with a fresh token).",
+		sum((*mailauth.Source).Refusals))
+}
+
+// credentialSource is a Source whose credential's expiry is known (a
+// certificate), nil when there is none: every Source of the process signs
+// in with the same [oauth2] credential.
+func (s *server) credentialSource() *mailauth.Source {
+	for _, src := range s.sources() {
+		if !src.CredentialExpiry().IsZero() {
+			return src
+		}
+	}
+	return nil
 }
 
 // oauthGauges is the credential's expiry, when it is known.
 func (s *server) oauthGauges() []gauge {
-	src := s.mailAuth
-	if src == nil || src.CredentialExpiry().IsZero() {
+	src := s.credentialSource()
+	if src == nil {
 		return nil
 	}
 	return []gauge{{"trigger_oauth2_credential_expiry_timestamp_seconds", "When the certificate the service signs in with expires (Unix time).",
@@ -56,7 +89,7 @@ func (s *server) watchCredential(ctx context.Context) error {
 
 // checkCredential queues the most urgent expiry notice due at now, once.
 func (s *server) checkCredential(ctx context.Context, now time.Time) error {
-	expiry := s.mailAuth.CredentialExpiry()
+	expiry := s.credentialSource().CredentialExpiry()
 	left := expiry.Sub(now)
 	due := time.Duration(-1)
 	for _, w := range credentialWarnings {

@@ -69,7 +69,7 @@ func serveOAuth(t *testing.T, cfg *casefile.Config, deps serverDeps) (*server, f
 		t.Fatal(err)
 	}
 	var logs syncBuffer
-	srv, err := newServerWith(cfg, store, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})), deps)
+	srv, err := newServer(cfg, store, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})), deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,13 +23,15 @@ import (
 	"github.com/csp/trigger/bot/slackemu"
 	"github.com/csp/trigger/casefile"
 	"github.com/csp/trigger/casefile/sqlite"
+	"github.com/csp/trigger/internal/graphemu"
 	"github.com/csp/trigger/mailin/memimap"
 	"github.com/csp/trigger/mailout/mailsink"
 )
 
 // The world around `trigger serve` for the reliability tests: an IMAP
-// mailbox (memimap), a mail sink (mailsink) and a Slack workspace (slackemu)
-// in the test process, the people who work cases in it, and the
+// mailbox (memimap) and a mail sink (mailsink), or a Microsoft 365 tenant
+// read and sent through Graph (graphTenant), and a Slack workspace
+// (slackemu) in the test process, the people who work cases in it, and the
 // applications residents send. The service runs against it either in
 // process (newServer(...).run) or as a child process (crash_test.go).
 
@@ -40,7 +42,10 @@ const (
 
 type worldOptions struct {
 	mode      string  // slack.mode: "socket" (default) or "http"
-	timeScale float64 // the emulator's; default 1
+	timeScale float64 // the emulators'; default 1
+	// mail is "imap" (default: an IMAP mailbox and an SMTP sink) or
+	// "graph" (a Microsoft 365 tenant read and sent through Graph).
+	mail string
 }
 
 type world struct {
@@ -51,10 +56,14 @@ type world struct {
 	http  string // the service's http.listen, fixed so that restarts keep it
 
 	imapMu sync.Mutex
-	imap   *memimap.Server
-	sink   *mailsink.Sink
-	emu    *slackemu.Emulator
-	mode   string
+	imap   *memimap.Server // nil with a tenant
+	sink   *mailsink.Sink  // nil with a tenant
+	tenant *graphTenant    // with mail = "graph"
+	// reconnectMax, if set, caps the mail reader's wait between failed
+	// attempts in serveInProcess.
+	reconnectMax time.Duration
+	emu          *slackemu.Emulator
+	mode         string
 
 	coord, chair, police, council, housing string
 }
@@ -68,18 +77,24 @@ func newWorld(t testing.TB, o worldOptions) *world {
 	w.db = filepath.Join(w.dir, "trigger.db")
 	w.http = freeAddr(t)
 	var err error
-	if w.imap, err = memimap.Start(worldIMAPUser, worldIMAPPassword, "Processed", "Quarantine"); err != nil {
-		t.Fatal(err)
+	switch o.mail {
+	case casefile.MailGraph:
+		w.tenant = newGraphTenant(t, graphemu.Options{TimeScale: o.timeScale})
+	default:
+		if w.imap, err = memimap.Start(worldIMAPUser, worldIMAPPassword, "Processed", "Quarantine"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.imapServer().Close() })
+		if w.sink, err = mailsink.Start(mailsink.Options{Quiet: true}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.sink.Close() })
 	}
-	t.Cleanup(func() { w.imapServer().Close() })
-	if w.sink, err = mailsink.Start(mailsink.Options{Quiet: true}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.sink.Close() })
 	eo := slackemu.Options{NoRateLimits: true, TimeScale: o.timeScale}
 	if o.mode == "http" {
 		eo.InteractivityURL = "http://" + w.http + "/slack/interactivity"
 		eo.EventsURL = "http://" + w.http + "/slack/events"
+		eo.CommandsURL = "http://" + w.http + "/slack/commands"
 	}
 	w.emu = slackemu.New(eo)
 	if err := w.emu.Start("127.0.0.1:0"); err != nil {
@@ -135,7 +150,12 @@ func (w *world) startIMAP() {
 	w.imapMu.Unlock()
 }
 
+// count is the number of messages in a folder of the service's mailbox:
+// INBOX, Processed, Quarantine.
 func (w *world) count(mailbox string) int {
+	if w.tenant != nil {
+		return w.tenant.count(mailbox)
+	}
 	n, err := w.imapServer().Count(mailbox)
 	if err != nil {
 		w.t.Fatalf("count %s: %v", mailbox, err)
@@ -148,9 +168,14 @@ func (w *world) count(mailbox string) int {
 func (w *world) config() casefile.Config {
 	cfg := casefile.DefaultConfig()
 	cfg.Database.Path = w.db
-	cfg.IMAP.Address, cfg.IMAP.TLS, cfg.IMAP.Username = w.imapServer().Addr, "none", worldIMAPUser
-	cfg.IMAP.PollInterval = casefile.Duration{Duration: time.Second}
-	cfg.SMTP.Address, cfg.SMTP.TLS = w.sink.Addr(), "none"
+	if w.tenant != nil {
+		w.tenant.configure(&cfg)
+	} else {
+		cfg.IMAP.Address, cfg.IMAP.TLS, cfg.IMAP.Username = w.imapServer().Addr, "none", worldIMAPUser
+		cfg.IMAP.PollInterval = casefile.Duration{Duration: time.Second}
+		cfg.SMTP.Address, cfg.SMTP.TLS = w.sink.Addr(), "none"
+		cfg.Secrets.IMAPPassword = worldIMAPPassword
+	}
 	// The council's form system sends half the applications: its forms
 	// count per resident for the acknowledgements' rate limit.
 	cfg.Intake.FormSenders = []string{"noreply@forms.example-council.gov.uk"}
@@ -163,7 +188,7 @@ func (w *world) config() casefile.Config {
 	cfg.Agencies[1].SlackUsers = []string{w.council}
 	cfg.Agencies[2].SlackUsers = []string{w.housing}
 	cfg.Log.Level = "warn"
-	cfg.Secrets = casefile.Secrets{SlackBotToken: w.emu.BotToken(), IMAPPassword: worldIMAPPassword}
+	cfg.Secrets.SlackBotToken = w.emu.BotToken()
 	if w.mode == "http" {
 		cfg.Secrets.SlackSigningSecret = w.emu.SigningSecret()
 	} else {
@@ -181,8 +206,12 @@ func (w *world) toml() string {
 	w.t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "[database]\npath = %q\n\n", w.db)
-	fmt.Fprintf(&b, "[imap]\naddress = %q\ntls = \"none\"\nusername = %q\npoll_interval = \"1s\"\n\n", w.imapServer().Addr, worldIMAPUser)
-	fmt.Fprintf(&b, "[smtp]\naddress = %q\ntls = \"none\"\n\n", w.sink.Addr())
+	if w.tenant != nil {
+		b.WriteString(w.tenant.toml())
+	} else {
+		fmt.Fprintf(&b, "[imap]\naddress = %q\ntls = \"none\"\nusername = %q\npoll_interval = \"1s\"\n\n", w.imapServer().Addr, worldIMAPUser)
+		fmt.Fprintf(&b, "[smtp]\naddress = %q\ntls = \"none\"\n\n", w.sink.Addr())
+	}
 	b.WriteString("[intake]\nform_senders = [\"noreply@forms.example-council.gov.uk\"]\n\n")
 	fmt.Fprintf(&b, "[slack]\napi_url = %q\nmode = %q\n\n", w.emu.APIURL(), w.mode)
 	fmt.Fprintf(&b, "[http]\nlisten = %q\n\n", w.http)
@@ -204,9 +233,11 @@ func (w *world) toml() string {
 
 // env is the secrets of the child process, as systemd would pass them.
 func (w *world) env() []string {
-	env := []string{
-		"TRIGGER_SLACK_BOT_TOKEN=" + w.emu.BotToken(),
-		"TRIGGER_IMAP_PASSWORD=" + worldIMAPPassword,
+	env := []string{"TRIGGER_SLACK_BOT_TOKEN=" + w.emu.BotToken()}
+	if w.tenant != nil {
+		env = append(env, w.tenant.env()...)
+	} else {
+		env = append(env, "TRIGGER_IMAP_PASSWORD="+worldIMAPPassword)
 	}
 	if w.mode == "http" {
 		return append(env, "TRIGGER_SLACK_SIGNING_SECRET="+w.emu.SigningSecret())
@@ -219,7 +250,7 @@ func (w *world) env() []string {
 // run returned.
 func (w *world) serveInProcess(cfg *casefile.Config, store *sqlite.Store, logw io.Writer) (*server, func() error) {
 	w.t.Helper()
-	srv, err := newServer(cfg, store, slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	srv, err := newServer(cfg, store, slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelWarn})), w.deps())
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -248,6 +279,28 @@ func (w *world) serveInProcess(cfg *casefile.Config, store *sqlite.Store, logw i
 	}
 	w.t.Cleanup(func() { stop() })
 	return srv, stop
+}
+
+// deps is what the world changes of serve's wiring: the tenant's token
+// endpoint, the mail reader's backoff.
+func (w *world) deps() serverDeps {
+	d := serverDeps{reconnectMax: w.reconnectMax}
+	if w.tenant != nil {
+		d.oauthBaseURL = w.tenant.entraURL
+	}
+	return d
+}
+
+// sent is the mail the service sent, as its recipients got it.
+func (w *world) sent() []sentMail {
+	if w.tenant != nil {
+		return w.tenant.sent()
+	}
+	var out []sentMail
+	for _, m := range w.sink.Messages() {
+		out = append(out, sentMail{To: m.To, Data: m.Data})
+	}
+	return out
 }
 
 // An application is one generated web-form email.
@@ -350,11 +403,17 @@ func formDate(d casefile.Date) string { return fmt.Sprintf("%02d/%02d/%04d", d.D
 
 func crlf(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
 
-// deliver appends messages to INBOX.
+// deliver puts messages in the Inbox.
 func (w *world) deliver(msgs ...application) {
 	w.t.Helper()
 	for _, m := range msgs {
-		if err := w.imapServer().Append("INBOX", m.raw, time.Now()); err != nil {
+		var err error
+		if w.tenant != nil {
+			_, err = w.tenant.graph.Deliver(graphMailbox, "inbox", m.raw)
+		} else {
+			err = w.imapServer().Append("INBOX", m.raw, time.Now())
+		}
+		if err != nil {
 			w.t.Fatal(err)
 		}
 	}
@@ -673,7 +732,7 @@ func (w *world) checkWorld(t *testing.T, apps, autos []application) outcome {
 	for _, a := range autos {
 		autoAddr[a.email] = true
 	}
-	for _, m := range w.sink.Messages() {
+	for _, m := range w.sent() {
 		for _, to := range m.To {
 			if autoAddr[to] {
 				t.Errorf("an automatic reply's sender %s was written to", to)

@@ -28,6 +28,19 @@ type CheckStep struct {
 // checks permission before it reads the body is observed behaviour, not a
 // documented promise, so any other answer is reported as unknown.
 func (c *Client) Check(ctx context.Context, mailbox string, folders ...string) []CheckStep {
+	return c.CheckWith(ctx, mailbox, Checks{Read: true, Send: true, Folders: folders})
+}
+
+// Checks says what CheckWith tries besides the token: reading the mailbox
+// (its Inbox, then finding or creating Folders), sending from it.
+type Checks struct {
+	Read, Send bool
+	Folders    []string
+}
+
+// CheckWith is Check for a service that only reads, or only sends, through
+// Graph: the steps of the other are left out.
+func (c *Client) CheckWith(ctx context.Context, mailbox string, what Checks) []CheckStep {
 	var steps []CheckStep
 	add := func(step string, err error, ok string) bool {
 		s := CheckStep{Step: step, OK: err == nil, Detail: ok}
@@ -46,16 +59,21 @@ func (c *Client) Check(ctx context.Context, mailbox string, folders ...string) [
 	if !add("graph token", err, detail) {
 		return steps
 	}
-	if _, err := c.FolderID(ctx, mailbox, "inbox"); !add("graph mailbox", err, "the Inbox of "+mailbox+" is readable") {
-		return steps
-	}
-	for _, name := range folders {
-		_, created, err := c.ensureFolder(ctx, mailbox, name)
-		detail := "folder " + name + " exists"
-		if created {
-			detail = "folder " + name + " was missing and has been created"
+	if what.Read {
+		if _, err := c.FolderID(ctx, mailbox, "inbox"); !add("graph mailbox", err, "the Inbox of "+mailbox+" is readable") {
+			return steps
 		}
-		add("graph folder "+name, err, detail)
+		for _, name := range what.Folders {
+			_, created, err := c.ensureFolder(ctx, mailbox, name)
+			detail := "folder " + name + " exists"
+			if created {
+				detail = "folder " + name + " was missing and has been created"
+			}
+			add("graph folder "+name, err, detail)
+		}
+	}
+	if !what.Send {
+		return steps
 	}
 	err = c.probeSend(ctx, mailbox)
 	var ge *Error

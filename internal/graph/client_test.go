@@ -617,6 +617,19 @@ func TestCheck(t *testing.T) {
 			t.Errorf("send step: %+v", last)
 		}
 	})
+	t.Run("SendOnly", func(t *testing.T) {
+		// An app that only sends needs no role to read the mailbox.
+		w := newWorld(t, graphemu.Options{})
+		w.e.Revoke(appID, mbox, graphemu.MailReadWrite)
+		steps := w.c.CheckWith(t.Context(), mbox, graph.Checks{Send: true})
+		if len(steps) != 2 || steps[0].Step != "graph token" || steps[1].Step != "graph send" || !steps[1].OK {
+			t.Errorf("steps %+v", steps)
+		}
+		read := w.c.CheckWith(t.Context(), mbox, graph.Checks{Read: true, Folders: []string{"Processed"}})
+		if len(read) != 2 || read[1].Step != "graph mailbox" || read[1].OK || !strings.Contains(read[1].Detail, "Mail.ReadWrite") {
+			t.Errorf("reading without the role: %+v", read)
+		}
+	})
 	t.Run("NoSuchMailbox", func(t *testing.T) {
 		w := newWorld(t, graphemu.Options{})
 		steps := w.c.Check(t.Context(), "typo@council.example", "Processed")
@@ -650,5 +663,29 @@ func TestLogsNameNoAddressOrContent(t *testing.T) {
 	}
 	if strings.Contains(out, "@") || strings.Contains(out, "Loud music") || strings.Contains(out, id) {
 		t.Errorf("the log names an address, a message id or content:\n%s", out)
+	}
+}
+
+// TestHeadersOfOversizeMessage: what is kept of a message too large to
+// download is its header, read from internetMessageHeaders, in order,
+// folded fields on one line.
+func TestHeadersOfOversizeMessage(t *testing.T) {
+	w := newWorld(t, graphemu.Options{})
+	raw := []byte("Received: from mx.example.org\r\n\tby outlook.example; Mon, 2 Mar 2026 10:00:00 +0000\r\n" +
+		"From: Resident <resident@example.org>\r\nTo: cst@council.example\r\nSubject: Video of the\r\n =?utf-8?q?riders?=\r\n" +
+		"Message-ID: <big@example.org>\r\n\r\n" + strings.Repeat("0123456789abcdef", 1<<16))
+	id := w.deliver(t, "inbox", raw)
+	if _, err := w.c.Raw(t.Context(), mbox, id, 1<<10); !errors.Is(err, graph.ErrTooLarge) {
+		t.Fatalf("Raw with a 1 KB cap: %v", err)
+	}
+	head, err := w.c.Headers(t.Context(), mbox, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Received: from mx.example.org by outlook.example; Mon, 2 Mar 2026 10:00:00 +0000\r\n" +
+		"From: Resident <resident@example.org>\r\nTo: cst@council.example\r\nSubject: Video of the =?utf-8?q?riders?=\r\n" +
+		"Message-ID: <big@example.org>\r\n\r\n"
+	if string(head) != want {
+		t.Errorf("headers:\n%q\nwant\n%q", head, want)
 	}
 }

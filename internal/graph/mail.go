@@ -113,6 +113,35 @@ func (c *Client) Raw(ctx context.Context, mailbox, id string, max int64) ([]byte
 	return resp.body, nil
 }
 
+// Headers returns a message's header as an RFC 5322 header block (each
+// field on one line, ending with the blank line), from its
+// internetMessageHeaders: what the intake keeps of a message too large to
+// download. A field Graph gives without a usable name is left out.
+func (c *Client) Headers(ctx context.Context, mailbox, id string) ([]byte, error) {
+	var m struct {
+		Headers []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"internetMessageHeaders"`
+	}
+	err := c.getJSON(ctx, request{op: "headers of message " + id + " in " + mailbox, kind: "headers", mailbox: mailbox,
+		url: c.userURL(mailbox, "messages", id) + "?$select=internetMessageHeaders", need: "Mail.ReadWrite"}, &m)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	unfold := strings.NewReplacer("\r", "", "\n", " ")
+	for _, h := range m.Headers {
+		name := strings.TrimSpace(h.Name)
+		if name == "" || strings.ContainsAny(name, ": \t\r\n") {
+			continue
+		}
+		b.WriteString(name + ": " + unfold.Replace(h.Value) + "\r\n")
+	}
+	b.WriteString("\r\n")
+	return b.Bytes(), nil
+}
+
 // Move moves a message to a folder (an id or a well-known name) and
 // returns its id there: a new one unless ids are immutable. Move is safe to
 // repeat in effect: a message moved by an earlier attempt is not found

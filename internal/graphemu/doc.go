@@ -110,6 +110,11 @@
 //   - Delta's $filter (receivedDateTime ge|gt …, which Graph supports) and
 //     $search are refused with 400 ErrorInvalidUrlQueryFilter: the client
 //     does not use them. A state token used with another folder gets 400.
+//   - internetMessageHeaders comes only when named in $select ("Returned
+//     only on applying a $select query option"), each field unfolded.
+//   - Exchange keeps messages in its own format and writes MIME when one is
+//     downloaded: two downloads of one message are not promised the same
+//     bytes. Options.MIMEVaries makes each $value download differ.
 //   - Hidden folders, the 150 MB per 5 minutes upload limit, JSON sendMail
 //     and $batch are not emulated (JSON sendMail gets 400).
 //

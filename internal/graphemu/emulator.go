@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/csp/trigger/internal/emuclock"
 )
 
 // Options configure an Emulator. The zero value is Graph's documented
@@ -41,6 +43,11 @@ type Options struct {
 	DefaultPageSize int
 	// MaxRequestBytes caps a request body (default 4 MB).
 	MaxRequestBytes int64
+	// MIMEVaries makes every $value download of a message differ from the
+	// last (a header of its own, X-Graphemu-Download), as Exchange, which
+	// writes a message's MIME afresh from its own store for a download,
+	// does not promise the same bytes twice.
+	MIMEVaries bool
 
 	// VerifyToken accepts bearer tokens issued elsewhere (by an OAuth
 	// emulator's client credentials grant, with the audience
@@ -58,7 +65,7 @@ type Options struct {
 // http.Handler; Start serves it on an address of its own.
 type Emulator struct {
 	opts  Options
-	clock *clock
+	clock *emuclock.Clock
 	log   *slog.Logger
 
 	mu        sync.Mutex
@@ -114,9 +121,13 @@ func New(opts Options) *Emulator {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	start := opts.Start
+	if start.IsZero() {
+		start = time.Now()
+	}
 	return &Emulator{
 		opts:      opts,
-		clock:     newClock(opts.Start, opts.TimeScale),
+		clock:     emuclock.New(start.UTC(), opts.TimeScale), // Graph's times are UTC
 		log:       log,
 		baseURL:   "http://graph.emulator",
 		mailboxes: map[string]*mailbox{},
@@ -180,10 +191,10 @@ func (e *Emulator) SetBaseURL(u string) {
 }
 
 // Now is the emulator's clock.
-func (e *Emulator) Now() time.Time { return e.clock.now() }
+func (e *Emulator) Now() time.Time { return e.clock.Now() }
 
 // Advance moves the emulator's clock forward.
-func (e *Emulator) Advance(d time.Duration) { e.clock.advance(d) }
+func (e *Emulator) Advance(d time.Duration) { e.clock.Advance(d) }
 
 // AddMailbox creates a user with an Exchange Online mailbox and its
 // well-known folders, and returns the user's object id.
@@ -245,7 +256,7 @@ func (e *Emulator) IssueToken(clientID string, ttl time.Duration) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t := "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9." + newToken() + "." + newToken()
-	e.tokens[t] = &token{app: e.mustApp(clientID), expires: e.clock.now().Add(ttl)}
+	e.tokens[t] = &token{app: e.mustApp(clientID), expires: e.clock.Now().Add(ttl)}
 	return t
 }
 

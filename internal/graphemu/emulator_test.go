@@ -531,3 +531,31 @@ func (w *world) deltaRoundOrList(t *testing.T, link string) (int, string, int) {
 	}
 	return n, link, pages
 }
+
+// TestMessageHeadersAndMIME: internetMessageHeaders only when named in
+// $select; with MIMEVaries, no two downloads of a message alike.
+func TestMessageHeadersAndMIME(t *testing.T) {
+	raw := "From: a@example.org\r\nTo: cst@council.example\r\nSubject: long\r\n subject\r\nMessage-ID: <h@example.org>\r\n\r\nBody.\r\n"
+	w := newWorld(t, graphemu.Options{MIMEVaries: true})
+	id, err := w.e.Deliver(mbox, "inbox", []byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/v1.0/users/" + mbox + "/messages/" + url.PathEscape(id)
+	if _, ok := w.call(t, "GET", path, nil).json(t)["internetMessageHeaders"]; ok {
+		t.Error("internetMessageHeaders came without $select")
+	}
+	hs := w.call(t, "GET", path+"?$select=internetMessageHeaders", nil).json(t)["internetMessageHeaders"].([]any)
+	var got []string
+	for _, h := range hs {
+		m := h.(map[string]any)
+		got = append(got, fmt.Sprintf("%s=%s", m["name"], m["value"]))
+	}
+	if strings.Join(got, "|") != "From=a@example.org|To=cst@council.example|Subject=long subject|Message-ID=<h@example.org>" {
+		t.Errorf("internetMessageHeaders %q", got)
+	}
+	first, second := w.call(t, "GET", path+"/$value", nil), w.call(t, "GET", path+"/$value", nil)
+	if bytes.Equal(first.body, second.body) || !bytes.HasSuffix(first.body, []byte(raw)) || !bytes.HasSuffix(second.body, []byte(raw)) {
+		t.Errorf("two downloads:\n%q\n%q\nwant the message each time, not byte for byte the same", first.body, second.body)
+	}
+}

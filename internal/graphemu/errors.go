@@ -65,7 +65,7 @@ func (e *Emulator) writeError(w http.ResponseWriter, r *http.Request, ae *apiErr
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if ae.retryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(e.clock.retryAfterSeconds(ae.retryAfter)))
+		h.Set("Retry-After", strconv.Itoa(e.clock.RetryAfterSeconds(ae.retryAfter)))
 	}
 	if ae.location != "" {
 		h.Set("Location", ae.location)
@@ -74,7 +74,7 @@ func (e *Emulator) writeError(w http.ResponseWriter, r *http.Request, ae *apiErr
 		h.Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`)
 	}
 	inner := map[string]any{
-		"date":              e.clock.now().Format("2006-01-02T15:04:05"),
+		"date":              e.clock.Now().Format("2006-01-02T15:04:05"),
 		"request-id":        requestID,
 		"client-request-id": cmpOr(r.Header.Get("client-request-id"), requestID),
 	}

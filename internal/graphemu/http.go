@@ -232,7 +232,7 @@ func (e *Emulator) WaitIdle(done <-chan struct{}) bool {
 // faults and throttling, the app's roles, then the operation.
 func (e *Emulator) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	requestID := newGUID()
-	call := Call{At: e.clock.now(), Method: r.Method, Path: r.URL.Path}
+	call := Call{At: e.clock.Now(), Method: r.Method, Path: r.URL.Path}
 	rt, routeErr := parseRoute(r.Method, r.URL.EscapedPath())
 	call.Op = rt.op
 
@@ -366,7 +366,7 @@ func (e *Emulator) authenticate(r *http.Request) (*app, *apiError) {
 		}
 		return nil, errTokenInvalid
 	}
-	if !e.clock.now().Before(t.expires) {
+	if !e.clock.Now().Before(t.expires) {
 		return nil, errTokenExpired
 	}
 	return t.app, nil

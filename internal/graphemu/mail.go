@@ -1,7 +1,9 @@
 package graphemu
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -109,12 +111,39 @@ func messageJSON(m *message, immutable bool, selected []string) map[string]any {
 		}
 		return out
 	}
+	// Given only when asked for by name (message resource type).
+	all["internetMessageHeaders"] = headersJSON(m.raw)
 	for _, p := range selected {
 		if v, ok := all[p]; ok {
 			out[p] = v
 		} else if p != "id" {
 			out[p] = nil
 		}
+	}
+	return out
+}
+
+// headersJSON is a message's header as internetMessageHeaders: each field
+// in order, its value unfolded and otherwise as written.
+func headersJSON(raw []byte) []any {
+	head := raw
+	if i := bytes.Index(head, []byte("\r\n\r\n")); i >= 0 {
+		head = head[:i]
+	} else if i := bytes.Index(head, []byte("\n\n")); i >= 0 {
+		head = head[:i]
+	}
+	out := []any{}
+	for _, line := range strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n") {
+		if (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) && len(out) > 0 {
+			h := out[len(out)-1].(map[string]any)
+			h["value"] = h["value"].(string) + " " + strings.TrimSpace(line)
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		out = append(out, map[string]any{"name": name, "value": strings.TrimSpace(value)})
 	}
 	return out
 }
@@ -344,6 +373,10 @@ func (e *Emulator) value(w http.ResponseWriter, mb *mailbox, id string) *apiErro
 	var raw []byte
 	if m != nil {
 		raw = m.raw
+		if e.opts.MIMEVaries {
+			m.downloads++
+			raw = append(fmt.Appendf(nil, "X-Graphemu-Download: %d\r\n", m.downloads), raw...)
+		}
 	}
 	e.mu.Unlock()
 	if m == nil {
@@ -388,7 +421,7 @@ func (e *Emulator) move(w http.ResponseWriter, rt route, mb *mailbox, body []byt
 	mb.restIDs[m.restID] = m.immutableID
 	m.folderID = dest.id
 	m.version++
-	m.modified = e.clock.now()
+	m.modified = e.clock.Now()
 	writeJSON(w, http.StatusCreated, messageJSON(m, p.immutable, nil))
 	return nil
 }

@@ -64,6 +64,7 @@ type message struct {
 	modified    time.Time
 	version     int // bumped on every change: the changeKey
 	seq         int64
+	downloads   int // $value downloads, for Options.MIMEVaries
 
 	internetMessageID string
 	subject           string

@@ -43,7 +43,7 @@ func (e *Emulator) Deliver(mailbox, folder string, raw []byte) (string, error) {
 
 func (e *Emulator) storeLocked(mb *mailbox, folderID string, raw []byte) *message {
 	e.msgSeq++
-	now := e.clock.now()
+	now := e.clock.Now()
 	m := &message{
 		immutableID: newImmutableID(),
 		restID:      newRestID(),

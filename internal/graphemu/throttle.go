@@ -82,7 +82,7 @@ func (e *Emulator) takeFaultLocked(op string) (time.Duration, *apiError) {
 // an armed Throttle, the window of an earlier refusal, the concurrency
 // limit and the request rate.
 func (e *Emulator) throttleLocked(key string) *apiError {
-	now := e.clock.now()
+	now := e.clock.Now()
 	refuse := func(base *apiError, wait time.Duration, window bool) *apiError {
 		c := *base
 		c.retryAfter = wait

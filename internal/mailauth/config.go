@@ -30,6 +30,10 @@ const (
 	// MicrosoftAppScope is the app-only scope for IMAP and SMTP
 	// (IMAP.AccessAsApp, SMTP.SendAsApp granted to the app).
 	MicrosoftAppScope = "https://outlook.office365.com/.default"
+	// MicrosoftGraphScope is the app-only scope for Microsoft Graph's mail
+	// ([mail] source or sender = "graph"): the app's roles on the mailbox
+	// come from Exchange's RBAC for Applications, not from consent.
+	MicrosoftGraphScope = "https://graph.microsoft.com/.default"
 	// The delegated scopes; offline_access brings a refresh token.
 	MicrosoftIMAPScope    = "https://outlook.office.com/IMAP.AccessAsUser.All"
 	MicrosoftSMTPScope    = "https://outlook.office.com/SMTP.Send"

@@ -1,6 +1,7 @@
 package mailauth
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -285,6 +286,30 @@ func (s *Source) SignIn(ctx context.Context, try func(Token) error) error {
 		s.refusals.Add(1)
 	}
 	return err
+}
+
+// OAuth2 returns the Source as an oauth2.TokenSource, for clients that take
+// one (internal/graph's): a token expires for it at RenewAt, so that a
+// client checking Valid asks again in time, and a token the server refused
+// is passed on to Invalidate and counted among the refusals.
+func (s *Source) OAuth2() oauth2.TokenSource { return sourceTokens{s} }
+
+type sourceTokens struct{ s *Source }
+
+func (t sourceTokens) Token() (*oauth2.Token, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tok, err := t.s.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &oauth2.Token{AccessToken: tok.AccessToken, TokenType: "Bearer", Expiry: cmp.Or(tok.RenewAt, tok.Expiry)}, nil
+}
+
+// Invalidate drops a token the server refused (see Source.Invalidate).
+func (t sourceTokens) Invalidate(rejected string) {
+	t.s.refusals.Add(1)
+	t.s.Invalidate(rejected)
 }
 
 // Renewals counts the tokens obtained, Failures the attempts that got none,

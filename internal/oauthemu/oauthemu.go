@@ -265,6 +265,19 @@ func (s *Server) TokenUser(token string) (string, bool) {
 	return t.user, s.active(t)
 }
 
+// AppToken reports the app an access token was issued to, the scope it
+// was issued for, and whether it is active (not expired, not revoked):
+// what a resource server such as graphemu checks of a bearer token.
+func (s *Server) AppToken(token string) (clientID, scope string, active bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tokens[token]
+	if t == nil {
+		return "", "", false
+	}
+	return t.clientID, t.scope, s.active(t)
+}
+
 func (s *Server) active(t *accessToken) bool {
 	return !t.revoked && s.now().Before(t.expires)
 }

@@ -22,7 +22,7 @@ CREATE INDEX outbox_case ON outbox (case_id, kind);
 -- the application and crosses several pages); each case's next deadline
 -- is the first entry of an index, not a sort of its deadlines.
 CREATE INDEX cases_list ON cases (year, seq, ref, status, route, received_at, assessment);
-CREATE INDEX deadlines_open ON deadlines (case_id, done_at, due_on, name);
+CREATE INDEX deadlines_case_open ON deadlines (case_id, done_at, due_on, name);
 
 -- trigger retention run: the cases closed and not yet purged, oldest
 -- closure first, without reading every case.
