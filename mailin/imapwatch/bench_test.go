@@ -39,7 +39,8 @@ import (
 //	IMAPWATCH_BENCH_MESSAGES=10000 go test -run TestDovecotDrainBenchmark -v ./mailin/imapwatch/
 //
 // IMAPWATCH_BENCH_CPUPROFILE=FILE writes a CPU profile of FetchOnce (go
-// tool pprof FILE).
+// tool pprof FILE); IMAPWATCH_BENCH_BATCH=N downloads, files and moves N
+// messages a unit instead of DefaultBatchSize.
 func TestDovecotDrainBenchmark(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("IMAPWATCH_BENCH_MESSAGES"))
 	if n <= 0 {
@@ -89,8 +90,9 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 
 	// FetchOnce as `trigger mail fetch --once` runs it: mail intake on
 	// a real case file, every message moved once committed.
+	batch, _ := strconv.Atoi(os.Getenv("IMAPWATCH_BENCH_BATCH")) // messages a unit; 0: the default
 	w := &imapwatch.Watcher{Config: benchIMAP(d.Addr), Password: "secret", Store: s, Logger: quietLogger(),
-		Ingest: intake.IngestRaw, ReadBatch: intake.ReadBatch}
+		Ingest: intake.IngestRaw, ReadBatch: intake.ReadBatch, BatchSize: batch}
 	load := loadAverage()
 	if path := os.Getenv("IMAPWATCH_BENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
@@ -122,7 +124,7 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 		return casefile.IngestResult{Outcome: casefile.OutcomeDuplicate}, nil
 	}
 	must(t, s.SetIMAPCheckpoint(context.Background(), "INBOX", 0, 0))
-	w2 := &imapwatch.Watcher{Config: benchIMAP(d.Addr), Password: "secret", Store: s, Logger: quietLogger(), Ingest: nop}
+	w2 := &imapwatch.Watcher{Config: benchIMAP(d.Addr), Password: "secret", Store: s, Logger: quietLogger(), Ingest: nop, BatchSize: batch}
 	start = time.Now()
 	if _, err := w2.FetchOnce(context.Background()); err != nil {
 		t.Fatal(err)

