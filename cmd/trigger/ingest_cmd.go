@@ -65,7 +65,7 @@ func runIngest(ctx context.Context, m *Main, g *globals, args []string) error {
 
 // ingestAll files the messages of files (or of stdin when there are none)
 // as the IMAP watcher files a mailbox: in batches of up to
-// imapwatch.DefaultBatchSize messages, each read (parsed, on every core)
+// ingestBatchSize messages, each read (parsed, on every core)
 // while the batch before is filed, and filed in transactions of a few
 // messages with a savepoint each (mailin.Intake.ReadBatch). Every committed
 // message is a duplicate the next time, so a run stopped anywhere and
@@ -132,6 +132,13 @@ func ingestAll(ctx context.Context, stdin io.Reader, files []string, in *mailin.
 	return failed, readErr
 }
 
+// ingestBatchSize is how many messages of the input are read ahead and
+// filed together: a transaction's worth (mailin files 100 to a
+// transaction, a savepoint each, as from IMAP). The watcher's units are
+// larger for the sake of Dovecot's MOVE; files have no MOVE, and smaller
+// units fill and drain the read-ahead sooner.
+const ingestBatchSize = 100
+
 // An ingestBatch is some messages read from the input, filed together: raws
 // (file files them once read), or one message over the size limit of which
 // only the start was read (oversize).
@@ -143,7 +150,7 @@ type ingestBatch struct {
 }
 
 // splitBatches reads the messages of files (or stdin) into batches of at
-// most imapwatch.DefaultBatchSize messages and DefaultBatchBytes bytes (at
+// most ingestBatchSize messages and imapwatch.DefaultBatchBytes bytes (at
 // least one message), in order.
 func splitBatches(ctx context.Context, stdin io.Reader, files []string, max int64, out chan<- ingestBatch) error {
 	var b ingestBatch
@@ -165,7 +172,7 @@ func splitBatches(ctx context.Context, stdin io.Reader, files []string, max int6
 		return err
 	}
 	add := func(raw []byte) error {
-		if len(b.raws) > 0 && (len(b.raws) == imapwatch.DefaultBatchSize || size+int64(len(raw)) > imapwatch.DefaultBatchBytes) {
+		if len(b.raws) > 0 && (len(b.raws) == ingestBatchSize || size+int64(len(raw)) > imapwatch.DefaultBatchBytes) {
 			if err := flush(); err != nil {
 				return err
 			}
