@@ -116,30 +116,79 @@ func (w *Watcher) pass(ctx context.Context, c *imapclient.Client, st *Stats) (pa
 
 	done := make(map[imap.UID]bool, len(uids))
 	next := 0 // uids[:next] are done: the checkpoint is uids[next-1]
-	for u := range ready {
-		if u.err != nil {
-			return p, u.err
-		}
-		retry, err := w.handle(ctx, c, uv, u, st, done)
-		p.retry = p.retry || retry
+	advance := func() error {
 		for next < len(uids) && done[uids[next]] {
 			next++
 		}
 		if next > 0 && ctx.Err() == nil {
 			to := uint32(uids[next-1])
 			if err := w.checkpoint(ctx, uv, last, to); err != nil {
-				return p, err
+				return err
 			}
 			last = max(last, to)
+		}
+		return nil
+	}
+	// Committed messages leave the mailbox in groups of a tenth of the
+	// pass (at least a unit): Dovecot's work for a MOVE grows with the
+	// mailbox, so a MOVE per unit made a large backlog cost more per
+	// message the larger it was. A message committed and not yet moved
+	// when the pass stops is a duplicate the next time.
+	var moves pendingMoves
+	group := max(w.BatchSize, len(uids)/10)
+	for u := range ready {
+		if u.err != nil {
+			return p, u.err
+		}
+		retry, err := w.handle(ctx, uv, u, st, done, &moves)
+		p.retry = p.retry || retry
+		if err == nil && moves.len() >= group {
+			err = w.flushMoves(c, st, &moves, done)
+		}
+		if aerr := advance(); aerr != nil {
+			return p, aerr
 		}
 		if err != nil {
 			return p, err
 		}
 	}
+	if err := w.flushMoves(c, st, &moves, done); err != nil {
+		return p, err
+	}
+	if err := advance(); err != nil {
+		return p, err
+	}
 	if next < len(uids) {
 		return p, nil // a message failed: the checkpoint waits for it
 	}
 	return p, w.checkpoint(ctx, uv, last, allBelow)
+}
+
+// pendingMoves are committed messages waiting to leave the mailbox.
+type pendingMoves struct{ processed, quarantine []imap.UID }
+
+func (m *pendingMoves) len() int { return len(m.processed) + len(m.quarantine) }
+
+// flushMoves moves the pending messages: to Quarantine what was
+// quarantined, the rest to Processed; each moved is done.
+func (w *Watcher) flushMoves(c *imapclient.Client, st *Stats, m *pendingMoves, done map[imap.UID]bool) error {
+	for _, mv := range []struct {
+		uids *[]imap.UID
+		dest string
+	}{{&m.processed, w.Config.Processed}, {&m.quarantine, w.Config.Quarantine}} {
+		if len(*mv.uids) == 0 {
+			continue
+		}
+		moved, err := w.move(c, st, *mv.uids, mv.dest)
+		if err != nil {
+			return err
+		}
+		for _, uid := range *mv.uids {
+			done[uid] = moved
+		}
+		*mv.uids = nil
+	}
+	return nil
 }
 
 // checkpoint records that every message up to UID to has been handled,
@@ -305,20 +354,20 @@ func (w *Watcher) readAhead(u *unit) {
 	u.file = w.ReadBatch(raws, dates)
 }
 
-// handle ingests the messages of a unit one by one and, once all are
-// committed, moves them: to Quarantine what was quarantined, the rest to
-// Processed. It marks in done the messages that need nothing more, and
-// reports retry when one failed and should be tried again.
-func (w *Watcher) handle(ctx context.Context, c *imapclient.Client, uv uint32, u unit, st *Stats, done map[imap.UID]bool) (retry bool, err error) {
+// handle files the messages of a unit and, once all are committed, adds
+// them to moves: for Quarantine what was quarantined, the rest for
+// Processed. It marks in done the messages that need nothing more (gone
+// from the mailbox), and reports retry when one failed and should be
+// tried again.
+func (w *Watcher) handle(ctx context.Context, uv uint32, u unit, st *Stats, done map[imap.UID]bool, moves *pendingMoves) (retry bool, err error) {
 	log := w.log()
-	var toProcessed, toQuarantine []imap.UID
 	settle := func(uid imap.UID, outcome string) {
 		w.forget(msgKey{uv, uint32(uid)})
 		w.record(st, outcome)
 		if outcome == casefile.OutcomeQuarantined {
-			toQuarantine = append(toQuarantine, uid)
+			moves.quarantine = append(moves.quarantine, uid)
 		} else {
-			toProcessed = append(toProcessed, uid)
+			moves.processed = append(moves.processed, uid)
 		}
 	}
 	results := w.ingestUnit(ctx, u)
@@ -370,19 +419,7 @@ func (w *Watcher) handle(ctx context.Context, c *imapclient.Client, uv uint32, u
 	}
 
 	// Every message settled above is committed: only now may it leave the
-	// mailbox.
-	for _, mv := range []struct {
-		uids []imap.UID
-		dest string
-	}{{toProcessed, w.Config.Processed}, {toQuarantine, w.Config.Quarantine}} {
-		moved, err := w.move(c, st, mv.uids, mv.dest)
-		if err != nil {
-			return retry, err
-		}
-		for _, uid := range mv.uids {
-			done[uid] = moved
-		}
-	}
+	// mailbox (flushMoves).
 	return retry, nil
 }
 
