@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -166,7 +167,7 @@ func runCaseList(ctx context.Context, m *Main, g *globals, args []string) error 
 			return domainError(err)
 		}
 		if *asJSON {
-			return writeJSON(m.Stdout, cases)
+			return writeJSONList(m.Stdout, cases)
 		}
 		if len(cases) == 0 {
 			fmt.Fprintln(m.Stdout, "no cases")
@@ -511,4 +512,31 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// writeJSONList prints a list as writeJSON does, byte for byte, one item at
+// a time: a list of 100,000 cases is not first built as one 20 MB buffer
+// and then indented as a second.
+func writeJSONList[T any](w io.Writer, items []T) error {
+	if items == nil {
+		return writeJSON(w, items)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString("[")
+	for i := range items {
+		b, err := json.MarshalIndent(&items[i], "  ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n  ")
+		bw.Write(b)
+	}
+	if len(items) > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
 }
