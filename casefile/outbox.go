@@ -341,8 +341,7 @@ const MaxBackoff = 10 * time.Minute
 // Backoff is the wait before attempt n+1: exponential from one second, at
 // most MaxBackoff, with jitter so that many jobs do not retry in step.
 func Backoff(attempt int) time.Duration {
-	d := time.Second << min(max(attempt-1, 0), 10)
-	return jitter(min(d, MaxBackoff))
+	return BackoffBetween(attempt, time.Second, MaxBackoff)
 }
 
 // MaxWaitDelay caps WaitDelay: a waiting job only reads the case file, so
@@ -354,6 +353,18 @@ const MaxWaitDelay = time.Minute
 // second to MaxWaitDelay, with jitter.
 func WaitDelay(waited time.Duration) time.Duration {
 	return jitter(min(max(waited/4, time.Second), MaxWaitDelay))
+}
+
+// BackoffBetween is the wait before attempt n (from 1) after n-1 failed
+// ones: doubling from lo up to hi, with jitter (so that many clients that
+// failed together do not try again together). The mail readers use it
+// between connections.
+func BackoffBetween(n int, lo, hi time.Duration) time.Duration {
+	d := lo << min(max(n-1, 0), 16)
+	if d <= 0 || d > hi {
+		d = hi
+	}
+	return jitter(d)
 }
 
 // jitter returns a duration between d/2 and d.

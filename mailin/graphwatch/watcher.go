@@ -30,7 +30,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -219,14 +218,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 }
 
-// backoff is the wait before attempt n (from 1) after failed rounds:
-// exponential from ReconnectMin up to ReconnectMax, with jitter.
+// backoff is the wait before attempt n (from 1) after failed rounds.
 func (w *Watcher) backoff(n int) time.Duration {
-	d := w.ReconnectMin << min(max(n-1, 0), 16)
-	if d <= 0 || d > w.ReconnectMax {
-		d = w.ReconnectMax
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return casefile.BackoffBetween(n, w.ReconnectMin, w.ReconnectMax)
 }
 
 // FetchOnce reads the Inbox until a round finds nothing new: a message
