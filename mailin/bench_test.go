@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/csp/trigger/internal/mixedmail"
 	"github.com/csp/trigger/mailin"
 )
 
@@ -113,4 +114,23 @@ func BenchmarkParse25MBFreeText(b *testing.B) {
 			b.Fatal("applicant: ", in.Application.Applicant.Email)
 		}
 	}
+}
+
+// BenchmarkParseMixed parses the mailbox a partnership really receives
+// (internal/mixedmail), one message after another on one core: what
+// reading costs before anything is filed.
+func BenchmarkParseMixed(b *testing.B) {
+	mb := mixedmail.Generate(mixedmail.Options{Messages: 2000, Seed: 3, Year: 2026})
+	cfg := mixedmail.Config()
+	opt := mailin.Options{Config: &cfg, Now: testNow}
+	b.ReportAllocs()
+	b.SetBytes(mb.Bytes() / int64(len(mb.Inbox)))
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := mailin.Parse(mb.Inbox[i%len(mb.Inbox)].Raw, opt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 }

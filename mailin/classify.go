@@ -1,7 +1,6 @@
 package mailin
 
 import (
-	"regexp"
 	"strings"
 	"time"
 
@@ -27,14 +26,14 @@ type msg struct {
 }
 
 var (
-	daemonRE      = regexp.MustCompile(`(?i)^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@`)
-	daemonNameRE  = regexp.MustCompile(`(?i)^(mail delivery (sub)?system|mail delivery service|microsoft outlook|postmaster)$`)
-	autoSubjectRE = regexp.MustCompile(`(?i)^\s*(automatic reply|auto(matic)?[ -]?reply|autoreply|auto-response|out of (the )?office( reply| autoreply)?|ooo|abwesenheitsnotiz|r[ée]ponse automatique)\s*:`)
-	bounceSubjRE  = regexp.MustCompile(`(?i)^\s*(undeliverable|undelivered mail|undeliverable mail|delivery status notification \(failure\)|mail delivery failed|failure notice|returned mail|delivery failure|message not delivered|non[- ]delivery|mail system error|delivery has failed)`)
-	bounceTextRE  = regexp.MustCompile(`(?i)(delivery has failed to these recipients|could not be delivered to one or more recipients|couldn't be delivered|could not be delivered|wasn't delivered to|was not delivered to|delivery to the following recipients? failed|address not found|user unknown|mailbox unavailable|recipient address rejected|no such user|permanent error|permanent fatal errors|undeliverable to|message could not be delivered|the email account that you tried to reach does not exist)`)
-	statusRE      = regexp.MustCompile(`\b([245]\.\d{1,3}\.\d{1,3})\b`)
-	angleAddrRE   = regexp.MustCompile(`<([^<>\s]+@[^<>\s]+)>:`)
-	inlineIDRE    = regexp.MustCompile(`(?im)^\s*Message-ID:\s*<([^<>\s]+)>`)
+	daemonRE      = mustCompile(`(?i)^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@`)
+	daemonNameRE  = mustCompile(`(?i)^(mail delivery (sub)?system|mail delivery service|microsoft outlook|postmaster)$`)
+	autoSubjectRE = mustCompile(`(?i)^\s*(automatic reply|auto(matic)?[ -]?reply|autoreply|auto-response|out of (the )?office( reply| autoreply)?|ooo|abwesenheitsnotiz|r[ée]ponse automatique)\s*:`)
+	bounceSubjRE  = mustCompile(`(?i)^\s*(undeliverable|undelivered mail|undeliverable mail|delivery status notification \(failure\)|mail delivery failed|failure notice|returned mail|delivery failure|message not delivered|non[- ]delivery|mail system error|delivery has failed)`)
+	bounceTextRE  = mustCompile(`(?i)(delivery has failed to these recipients|could not be delivered to one or more recipients|couldn't be delivered|could not be delivered|wasn't delivered to|was not delivered to|delivery to the following recipients? failed|address not found|user unknown|mailbox unavailable|recipient address rejected|no such user|permanent error|permanent fatal errors|undeliverable to|message could not be delivered|the email account that you tried to reach does not exist)`)
+	statusRE      = mustCompile(`\b([245]\.\d{1,3}\.\d{1,3})\b`)
+	angleAddrRE   = mustCompile(`<([^<>\s]+@[^<>\s]+)>:`)
+	inlineIDRE    = mustCompile(`(?im)^\s*Message-ID:\s*<([^<>\s]+)>`)
 )
 
 // classify sets what decides where a message goes before anything is
@@ -323,16 +322,16 @@ func dsnAddress(v string) string {
 }
 
 var (
-	furtherReviewRE = regexp.MustCompile(`(?i)\b(further|second|another|independent) review\b|\bappeal\b|\bescalat(e|ed|ion|ing)\b|\breview (of )?(the|this|your) decision\b`)
-	unhappyRE       = regexp.MustCompile(`(?i)\b(unhappy|not happy|dissatisfied|not satisfied|disappointed|not content)\b[^.!?\n]{0,40}\b(response|decision|outcome|review|letter|findings|result|answer|reply)\b|\b(disagree with|do not accept|don't accept|cannot accept|can't accept|challenge) (the|your|this) (decision|outcome|response|findings)\b`)
-	negatedRE       = regexp.MustCompile(`(?i)\b(do not|don't|dont|no need to|not going to|won't|will not|would not|wouldn't|never|no longer)\s+(want|wish|need|intend|plan|going|to)?\b[^.!?\n]{0,20}$`)
+	furtherReviewRE = mustCompile(`(?i)\b(further|second|another|independent) review\b|\bappeal\b|\bescalat(e|ed|ion|ing)\b|\breview (of )?(the|this|your) decision\b`)
+	unhappyRE       = mustCompile(`(?i)\b(unhappy|not happy|dissatisfied|not satisfied|disappointed|not content)\b[^.!?\n]{0,40}\b(response|decision|outcome|review|letter|findings|result|answer|reply)\b|\b(disagree with|do not accept|don't accept|cannot accept|can't accept|challenge) (the|your|this) (decision|outcome|response|findings)\b`)
+	negatedRE       = mustCompile(`(?i)\b(do not|don't|dont|no need to|not going to|won't|will not|would not|wouldn't|never|no longer)\s+(want|wish|need|intend|plan|going|to)?\b[^.!?\n]{0,20}$`)
 )
 
 // wantsFurtherReview reports whether new text asks for a further review,
 // an appeal or an escalation, or says the writer is unhappy with the
 // response or decision. "I do not want to appeal" does not.
 func wantsFurtherReview(text string) bool {
-	for _, re := range []*regexp.Regexp{furtherReviewRE, unhappyRE} {
+	for _, re := range []*textRE{furtherReviewRE, unhappyRE} {
 		for _, loc := range re.FindAllStringIndex(text, -1) {
 			start := max(0, loc[0]-60)
 			if !negatedRE.MatchString(text[start:loc[0]]) {

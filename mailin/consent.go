@@ -1,7 +1,6 @@
 package mailin
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -11,15 +10,15 @@ import (
 // "the landlord has given consent for a new fence") says nothing of it.
 var (
 	// a word a sentence about consent holds
-	consentWordRE = regexp.MustCompile(`(?i)\b(?:consent\w*|permission|agree[ds]?|agreement|happy|content|fine|ok|okay|authori[sz]\w*|objections?|wants?|refus\w*|declin\w*|withdr\w*)\b`)
+	consentWordRE = mustCompile(`(?i)\b(?:consent\w*|permission|agree[ds]?|agreement|happy|content|fine|ok|okay|authori[sz]\w*|objections?|wants?|refus\w*|declin\w*|withdr\w*)\b`)
 	// what consent here is about: applying, acting, sharing, contacting
-	consentTopicRE = regexp.MustCompile(`(?i)\b(?:shar\w*|details|information|info|data|act(?:ing)?|behalf|apply\w*|applied|application|writ\w*|pass(?:ed|ing)? (?:on|them|it)|this (?:review|request|complaint|case)|case review|community trigger|partnership|agencies|represent\w*)\b`)
+	consentTopicRE = mustCompile(`(?i)\b(?:shar\w*|details|information|info|data|act(?:ing)?|behalf|apply\w*|applied|application|writ\w*|pass(?:ed|ing)? (?:on|them|it)|this (?:review|request|complaint|case)|case review|community trigger|partnership|agencies|represent\w*)\b`)
 	// a refusal, or consent not (yet) given
-	consentRefusedRE = regexp.MustCompile(`(?i)(?:\b(?:not|never|no)\b|n't\b)[^.!?]{0,40}?\b(?:consent\w*|permission|agree[ds]?|happy|content|want)\b|\bwithout (?:my|her|his|their|our) (?:\w+ )?(?:consent|permission|agreement|knowledge)\b|\b(?:refused|refuses|declined|withdrawn|withdrew)\b`)
+	consentRefusedRE = mustCompile(`(?i)(?:\b(?:not|never|no)\b|n't\b)[^.!?]{0,40}?\b(?:consent\w*|permission|agree[ds]?|happy|content|want)\b|\bwithout (?:my|her|his|their|our) (?:\w+ )?(?:consent|permission|agreement|knowledge)\b|\b(?:refused|refuses|declined|withdrawn|withdrew)\b`)
 	// doubt: neither given nor refused
-	consentDoubtRE = regexp.MustCompile(`(?i)\b(?:not sure|unsure|don't know|do not know|whether|if (?:she|he|they|I|we) (?:will|would|can|could|is|are)|might|may|yet to (?:ask|be asked)|will ask|going to ask|hope|hoping|waiting)\b`)
+	consentDoubtRE = mustCompile(`(?i)\b(?:not sure|unsure|don't know|do not know|whether|if (?:she|he|they|I|we) (?:will|would|can|could|is|are)|might|may|yet to (?:ask|be asked)|will ask|going to ask|hope|hoping|waiting)\b`)
 	// consent given, with who gives it before it
-	consentGivenRE = regexp.MustCompile(`(?i)\b(?:has|have|had)\s+(?:\w+\s+){0,3}?(?:given|provided|signed)\b[^.!?]{0,40}?\b(?:consent|permission|authority|authori[sz]ation)\b` +
+	consentGivenRE = mustCompile(`(?i)\b(?:has|have|had)\s+(?:\w+\s+){0,3}?(?:given|provided|signed)\b[^.!?]{0,40}?\b(?:consent|permission|authority|authori[sz]ation)\b` +
 		`|\b(?:gave|give|gives)\s+(?:me|us)?\s*(?:her|his|their|my|our)?\s*(?:full |written |verbal |signed )?(?:consent|permission)\b` +
 		`|\b(?:consents?|consented|agreed?|agrees)\s+(?:to|for|that)\b` +
 		`|\bwith (?:her|his|their|my|our) (?:full |written |verbal |signed )?(?:consent|permission|agreement|knowledge and consent)\b` +
@@ -28,8 +27,8 @@ var (
 		`|\bno objections?\b`)
 	// who can give consent: the applicant or the person applied for, not
 	// a landlord or an agency
-	consentPersonRE    = regexp.MustCompile(`(?i)\b(?:I|I'm|we|we're|she|she's|he|he's|they|they're|her|him|them|mum|mom|mother|dad|father|` + relWords + `|victim|Mrs|Mr|Ms|Miss|Mx)\b`)
-	consentNotPersonRE = regexp.MustCompile(`(?i)\b(?:landlord|council|police|housing|association|agency|company|school|owner|builder|planning)\b`)
+	consentPersonRE    = mustCompile(`(?i)\b(?:I|I'm|we|we're|she|she's|he|he's|they|they're|her|him|them|mum|mom|mother|dad|father|` + relWords + `|victim|Mrs|Mr|Ms|Miss|Mx)\b`)
+	consentNotPersonRE = mustCompile(`(?i)\b(?:landlord|council|police|housing|association|agency|company|school|owner|builder|planning)\b`)
 )
 
 // consentInProse reads consent to the application (for someone applying

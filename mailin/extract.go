@@ -1,7 +1,6 @@
 package mailin
 
 import (
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -275,11 +274,11 @@ func (x *extractor) date(v string) casefile.Date { return firstDate(v, x.ref) }
 func ptr[T any](v T) *T { return &v }
 
 var (
-	yesRE   = regexp.MustCompile(`(?i)^\s*(yes|y|true|agreed?|i agree|i consent|i do|i give consent|checked|ticked|confirmed)\b`)
-	noRE    = regexp.MustCompile(`(?i)^\s*(no|n|false|i do not|i don't|do not|don't|none|not applicable)\b`)
-	unsure  = regexp.MustCompile(`(?i)^\s*(not sure|unsure|don't know|do not know|dont know|prefer not|maybe|unknown)\b`)
-	blankRE = regexp.MustCompile(`(?i)^\s*(n/?a|-+|none given|not given|not provided|not answered|\(?blank\)?|\(?empty\)?)\s*$`)
-	selfRE  = regexp.MustCompile(`(?i)^\s*(myself|me|self|no[, -]+(it's |it is )?(for )?(me|myself)|i am the victim|the victim)\s*\.?$`)
+	yesRE   = mustCompile(`(?i)^\s*(yes|y|true|agreed?|i agree|i consent|i do|i give consent|checked|ticked|confirmed)\b`)
+	noRE    = mustCompile(`(?i)^\s*(no|n|false|i do not|i don't|do not|don't|none|not applicable)\b`)
+	unsure  = mustCompile(`(?i)^\s*(not sure|unsure|don't know|do not know|dont know|prefer not|maybe|unknown)\b`)
+	blankRE = mustCompile(`(?i)^\s*(n/?a|-+|none given|not given|not provided|not answered|\(?blank\)?|\(?empty\)?)\s*$`)
+	selfRE  = mustCompile(`(?i)^\s*(myself|me|self|no[, -]+(it's |it is )?(for )?(me|myself)|i am the victim|the victim)\s*\.?$`)
 )
 
 // yesNo reads a Yes/No answer; anything else (not sure, blank) is nil.
@@ -355,7 +354,7 @@ func addressValue(lines []string, postcode string) (string, string) {
 	return tidyAddress(a), postcode
 }
 
-var addrPunctRE = regexp.MustCompile(`\s*,(\s*,)+\s*|\s+,`)
+var addrPunctRE = mustCompile(`\s*,(\s*,)+\s*|\s+,`)
 
 func tidyAddress(a string) string {
 	a = addrPunctRE.ReplaceAllString(a, ", ")
@@ -413,12 +412,12 @@ func parsePeople(v string) []casefile.Person {
 }
 
 var (
-	bulletRE   = regexp.MustCompile(`^\s*(?:[-*•]|\d{1,2}[.)])\s*`)
-	parensRE   = regexp.MustCompile(`\s*\([^)]*\)`)
-	nameHeadRE = regexp.MustCompile(`^((?:(?:Mrs|Mr|Ms|Miss|Mx|Dr|Cllr|Councillor)\.?\s+)?[A-Z][A-Za-z'\-]+(?:\s+(?:[A-Z][A-Za-z'\-]+|de|la|van|von|da|di|le)){0,4})`)
+	bulletRE   = mustCompile(`^\s*(?:[-*•]|\d{1,2}[.)])\s*`)
+	parensRE   = mustCompile(`\s*\([^)]*\)`)
+	nameHeadRE = mustCompile(`^((?:(?:Mrs|Mr|Ms|Miss|Mx|Dr|Cllr|Councillor)\.?\s+)?[A-Z][A-Za-z'\-]+(?:\s+(?:[A-Z][A-Za-z'\-]+|de|la|van|von|da|di|le)){0,4})`)
 )
 
-var emptyParensRE = regexp.MustCompile(`\(\s*\)|\(\s*$`)
+var emptyParensRE = mustCompile(`\(\s*\)|\(\s*$`)
 
 func stripParens(s string) string { return strings.TrimSpace(parensRE.ReplaceAllString(s, "")) }
 
@@ -455,7 +454,7 @@ func parsePerson(s string) casefile.Person {
 	return p
 }
 
-var streetRE = regexp.MustCompile(`(?i)\b(road|rd|street|st|close|court|avenue|ave|lane|drive|way|crescent|gardens|place|terrace|walk|row|grove|hill|green|square|mews|park|view|rise|flats?|house|cottages?|estate|parade|wharf|yard|lodge)\b`)
+var streetRE = mustCompile(`(?i)\b(road|rd|street|st|close|court|avenue|ave|lane|drive|way|crescent|gardens|place|terrace|walk|row|grove|hill|green|square|mews|park|view|rise|flats?|house|cottages?|estate|parade|wharf|yard|lodge)\b`)
 
 // addressLike reports whether a line reads as a street address: a house
 // number or a street word.
@@ -591,6 +590,6 @@ func samePerson(p, q casefile.Person) bool {
 	return p.Name != "" && strings.EqualFold(stripTitle(p.Name), stripTitle(q.Name))
 }
 
-var titleRE = regexp.MustCompile(`(?i)^(mrs|mr|ms|miss|mx|dr|cllr|councillor)\.?\s+`)
+var titleRE = mustCompile(`(?i)^(mrs|mr|ms|miss|mx|dr|cllr|councillor)\.?\s+`)
 
 func stripTitle(n string) string { return titleRE.ReplaceAllString(strings.TrimSpace(n), "") }

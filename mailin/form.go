@@ -1,7 +1,6 @@
 package mailin
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -51,10 +50,10 @@ type field struct {
 }
 
 var (
-	fieldLineRE = regexp.MustCompile(`^\s*(?:[-*•]\s+)?([A-Za-z0-9(][^:\n]{0,150}?)\s*:(?:\s+(.*)|\s*)$`)
-	hasLetterRE = regexp.MustCompile(`[A-Za-z]{2}`)
-	labelNormRE = regexp.MustCompile(`[^a-z0-9]+`)
-	incGroupRE  = regexp.MustCompile(`\b(?:(incident|complaint|report|occasion|occurrence|event)\s+(?:no\s+|number\s+)?(\d{1,2})|(\d{1,2})(?:st|nd|rd|th)?\s+(incident|complaint|report|occasion|occurrence|event)|(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\s+(incident|complaint|report|occasion|occurrence|event))\b`)
+	fieldLineRE = mustCompile(`^\s*(?:[-*•]\s+)?([A-Za-z0-9(][^:\n]{0,150}?)\s*:(?:\s+(.*)|\s*)$`)
+	hasLetterRE = mustCompile(`[A-Za-z]{2}`)
+	labelNormRE = mustCompile(`[^a-z0-9]+`)
+	incGroupRE  = mustCompile(`\b(?:(incident|complaint|report|occasion|occurrence|event)\s+(?:no\s+|number\s+)?(\d{1,2})|(\d{1,2})(?:st|nd|rd|th)?\s+(incident|complaint|report|occasion|occurrence|event)|(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\s+(incident|complaint|report|occasion|occurrence|event))\b`)
 	ordinals    = map[string]int{"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
 )
 

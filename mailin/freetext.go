@@ -1,15 +1,14 @@
 package mailin
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/csp/trigger/casefile"
 )
 
 var (
-	closingRE  = regexp.MustCompile(`(?i)^(kind(est)? regards|best regards|warm regards|regards|many thanks|thanks( again)?|thank you( very much)?|yours (sincerely|faithfully|truly)|best wishes|best|cheers|sincerely|with thanks)[,.!]*$`)
-	greetingRE = regexp.MustCompile(`(?i)^(hello|hi|hiya|dear|good (morning|afternoon|evening)|to whom it may concern)\b[^\n]{0,60}$`)
+	closingRE  = mustCompile(`(?i)^(kind(est)? regards|best regards|warm regards|regards|many thanks|thanks( again)?|thank you( very much)?|yours (sincerely|faithfully|truly)|best wishes|best|cheers|sincerely|with thanks)[,.!]*$`)
+	greetingRE = mustCompile(`(?i)^(hello|hi|hiya|dear|good (morning|afternoon|evening)|to whom it may concern)\b[^\n]{0,60}$`)
 )
 
 // splitSignature separates the sign-off and signature block from the body
@@ -140,25 +139,25 @@ func nonEmptyLines(s string) []string {
 
 var (
 	relWords     = `mother|mum|mom|father|dad|son|daughter|sister|brother|aunt|auntie|uncle|grandmother|grandfather|nan|nana|gran|grandma|grandad|granddad|wife|husband|partner|neighbour|friend|client|constituent|tenant|cousin|niece|nephew|parents?|service user|resident|father-in-law|mother-in-law`
-	onBehalfRE   = regexp.MustCompile(`(?i)\b(?:on behalf of|applying for|writing for|acting for|representing|writing about|apply for)\s+(?:my|our|a|an|one of my|one of our|the)?\s*(?:elderly |disabled |vulnerable |frail |\d{2}[- ]year[- ]old )*(?:` + relWords + `)\b`)
-	onBehalfName = regexp.MustCompile(`\b(?:[Oo]n behalf of|[Aa]pplying for|[Cc]arer (?:for|of|to)|[Cc]are for|[Ss]upport worker (?:for|of|to))\s+((?:(?:Mrs|Mr|Ms|Miss|Mx|Dr)\.?\s+)?[A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-]+){0,3})`)
-	councillorRE = regexp.MustCompile(`(?i)\b(?:I am|I'm|as) (?:a |the |your |their |her |his )?(?:local |ward |district |county |parish |borough |city |town )*councillor\b`)
-	carerRE      = regexp.MustCompile(`(?i)\b(?:I am|I'm|as) (?:his|her|their|the|a)\s+(?:main |full[- ]time |paid |unpaid |live[- ]in )?(?:carer|care worker|support worker|social worker|advocate|key worker|personal assistant)\b|\bI (?:care|am caring) for\b`)
-	relNameRE    = regexp.MustCompile(`^(?:'s)?[\s,(]*((?:(?:Mrs|Mr|Ms|Miss|Mx|Dr)\.?\s+)?[A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-]+){0,3})`)
-	livesAtRE    = regexp.MustCompile(`(?i)\b(?:lives at|living at|lives in|resides at|residing at|resident at|address is|home at|of|at)\s+((?:flat \d+[a-z]?,?\s+)?\d+[a-z]?,?\s+[^.;\n]{3,120}?)(?:[.;\n]|,?\s+(?:who|and|she|he|they|where)\b|$)`)
+	onBehalfRE   = mustCompile(`(?i)\b(?:on behalf of|applying for|writing for|acting for|representing|writing about|apply for)\s+(?:my|our|a|an|one of my|one of our|the)?\s*(?:elderly |disabled |vulnerable |frail |\d{2}[- ]year[- ]old )*(?:` + relWords + `)\b`)
+	onBehalfName = mustCompile(`\b(?:[Oo]n behalf of|[Aa]pplying for|[Cc]arer (?:for|of|to)|[Cc]are for|[Ss]upport worker (?:for|of|to))\s+((?:(?:Mrs|Mr|Ms|Miss|Mx|Dr)\.?\s+)?[A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-]+){0,3})`)
+	councillorRE = mustCompile(`(?i)\b(?:I am|I'm|as) (?:a |the |your |their |her |his )?(?:local |ward |district |county |parish |borough |city |town )*councillor\b`)
+	carerRE      = mustCompile(`(?i)\b(?:I am|I'm|as) (?:his|her|their|the|a)\s+(?:main |full[- ]time |paid |unpaid |live[- ]in )?(?:carer|care worker|support worker|social worker|advocate|key worker|personal assistant)\b|\bI (?:care|am caring) for\b`)
+	relNameRE    = mustCompile(`^(?:'s)?[\s,(]*((?:(?:Mrs|Mr|Ms|Miss|Mx|Dr)\.?\s+)?[A-Z][A-Za-z'\-]+(?:\s+[A-Z][A-Za-z'\-]+){0,3})`)
+	livesAtRE    = mustCompile(`(?i)\b(?:lives at|living at|lives in|resides at|residing at|resident at|address is|home at|of|at)\s+((?:flat \d+[a-z]?,?\s+)?\d+[a-z]?,?\s+[^.;\n]{3,120}?)(?:[.;\n]|,?\s+(?:who|and|she|he|they|where)\b|$)`)
 
-	communityRE = regexp.MustCompile(`(?i)\b(?:we are|we're|on behalf of|this is|from|as)\s+(?:a |the )?(?:group of\s+)?(?:\d+|several|a number of|two|three|four|five|six|seven|eight|nine|ten|many)?\s*(?:local\s+)?(?:residents|neighbours|households|tenants)\b|\bresidents'? (?:group|association)\b|\bjoint application\b|\bapplying together\b|\btogether as neighbours\b`)
-	listLeadRE  = regexp.MustCompile(`(?i)(residents|neighbours|households|people|names|signed|us|we|applicants|following)[^\n]{0,80}:\s*$`)
+	communityRE = mustCompile(`(?i)\b(?:we are|we're|on behalf of|this is|from|as)\s+(?:a |the )?(?:group of\s+)?(?:\d+|several|a number of|two|three|four|five|six|seven|eight|nine|ten|many)?\s*(?:local\s+)?(?:residents|neighbours|households|tenants)\b|\bresidents'? (?:group|association)\b|\bjoint application\b|\bapplying together\b|\btogether as neighbours\b`)
+	listLeadRE  = mustCompile(`(?i)(residents|neighbours|households|people|names|signed|us|we|applicants|following)[^\n]{0,80}:\s*$`)
 
-	hateRE    = regexp.MustCompile(`(?i)\b(hate (?:crime|incident)s?|racist|racially (?:motivated|aggravated|abused)|racial(?:ly)? abuse|homophobic|transphobic|disablist|islamophobic|antisemitic|anti-semitic|religiously motivated|because (?:of )?(?:my|our|his|her|their) (?:race|religion|faith|disability|sexuality|sexual orientation|gender identity|colour|skin colou?r|ethnicity|nationality))\b`)
-	notHateRE = regexp.MustCompile(`(?i)\b(not|isn't|wasn't|no)\s+(?:a |an )?$`)
+	hateRE    = mustCompile(`(?i)\b(hate (?:crime|incident)s?|racist|racially (?:motivated|aggravated|abused)|racial(?:ly)? abuse|homophobic|transphobic|disablist|islamophobic|antisemitic|anti-semitic|religiously motivated|because (?:of )?(?:my|our|his|her|their) (?:race|religion|faith|disability|sexuality|sexual orientation|gender identity|colour|skin colou?r|ethnicity|nationality))\b`)
+	notHateRE = mustCompile(`(?i)\b(not|isn't|wasn't|no)\s+(?:a |an )?$`)
 
-	vulnYesRE = regexp.MustCompile(`(?i)\b(?:I am|I'm|she is|she's|he is|he's|they are|who is|is)\b[^.!?\n]{0,30}\bvulnerable\b`)
-	vulnNoRE  = regexp.MustCompile(`(?i)\b(?:not|isn't|aren't|am not)\s+vulnerable\b`)
+	vulnYesRE = mustCompile(`(?i)\b(?:I am|I'm|she is|she's|he is|he's|they are|who is|is)\b[^.!?\n]{0,30}\bvulnerable\b`)
+	vulnNoRE  = mustCompile(`(?i)\b(?:not|isn't|aren't|am not)\s+vulnerable\b`)
 
-	liveAtRE  = regexp.MustCompile(`(?i)\b(?:I live at|I live in|my address is|I am at|we live at)\s+([^.;\n]{3,120}?)(?:[.;\n]|$)`)
-	myPhoneRE = regexp.MustCompile(`(?i)\b(?:my (?:phone|telephone|mobile|contact)?\s*(?:number|no\.?)|call me on|contact me on|ring me on|reach me on|my mobile is|my phone is)\b`)
-	locRE     = regexp.MustCompile(`(?i)\b(?:asb|anti-?social behaviour|problems?|behaviour|trouble|noise|nuisance)\s+(?:is|are|has been|have been)\s+(?:happening|taking place|occurring|going on)\s+((?:at|in|on|outside|behind|near|around)\s+[^.;\n]{3,100}?)(?:[.;\n]|$)`)
+	liveAtRE  = mustCompile(`(?i)\b(?:I live at|I live in|my address is|I am at|we live at)\s+([^.;\n]{3,120}?)(?:[.;\n]|$)`)
+	myPhoneRE = mustCompile(`(?i)\b(?:my (?:phone|telephone|mobile|contact)?\s*(?:number|no\.?)|call me on|contact me on|ring me on|reach me on|my mobile is|my phone is)\b`)
+	locRE     = mustCompile(`(?i)\b(?:asb|anti-?social behaviour|problems?|behaviour|trouble|noise|nuisance)\s+(?:is|are|has been|have been)\s+(?:happening|taking place|occurring|going on)\s+((?:at|in|on|outside|behind|near|around)\s+[^.;\n]{3,100}?)(?:[.;\n]|$)`)
 )
 
 // freeText reads an application written as an email.
@@ -301,9 +300,9 @@ func (x *extractor) freeText(main, sig string, m *msg) (casefile.Application, st
 	return app, consentEvidence
 }
 
-var firstPersonRE = regexp.MustCompile(`(?i)\bI\s+(?:have\s+|had\s+|'ve\s+|also\s+)?(?:told|called|rang|reported|phoned|emailed|contacted|complained|wrote|spoke|live|would like|want|am being)\b|\bI'm being\b|\bmy (?:neighbours?|home|house|flat|car|fence|garden|door|windows?|family|children|street|complaints?)\b|\bour (?:neighbours?|home|house|street)\b`)
+var firstPersonRE = mustCompile(`(?i)\bI\s+(?:have\s+|had\s+|'ve\s+|also\s+)?(?:told|called|rang|reported|phoned|emailed|contacted|complained|wrote|spoke|live|would like|want|am being)\b|\bI'm being\b|\bmy (?:neighbours?|home|house|flat|car|fence|garden|door|windows?|family|children|street|complaints?)\b|\bour (?:neighbours?|home|house|street)\b`)
 
-var addrEndRE = regexp.MustCompile(`(?i)\s+(?:and|but|where|who|which|because|since)\s`)
+var addrEndRE = mustCompile(`(?i)\s+(?:and|but|where|who|which|because|since)\s`)
 
 // upToPostcode cuts an address said in a sentence after its postcode, or
 // before the words that go on with the sentence.

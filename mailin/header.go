@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/url"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +46,7 @@ func headerText(v string) string {
 	return casefile.CleanHeaderText(toUTF8String(v))
 }
 
-var msgIDRE = regexp.MustCompile(`<([^<>\s]+)>`)
+var msgIDRE = mustCompile(`<([^<>\s]+)>`)
 
 // messageID returns the Message-ID without angle brackets, or "" when the
 // message has none. A malformed one is kept as written (without control

@@ -2,7 +2,6 @@ package mailin
 
 import (
 	"bytes"
-	"regexp"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -57,7 +56,7 @@ func (w *textWriter) blankLine() {
 	w.sb.WriteByte('\n')
 }
 
-var spaceRE = regexp.MustCompile(`[ \t\r\n\f\x{00A0}]+`)
+var spaceRE = mustCompile(`[ \t\r\n\f\x{00A0}]+`)
 
 func (w *textWriter) text(s string) {
 	if w.pre == 0 {
@@ -326,7 +325,7 @@ func stripTags(src string) string {
 	}
 }
 
-var manyBlankRE = regexp.MustCompile(`\n{3,}`)
+var manyBlankRE = mustCompile(`\n{3,}`)
 
 // tidyLines trims each line and leaves at most one blank line in a row.
 func tidyLines(s string) string {

@@ -1,19 +1,18 @@
 package mailin
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/csp/trigger/casefile"
 )
 
 var (
-	reportVerbRE = regexp.MustCompile(`(?i)\b(call(?:ed|ing)?|rang|rung|phoned?|phoning|report(?:ed|ing)?|e-?mailed|contacted|complained|informed|logged|wrote to|written to|spoke to|spoken to|notified|raised (?:it|this) with|made a (?:report|complaint)|dialled|told)\b`)
-	notReportRE  = regexp.MustCompile(`(?i)\b(?:called|call|calling|told|telling)\s+(?:me|us|him|her|them|my|our)\b|\breport(?:ed)? back\b`)
-	sameDayRE    = regexp.MustCompile(`(?i)\b(that (?:night|day|evening|morning|afternoon)|the same (?:day|night|evening)|same day|same night|at the time|while it was (?:happening|going on)|as it (?:was )?happen(?:ed|ing))\b`)
-	nextDayRE    = regexp.MustCompile(`(?i)\bthe (?:next|following) (?:day|morning)\b`)
-	subjectRE    = regexp.MustCompile(`(?i)^\s*(they|he|she|it|there|this|that|which|who|someone|somebody)\b`)
-	leadWordsRE  = regexp.MustCompile(`(?i)^(?:\s*(?:and|or|then|also|again|on|the|plus|\())+\s*`)
+	reportVerbRE = mustCompile(`(?i)\b(call(?:ed|ing)?|rang|rung|phoned?|phoning|report(?:ed|ing)?|e-?mailed|contacted|complained|informed|logged|wrote to|written to|spoke to|spoken to|notified|raised (?:it|this) with|made a (?:report|complaint)|dialled|told)\b`)
+	notReportRE  = mustCompile(`(?i)\b(?:called|call|calling|told|telling)\s+(?:me|us|him|her|them|my|our)\b|\breport(?:ed)? back\b`)
+	sameDayRE    = mustCompile(`(?i)\b(that (?:night|day|evening|morning|afternoon)|the same (?:day|night|evening)|same day|same night|at the time|while it was (?:happening|going on)|as it (?:was )?happen(?:ed|ing))\b`)
+	nextDayRE    = mustCompile(`(?i)\bthe (?:next|following) (?:day|morning)\b`)
+	subjectRE    = mustCompile(`(?i)^\s*(they|he|she|it|there|this|that|which|who|someone|somebody)\b`)
+	leadWordsRE  = mustCompile(`(?i)^(?:\s*(?:and|or|then|also|again|on|the|plus|\())+\s*`)
 )
 
 // sentencesOf splits text into sentences: paragraphs are joined across line

@@ -1,7 +1,6 @@
 package mailin
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -23,16 +22,16 @@ type postcodes struct {
 
 var (
 	// the applicant speaking of their own home before a postcode
-	ownPostcodeRE = regexp.MustCompile(`(?i)\b(?:my|our) post ?code(?: is|:)?\s*$`)
-	ownHomeRE     = regexp.MustCompile(`(?i)\b(?:I live|I've lived|I have lived|we live|we've lived|we have lived|I am living|I'm living|I reside|my address|our address|my home|our home|my house|our house|my flat|our flat|I am at|I'm at)\b`)
+	ownPostcodeRE = mustCompile(`(?i)\b(?:my|our) post ?code(?: is|:)?\s*$`)
+	ownHomeRE     = mustCompile(`(?i)\b(?:I live|I've lived|I have lived|we live|we've lived|we have lived|I am living|I'm living|I reside|my address|our address|my home|our home|my house|our house|my flat|our flat|I am at|I'm at)\b`)
 	// words after "I live at" that move on from the applicant's home
-	ownEndRE = regexp.MustCompile(`(?i)\s(?:and|but|where|who|whose|which|because|since|while|whereas|when|they|them|the (?:family|people|neighbours?|youths|tenants|house|flat))\s`)
+	ownEndRE = mustCompile(`(?i)\s(?:and|but|where|who|whose|which|because|since|while|whereas|when|they|them|the (?:family|people|neighbours?|youths|tenants|house|flat))\s`)
 	// a place in a sentence, the last before an address
-	placePrepRE = regexp.MustCompile(`(?i)\b(?:at|on|in|from|outside|behind|near|opposite|around|by|beside|next to|in front of)\s+`)
+	placePrepRE = mustCompile(`(?i)\b(?:at|on|in|from|outside|behind|near|opposite|around|by|beside|next to|in front of)\s+`)
 	// words of a sentence about behaviour, and who does it
-	behaviourRE = regexp.MustCompile(`(?i)\b(?:part(?:y|ies)|music|nois[ey]|fight\w*|shout\w*|scream\w*|drugs?|deal\w*|youths?|gangs?|gather\w*|abus\w*|threat\w*|throw\w*|threw|smash\w*|damag\w*|vandal\w*|graffiti|litter\w*|rubbish|fly-?tipp\w*|dogs?|bark\w*|asb|anti-?social|nuisance|harass\w*|intimidat\w*|problems?|trouble|behaviour|famil(?:y|ies)|neighbours?|tenants?|people|they|them)\b`)
+	behaviourRE = mustCompile(`(?i)\b(?:part(?:y|ies)|music|nois[ey]|fight\w*|shout\w*|scream\w*|drugs?|deal\w*|youths?|gangs?|gather\w*|abus\w*|threat\w*|throw\w*|threw|smash\w*|damag\w*|vandal\w*|graffiti|litter\w*|rubbish|fly-?tipp\w*|dogs?|bark\w*|asb|anti-?social|nuisance|harass\w*|intimidat\w*|problems?|trouble|behaviour|famil(?:y|ies)|neighbours?|tenants?|people|they|them)\b`)
 	// the words that end a place said in a sentence
-	placeEndRE = regexp.MustCompile(`(?i)\s+(?:and|but|where|who|which|because|since|have|has|had|is|are|was|were|keep|keeps|play|plays|make|makes)\s`)
+	placeEndRE = mustCompile(`(?i)\s+(?:and|but|where|who|which|because|since|have|has|had|is|are|was|were|keep|keeps|play|plays|make|makes)\s`)
 )
 
 // dropPreps are the prepositions left off a place: "at 12 Elm Road" is

@@ -1,17 +1,16 @@
 package mailin
 
 import (
-	"regexp"
 	"strings"
 )
 
 var (
-	wroteRE       = regexp.MustCompile(`(?i)^(on\b.{0,300}\bwrote|le\b.{0,200}\ba écrit|am\b.{0,200}\bschrieb)\s*:?\s*$`)
-	originalRE    = regexp.MustCompile(`(?i)^-{2,}\s*original message\s*-{2,}`)
-	outlookSepRE  = regexp.MustCompile(`^_{10,}\s*$`)
-	headerFromRE  = regexp.MustCompile(`(?i)^\*?from:\*?\s`)
-	headerSentRE  = regexp.MustCompile(`(?i)^\*?(sent|date):\*?\s`)
-	forwardMarkRE = regexp.MustCompile(`(?i)^-{2,}\s*forwarded message\s*-{2,}`)
+	wroteRE       = mustCompile(`(?i)^(on\b.{0,300}\bwrote|le\b.{0,200}\ba écrit|am\b.{0,200}\bschrieb)\s*:?\s*$`)
+	originalRE    = mustCompile(`(?i)^-{2,}\s*original message\s*-{2,}`)
+	outlookSepRE  = mustCompile(`^_{10,}\s*$`)
+	headerFromRE  = mustCompile(`(?i)^\*?from:\*?\s`)
+	headerSentRE  = mustCompile(`(?i)^\*?(sent|date):\*?\s`)
+	forwardMarkRE = mustCompile(`(?i)^-{2,}\s*forwarded message\s*-{2,}`)
 )
 
 // unquoted returns the new text of a reply: the text before the quoted

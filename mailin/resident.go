@@ -1,7 +1,6 @@
 package mailin
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/csp/trigger/casefile"
@@ -51,11 +50,11 @@ const maxSignalText = 32 << 10
 // welshReviewRE is a request in Welsh to review a decision or the
 // response: "adolygiad pellach", "adolygu'r penderfyniad", "apelio", "rwy'n
 // anfodlon â'r ymateb".
-var welshReviewRE = regexp.MustCompile(`(?i)(adolygiad pellach|adolygu'r penderfyniad|adolygiad o'r penderfyniad|apelio|ap[eê]l\b|(?:anhapus|anfodlon) (?:â|a|gyda)'r (?:penderfyniad|ymateb|canlyniad))`)
+var welshReviewRE = mustCompile(`(?i)(adolygiad pellach|adolygu'r penderfyniad|adolygiad o'r penderfyniad|apelio|ap[eê]l\b|(?:anhapus|anfodlon) (?:â|a|gyda)'r (?:penderfyniad|ymateb|canlyniad))`)
 
 // welshWroteRE is a Welsh mail client's line above a quoted message: "Ar
 // ddydd Llun, 12 Hyd 2026 am 10:02, … ysgrifennodd:".
-var welshWroteRE = regexp.MustCompile(`(?im)^\s*ar\b.{0,300}\bysgrifennodd\s*:?\s*$`)
+var welshWroteRE = mustCompile(`(?im)^\s*ar\b.{0,300}\bysgrifennodd\s*:?\s*$`)
 
 // newText is what the sender wrote in this message: the unquoted text,
 // also cut at a Welsh client's quote header.
@@ -135,10 +134,10 @@ func formPreferences(text string) (casefile.LanguagePref, []string) {
 var (
 	// A reply whose first line names a language: "Cymraeg", "Welsh
 	// please", "yn Gymraeg os gwelwch yn dda", "English".
-	langLineRE = regexp.MustCompile(`(?i)^\s*(?:(?:in|yn)\s+)?(cymraeg|gymraeg|welsh|english|saesneg)\s*(?:,?\s*(?:please|plis|os gwelwch yn dda|diolch|thank you|thanks))?\s*[.!]*\s*$`)
+	langLineRE = mustCompile(`(?i)^\s*(?:(?:in|yn)\s+)?(cymraeg|gymraeg|welsh|english|saesneg)\s*(?:,?\s*(?:please|plis|os gwelwch yn dda|diolch|thank you|thanks))?\s*[.!]*\s*$`)
 	// …or says so in a sentence.
-	langWelshRE   = regexp.MustCompile(`(?i)\b(prefer (?:to (?:be written to|hear from you) )?(?:in )?welsh|(?:write|reply|correspond) (?:to me )?in welsh|in welsh,? please|welsh,? please|yn gymraeg,? os gwelwch yn dda|cymraeg,? os gwelwch yn dda|hoffwn (?:gael )?(?:gohebiaeth )?yn gymraeg|well gen i gymraeg)\b`)
-	langEnglishRE = regexp.MustCompile(`(?i)\b(prefer (?:to (?:be written to|hear from you) )?(?:in )?english|(?:write|reply|correspond) (?:to me )?in english|in english,? please|english,? please|yn saesneg,? os gwelwch yn dda|hoffwn (?:gael )?(?:gohebiaeth )?yn saesneg|well gen i saesneg)\b`)
+	langWelshRE   = mustCompile(`(?i)\b(prefer (?:to (?:be written to|hear from you) )?(?:in )?welsh|(?:write|reply|correspond) (?:to me )?in welsh|in welsh,? please|welsh,? please|yn gymraeg,? os gwelwch yn dda|cymraeg,? os gwelwch yn dda|hoffwn (?:gael )?(?:gohebiaeth )?yn gymraeg|well gen i gymraeg)\b`)
+	langEnglishRE = mustCompile(`(?i)\b(prefer (?:to (?:be written to|hear from you) )?(?:in )?english|(?:write|reply|correspond) (?:to me )?in english|in english,? please|english,? please|yn saesneg,? os gwelwch yn dda|hoffwn (?:gael )?(?:gohebiaeth )?yn saesneg|well gen i saesneg)\b`)
 )
 
 // languageChoice reads a reply for the language the resident asks for; ""
@@ -165,17 +164,17 @@ func languageChoice(text string) casefile.LanguagePref {
 
 var (
 	// The met letter's options, as the resident may put them in words.
-	involvementRE = map[casefile.Involvement]*regexp.Regexp{
-		casefile.InvolvementMeeting: regexp.MustCompile(`(?i)\b(invite me|be invited|(?:come|go) to the (?:review )?meeting|attend the (?:review )?meeting|be at the (?:review )?meeting|take part in the (?:review )?meeting|gwahoddwch fi|cael fy ngwahodd|dod i'r cyfarfod|bod yn y cyfarfod)`),
-		casefile.InvolvementWriting: regexp.MustCompile(`(?i)\b(views in writing|(?:send|give|put) (?:you )?my views|write to you (?:with my views )?before the meeting|fy marn yn ysgrifenedig|anfon fy marn)`),
-		casefile.InvolvementOutcome: regexp.MustCompile(`(?i)\b((?:just |only )?(?:tell|let) me (?:know )?(?:about )?the outcome|the outcome only|just the outcome|dim ond rhoi gwybod|rhoi gwybod i mi am y canlyniad|y canlyniad yn unig)`),
+	involvementRE = map[casefile.Involvement]*textRE{
+		casefile.InvolvementMeeting: mustCompile(`(?i)\b(invite me|be invited|(?:come|go) to the (?:review )?meeting|attend the (?:review )?meeting|be at the (?:review )?meeting|take part in the (?:review )?meeting|gwahoddwch fi|cael fy ngwahodd|dod i'r cyfarfod|bod yn y cyfarfod)`),
+		casefile.InvolvementWriting: mustCompile(`(?i)\b(views in writing|(?:send|give|put) (?:you )?my views|write to you (?:with my views )?before the meeting|fy marn yn ysgrifenedig|anfon fy marn)`),
+		casefile.InvolvementOutcome: mustCompile(`(?i)\b((?:just |only )?(?:tell|let) me (?:know )?(?:about )?the outcome|the outcome only|just the outcome|dim ond rhoi gwybod|rhoi gwybod i mi am y canlyniad|y canlyniad yn unig)`),
 	}
 	// The option's letter on the first line: "B", "B.", "Option B", "(c)",
 	// "A - please". "A lot has happened" is not an answer.
-	optionLineRE = regexp.MustCompile(`(?i)^\s*(?:(?:option|opsiwn)\s+\(?([abc])\)?\b|\(?([abc])\)?\s*(?:[.):,]|\s[-–]|$))`)
+	optionLineRE = mustCompile(`(?i)^\s*(?:(?:option|opsiwn)\s+\(?([abc])\)?\b|\(?([abc])\)?\s*(?:[.):,]|\s[-–]|$))`)
 	// A negation just before an option's words cancels it: "I can't attend
 	// the meeting", "nid wyf am ddod i'r cyfarfod".
-	negationRE = regexp.MustCompile(`(?i)\b(not|never|no|cannot|can't|cant|won't|wont|don't|dont|do not|unable|ddim|nid|na|peidiwch)\b[^.,;!?\n]{0,30}$`)
+	negationRE = mustCompile(`(?i)\b(not|never|no|cannot|can't|cant|won't|wont|don't|dont|do not|unable|ddim|nid|na|peidiwch)\b[^.,;!?\n]{0,30}$`)
 )
 
 // involvementChoice reads a reply for how involved the resident wants to

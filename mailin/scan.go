@@ -27,7 +27,7 @@ func overlaps(s span, taken []span) bool {
 
 // --- postcodes, phones, email addresses ---
 
-var postcodeRE = regexp.MustCompile(`(?i)\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b`)
+var postcodeRE = mustCompile(`(?i)\b([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})\b`)
 
 // findPostcodes returns the UK postcodes in s, normalised ("LE67 3FJ").
 func findPostcodes(s string, skip []span) []span {
@@ -48,7 +48,7 @@ func findPostcodes(s string, skip []span) []span {
 	return out
 }
 
-var phoneRE = regexp.MustCompile(`(?:\+44\s?\(0\)\s?|\+44\s?|\b0|\(0)\d[\d\s\-)]{7,14}\d`)
+var phoneRE = mustCompile(`(?:\+44\s?\(0\)\s?|\+44\s?|\b0|\(0)\d[\d\s\-)]{7,14}\d`)
 
 // findPhones returns UK telephone numbers as written, spaces tidied.
 func findPhones(s string, skip []span) []span {
@@ -88,7 +88,7 @@ func isAlnum(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-var emailRE = regexp.MustCompile(`[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
+var emailRE = mustCompile(`[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
 
 func findEmails(s string) []span {
 	var out []span
@@ -101,9 +101,9 @@ func findEmails(s string) []span {
 // --- reference numbers ---
 
 var (
-	policeLogRE  = regexp.MustCompile(`\b\d{2,6} of \d{1,2}/\d{1,2}/\d{2,4}\b`)
-	compoundRE   = regexp.MustCompile(`\b[A-Z][A-Z0-9]{1,9}(?:[/-][A-Z0-9]{1,12}){1,5}\b`)
-	keywordRefRE = regexp.MustCompile(`(?i)\b(?:incident|crime|log|ref(?:erence)?|case|occurrence|cad|complaint|job|call)(?:\s+(?:number|no\.?|num|ref(?:erence)?|id))?(?:\s+(?:is|was))?\s*[:#]?\s*([A-Z0-9][A-Z0-9/\-]{1,24})`)
+	policeLogRE  = mustCompile(`\b\d{2,6} of \d{1,2}/\d{1,2}/\d{2,4}\b`)
+	compoundRE   = mustCompile(`\b[A-Z][A-Z0-9]{1,9}(?:[/-][A-Z0-9]{1,12}){1,5}\b`)
+	keywordRefRE = mustCompile(`(?i)\b(?:incident|crime|log|ref(?:erence)?|case|occurrence|cad|complaint|job|call)(?:\s+(?:number|no\.?|num|ref(?:erence)?|id))?(?:\s+(?:is|was))?\s*[:#]?\s*([A-Z0-9][A-Z0-9/\-]{1,24})`)
 )
 
 func hasDigit(s string) bool { return strings.ContainsAny(s, "0123456789") }
@@ -158,7 +158,7 @@ func findRefs(s string) []span {
 	return out
 }
 
-var dateLikeRE = regexp.MustCompile(`^\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}$`)
+var dateLikeRE = mustCompile(`^\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}$`)
 
 func looksLikeDate(s string) bool { return dateLikeRE.MatchString(s) }
 
@@ -167,16 +167,16 @@ func looksLikeDate(s string) bool { return dateLikeRE.MatchString(s) }
 // agencyMatcher finds agencies by the names and aliases in the config, with
 // one regular expression whose alternatives are the aliases, longest first.
 type agencyMatcher struct {
-	re      *regexp.Regexp
+	re      *textRE
 	byAlias map[string]string // normalised alias → agency id
 	numeric map[string]bool   // aliases that are numbers ("101")
 }
 
 // tenureAfterRE is what makes an agency's name describe a home or an
 // area rather than the agency.
-var tenureAfterRE = regexp.MustCompile(`(?i)^[\s\-]+(?:flats?|houses?|homes?|propert(?:y|ies)|estates?|tax|tenants?|tenancy|tenancies|bungalows?|maisonettes?|benefits?|waiting list|list|register|stock)\b`)
+var tenureAfterRE = mustCompile(`(?i)^[\s\-]+(?:flats?|houses?|homes?|propert(?:y|ies)|estates?|tax|tenants?|tenancy|tenancies|bungalows?|maisonettes?|benefits?|waiting list|list|register|stock)\b`)
 
-var callBeforeRE = regexp.MustCompile(`(?i)\b(?:call(?:ed|ing)?|rang|rung|ring(?:ing)?|phoned?|phoning|dial(?:l)?ed|dial|contacted|to|via)\s+$`)
+var callBeforeRE = mustCompile(`(?i)\b(?:call(?:ed|ing)?|rang|rung|ring(?:ing)?|phoned?|phoning|dial(?:l)?ed|dial|contacted|to|via)\s+$`)
 
 func normAlias(s string) string {
 	return strings.ToLower(strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '-' || r == '\t' || r == '\n' }), " "))
@@ -231,7 +231,7 @@ func newAgencyMatcher(agencies []casefile.Agency) *agencyMatcher {
 	if len(alts) == 0 {
 		alts = []string{`\x00\x01never`}
 	}
-	am.re = regexp.MustCompile(`(?i)\b(?:` + strings.Join(alts, "|") + `)(?:s|'s)?\b`)
+	am.re = newTextRE(regexp.MustCompile(`(?i)\b(?:` + strings.Join(alts, "|") + `)(?:s|'s)?\b`))
 	return am
 }
 
@@ -300,21 +300,21 @@ var months = map[string]time.Month{
 const monthPat = `(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?`
 
 var (
-	numDateRE  = regexp.MustCompile(`\b(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})\b`)
-	isoDateRE  = regexp.MustCompile(`\b(\d{4})-(\d{2})-(\d{2})\b`)
-	dayMonthRE = regexp.MustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th)?(?:\s+of)?\s+` + monthPat + `(?:,?\s+(\d{4}))?\b`)
-	monthDayRE = regexp.MustCompile(`(?i)\b` + monthPat + `\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4})\b)?`)
-	relDateRE  = regexp.MustCompile(`(?i)\b(yesterday|last night|today|this morning|this afternoon|this evening|tonight)\b`)
+	numDateRE  = mustCompile(`\b(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})\b`)
+	isoDateRE  = mustCompile(`\b(\d{4})-(\d{2})-(\d{2})\b`)
+	dayMonthRE = mustCompile(`(?i)\b(\d{1,2})(?:st|nd|rd|th)?(?:\s+of)?\s+` + monthPat + `(?:,?\s+(\d{4}))?\b`)
+	monthDayRE = mustCompile(`(?i)\b` + monthPat + `\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(\d{4})\b)?`)
+	relDateRE  = mustCompile(`(?i)\b(yesterday|last night|today|this morning|this afternoon|this evening|tonight)\b`)
 	// a day of the week, said of the week before the message
-	weekdayRE = regexp.MustCompile(`(?i)\b(?:(last|on|this past)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(s)?\b`)
+	weekdayRE = mustCompile(`(?i)\b(?:(last|on|this past)\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)(s)?\b`)
 	// a weekday that is not a day in the past: "every Friday", "next
 	// Friday", "this Friday", "on a Friday", or one a date follows
 	// ("Friday 3 October", "Friday the 3rd")
-	weekdayNotRE    = regexp.MustCompile(`(?i)\b(?:every|each|next|this|coming|most|some|a|until|till|by|before)\s+$`)
-	weekdayDatedRE  = regexp.MustCompile(`(?i)^,?\s+(?:the\s+)?\d`)
-	futureRE        = regexp.MustCompile(`(?i)\b(?:will|won't|shall|going to|gonna|tomorrow|upcoming|planned|planning|plan to|intend|next (?:week|weekend|month|time|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b|'ll\b`)
-	afterMonthDayRE = regexp.MustCompile(`(?i)^\s+(?:times|x)\b`)
-	rangeBefRE      = regexp.MustCompile(`(?i)\b(since|from|until|till|between|before|after|by|ending|starting)\s+(?:the\s+)?(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?$`)
+	weekdayNotRE    = mustCompile(`(?i)\b(?:every|each|next|this|coming|most|some|a|until|till|by|before)\s+$`)
+	weekdayDatedRE  = mustCompile(`(?i)^,?\s+(?:the\s+)?\d`)
+	futureRE        = mustCompile(`(?i)\b(?:will|won't|shall|going to|gonna|tomorrow|upcoming|planned|planning|plan to|intend|next (?:week|weekend|month|time|monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b|'ll\b`)
+	afterMonthDayRE = mustCompile(`(?i)^\s+(?:times|x)\b`)
+	rangeBefRE      = mustCompile(`(?i)\b(since|from|until|till|between|before|after|by|ending|starting)\s+(?:the\s+)?(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?$`)
 )
 
 // dateSpan is a date found in text.
