@@ -13,3 +13,9 @@ func PreparedQueries(s *Store) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// WriterPragma reads a pragma's value on the writers' connection.
+func WriterPragma(s *Store, name string) (v int64, err error) {
+	err = s.db.QueryRow(`PRAGMA ` + name).Scan(&v)
+	return v, err
+}

@@ -552,3 +552,18 @@ func TestIngestBatch(t *testing.T) {
 		t.Error("the failed message was stored")
 	}
 }
+
+// TestWriterConnection checks the writers' connection has the page cache
+// and checkpoint interval that keep filing a large mailbox fast (see dsn).
+func TestWriterConnection(t *testing.T) {
+	s, _ := MustOpenStore(t)
+	for name, want := range map[string]int64{"cache_size": -32768, "wal_autocheckpoint": 10000, "synchronous": 2, "foreign_keys": 1} {
+		got, err := sqlite.WriterPragma(s, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %d on the writers' connection, want %d", name, got, want)
+		}
+	}
+}
