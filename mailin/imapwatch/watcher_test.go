@@ -545,3 +545,66 @@ func TestConnectionDroppedMidFetch(t *testing.T) {
 		t.Errorf("INBOX %d, Processed %d; want 0 and %d", in, done, total)
 	}
 }
+
+// commandLog keeps what the client sends on a connection.
+type commandLog struct {
+	net.Conn
+	mu   *sync.Mutex
+	sent *bytes.Buffer
+}
+
+func (c commandLog) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.mu.Lock()
+	c.sent.Write(b[:n])
+	c.mu.Unlock()
+	return n, err
+}
+
+// A backlog leaves the mailbox in MOVEs of a tenth of the pass, not one
+// per unit: 60 messages filed two at a time go in 10 MOVEs to Processed,
+// and the one quarantined in the group it was filed with, to Quarantine.
+// Every message is moved once, and the checkpoint passes them all.
+func TestMovesInGroups(t *testing.T) {
+	var mu sync.Mutex
+	var sent bytes.Buffer
+	ms := startMemServer(t, memOptions{wrap: func(n int32, c net.Conn) net.Conn {
+		return commandLog{Conn: c, mu: &mu, sent: &sent}
+	}})
+	s := MustOpenStore(t)
+	const total = 60
+	for i := 1; i <= total; i++ {
+		raw := testMessage("group"+strconv.Itoa(i), "")
+		if i == 7 {
+			raw = []byte("this is not an email at all")
+		}
+		ms.append(t, "INBOX", raw)
+	}
+	o := newOutcomes()
+	w := newWatcher(t, ms.Addr, s, StoreIngest(s), o)
+	w.BatchSize = 2
+	st, err := w.FetchOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	log := sent.String()
+	mu.Unlock()
+	toProcessed, toQuarantine := strings.Count(log, "MOVE "), 0
+	for _, line := range strings.Split(log, "\r\n") {
+		if strings.Contains(line, "MOVE ") && strings.HasSuffix(strings.Trim(line, `"`), "Quarantine") {
+			toQuarantine++
+		}
+	}
+	toProcessed -= toQuarantine
+	if toProcessed != 10 || toQuarantine != 1 {
+		t.Errorf("%d MOVEs to Processed and %d to Quarantine, want 10 and 1:\n%s", toProcessed, toQuarantine, log)
+	}
+	if st.Moved != total || ms.count(t, "INBOX") != 0 || ms.count(t, "Processed") != total-1 || ms.count(t, "Quarantine") != 1 {
+		t.Errorf("moved %d; INBOX %d, Processed %d, Quarantine %d; want %d moved, 0, %d, 1",
+			st.Moved, ms.count(t, "INBOX"), ms.count(t, "Processed"), ms.count(t, "Quarantine"), total, total-1)
+	}
+	if _, last, err := s.IMAPCheckpoint(context.Background(), "INBOX"); err != nil || last != total {
+		t.Errorf("checkpoint %d (%v), want %d", last, err, total)
+	}
+}
