@@ -155,8 +155,23 @@ func MessageKey(messageID string, raw []byte) string {
 // Message-ID and the sha256 of its own bytes. Its Message-ID is kept as it
 // is for showing and threading.
 func VariantKey(messageID string, raw []byte) string {
+	return VariantKeySum(messageID, Sum(raw))
+}
+
+// VariantKeySum is VariantKey for a message whose Sum is known.
+func VariantKeySum(messageID, sum string) string {
+	key := "sha256:" + sum
+	if id := strings.Trim(strings.TrimSpace(messageID), "<>"); id != "" {
+		key = CleanHeaderText(id)
+	}
+	return key + " sha256:" + sum
+}
+
+// Sum is the sha256 of a message's bytes, in hex: how a message is told
+// from another with the same Message-ID.
+func Sum(raw []byte) string {
 	sum := sha256.Sum256(raw)
-	return MessageKey(messageID, raw) + " sha256:" + hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:])
 }
 
 // FurtherReview is a request for a further review and what became of it.

@@ -90,13 +90,13 @@ func (s *Store) IngestBatch(ctx context.Context, ins []casefile.Inbound) (result
 // Message-ID), its kind, and whether it is verified.
 type stored struct {
 	key, kind         string
+	sum               string // casefile.Sum of the bytes; "" when not worked out yet
 	unverified        string // the reason; "" for verified
 	asksFurtherReview bool
 }
 
 func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestResult, error) {
-	sum := sha256.Sum256(in.Raw)
-	sha := hex.EncodeToString(sum[:])
+	sha := casefile.Sum(in.Raw)
 	// The same message again is the same Message-ID with the same bytes: a
 	// Message-ID alone is anyone's to write.
 	var caseID sql.NullInt64
@@ -118,7 +118,7 @@ func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestR
 	case !errors.Is(err, sql.ErrNoRows):
 		return casefile.IngestResult{}, fmt.Errorf("dedupe: %w", err)
 	}
-	st := stored{key: in.MessageID}
+	st := stored{key: in.MessageID, sum: sha}
 	var taken int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE message_id = ?`, in.MessageID).Scan(&taken); err != nil {
 		return casefile.IngestResult{}, fmt.Errorf("dedupe: %w", err)
@@ -126,9 +126,9 @@ func (tx *Tx) ingest(ctx context.Context, in casefile.Inbound) (casefile.IngestR
 	if taken > 0 {
 		// Another message with this Message-ID and other bytes: kept as
 		// its own message, under a key of its own.
-		st.key = casefile.VariantKey(in.MessageID, in.Raw)
+		st.key = casefile.VariantKeySum(in.MessageID, sha)
 	}
-	if err := tx.resolveQuarantined(ctx, in.MessageID, in.Raw); err != nil {
+	if err := tx.resolveQuarantined(ctx, in.MessageID, in.Raw, sha); err != nil {
 		return casefile.IngestResult{}, err
 	}
 
@@ -370,11 +370,13 @@ func (tx *Tx) thread(ctx context.Context, in casefile.Inbound) (*caseRow, string
 }
 
 func (tx *Tx) storeMessage(ctx context.Context, caseID int64, in casefile.Inbound, st stored) (int64, error) {
-	sum := sha256.Sum256(in.Raw)
+	if st.sum == "" {
+		st.sum = casefile.Sum(in.Raw)
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, header_id, direction, kind, subject, from_addr, at, raw, raw_chunks, sha256,
 		body_text, body_html, created_at, verified, unverified_reason, asks_further_review) VALUES (?, ?, ?, 'in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		nullID(caseID), st.key, in.MessageID, st.kind, casefile.CleanHeaderText(in.Subject), strings.ToLower(casefile.CleanHeaderText(in.From)),
-		ms(in.ReceivedAt), inline(in.Raw), chunkCount(in.Raw), hex.EncodeToString(sum[:]), in.Text, in.HTML, ms(tx.now),
+		ms(in.ReceivedAt), inline(in.Raw), chunkCount(in.Raw), st.sum, in.Text, in.HTML, ms(tx.now),
 		st.unverified == "", st.unverified, st.asksFurtherReview)
 	if err != nil {
 		if isConstraint(err) {

@@ -229,10 +229,10 @@ func treatedWords(as string) string {
 
 // resolveQuarantined marks as resolved the quarantined copies of exactly
 // these bytes: another message with the same Message-ID is not the one
-// that could not be read.
-func (tx *Tx) resolveQuarantined(ctx context.Context, messageID string, raw []byte) error {
+// that could not be read. sum is casefile.Sum(raw).
+func (tx *Tx) resolveQuarantined(ctx context.Context, messageID string, raw []byte, sum string) error {
 	rows, err := tx.QueryContext(ctx, `SELECT id, raw FROM quarantine WHERE message_key IN (?, ?) AND resolved_at IS NULL`,
-		messageID, casefile.VariantKey(messageID, raw))
+		messageID, casefile.VariantKeySum(messageID, sum))
 	if err != nil {
 		return fmt.Errorf("quarantine: %w", err)
 	}
