@@ -133,11 +133,9 @@ func ingestAll(ctx context.Context, stdin io.Reader, files []string, in *mailin.
 }
 
 // ingestBatchSize is how many messages of the input are read ahead and
-// filed together: a transaction's worth (mailin files 100 to a
-// transaction, a savepoint each, as from IMAP). The watcher's units are
-// larger for the sake of Dovecot's MOVE; files have no MOVE, and smaller
-// units fill and drain the read-ahead sooner.
-const ingestBatchSize = 100
+// filed together: a transaction's worth, each message under a savepoint,
+// as the IMAP watcher files a unit of its download.
+const ingestBatchSize = 500
 
 // An ingestBatch is some messages read from the input, filed together: raws
 // (file files them once read), or one message over the size limit of which

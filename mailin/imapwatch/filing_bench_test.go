@@ -23,7 +23,8 @@ import (
 //
 //	FILING_BENCH_MESSAGES=100000 go test -run TestFilingGrowthBenchmark -v ./mailin/imapwatch/
 //
-// FILING_BENCH_CPUPROFILE=FILE profiles the whole loop (reading shows as
+// FILING_BENCH_HISTORY=N files N earlier cases first (default a tenth of
+// the messages). FILING_BENCH_CPUPROFILE=FILE profiles the whole loop (reading shows as
 // mailin.extract and the parser, filing under the store's IngestBatch).
 func TestFilingGrowthBenchmark(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("FILING_BENCH_MESSAGES"))
@@ -34,7 +35,8 @@ func TestFilingGrowthBenchmark(t *testing.T) {
 	s := benchStore(t, &cfg)
 	intake := &mailin.Intake{Store: s, Config: &cfg}
 	year := casefile.DateOf(s.Now()).Year
-	mb := mixedmail.Generate(mixedmail.Options{Messages: n, Seed: 1, Year: year, Start: s.Now().Add(-time.Duration(n) * 20 * time.Second)})
+	history, _ := strconv.Atoi(os.Getenv("FILING_BENCH_HISTORY")) // cases filed before; 0: a tenth of n
+	mb := mixedmail.Generate(mixedmail.Options{Messages: n, History: history, Seed: 1, Year: year, Start: s.Now().Add(-time.Duration(n) * 20 * time.Second)})
 	ctx := context.Background()
 	must(t, mb.Seed(ctx, s, intake.IngestBatch))
 
