@@ -158,7 +158,9 @@ func (in *Intake) readBatch(raws [][]byte, internalDates []time.Time, items []*c
 	}
 	parsed, perrs := make([]casefile.Inbound, len(raws)), make([]error, len(raws))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	// Every core but one: the other is the writer's, filing the batch
+	// before this one, and the slowest stage of intake.
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 	for i, raw := range raws {
 		sem <- struct{}{}
 		wg.Go(func() {
