@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/csp/trigger/casefile"
-	"github.com/csp/trigger/internal/mixedmail"
-	"github.com/csp/trigger/mailin"
 )
 
 // TestFilingGrowthBenchmark files the mixed mailbox without IMAP, in the
@@ -24,21 +22,17 @@ import (
 //	FILING_BENCH_MESSAGES=100000 go test -run TestFilingGrowthBenchmark -v ./mailin/imapwatch/
 //
 // FILING_BENCH_HISTORY=N files N earlier cases first (default a tenth of
-// the messages). FILING_BENCH_CPUPROFILE=FILE profiles the whole loop (reading shows as
-// mailin.extract and the parser, filing under the store's IngestBatch).
+// the messages). FILING_BENCH_CPUPROFILE=FILE profiles the whole loop
+// (reading shows as mailin.extract and the parser, filing under the
+// store's IngestBatch, each unit labelled with its tenth).
 func TestFilingGrowthBenchmark(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("FILING_BENCH_MESSAGES"))
 	if n <= 0 {
 		t.Skip("set FILING_BENCH_MESSAGES=100000 to run the benchmark")
 	}
-	cfg := mixedmail.Config()
-	s := benchStore(t, &cfg)
-	intake := &mailin.Intake{Store: s, Config: &cfg}
-	year := casefile.DateOf(s.Now()).Year
-	history, _ := strconv.Atoi(os.Getenv("FILING_BENCH_HISTORY")) // cases filed before; 0: a tenth of n
-	mb := mixedmail.Generate(mixedmail.Options{Messages: n, History: history, Seed: 1, Year: year, Start: s.Now().Add(-time.Duration(n) * 20 * time.Second)})
+	history, _ := strconv.Atoi(os.Getenv("FILING_BENCH_HISTORY"))
+	_, intake, mb := benchWorld(t, n, history)
 	ctx := context.Background()
-	must(t, mb.Seed(ctx, s, intake.IngestBatch))
 
 	if path := os.Getenv("FILING_BENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
@@ -58,7 +52,13 @@ func TestFilingGrowthBenchmark(t *testing.T) {
 		}
 		file := intake.ReadBatch(raws, dates)
 		start := time.Now()
-		res, errs := file(ctx)
+		var res []casefile.IngestResult
+		var errs []error
+		// Labelled by tenth, so that a profile can compare the first
+		// with the last (go tool pprof -tagfocus tenth=9).
+		pprof.Do(ctx, pprof.Labels("tenth", strconv.Itoa(lo/tenth)), func(ctx context.Context) {
+			res, errs = file(ctx)
+		})
 		d := time.Since(start)
 		filing, slice = filing+d, slice+d
 		for i := range res {
