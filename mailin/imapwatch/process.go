@@ -208,10 +208,11 @@ type pendingMoves struct{ processed, quarantine []imap.UID }
 func (m *pendingMoves) len() int { return len(m.processed) + len(m.quarantine) }
 
 // movedGroup is what the MOVE of a group did: the messages moved, and the
-// error that stopped it.
+// error that stopped it. A message the server refused to move is in
+// neither: it stays, and is moved next time.
 type movedGroup struct {
-	moved, refused []imap.UID
-	err            error
+	moved []imap.UID
+	err   error
 }
 
 // moveGroup moves a group of committed messages: to Quarantine what was
@@ -233,21 +234,16 @@ func (w *Watcher) moveGroup(c *imapclient.Client, m pendingMoves) movedGroup {
 		}
 		if moved {
 			g.moved = append(g.moved, mv.uids...)
-		} else {
-			g.refused = append(g.refused, mv.uids...)
 		}
 	}
 	return g
 }
 
 // settleMoves records a group's MOVE in the pass: each message moved is
-// done; one the server refused to move stays, and is moved next time.
+// done.
 func (w *Watcher) settleMoves(st *Stats, g movedGroup, done map[imap.UID]bool) error {
 	for _, uid := range g.moved {
 		done[uid] = true
-	}
-	for _, uid := range g.refused {
-		done[uid] = false
 	}
 	w.count(st, Stats{Moved: len(g.moved)})
 	return g.err
