@@ -146,8 +146,7 @@ func MessageKey(messageID string, raw []byte) string {
 	if id := strings.Trim(strings.TrimSpace(messageID), "<>"); id != "" {
 		return CleanHeaderText(id)
 	}
-	sum := sha256.Sum256(raw)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return "sha256:" + Sum(raw)
 }
 
 // VariantKey is the key a message is stored under when another message

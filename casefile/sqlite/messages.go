@@ -735,9 +735,9 @@ func (s *Store) quarantine(ctx context.Context, item *casefile.MailItem, message
 // quarantine keeps raw under key, or under a key of its own when another
 // message is kept under key, and returns the key it is kept under.
 func (tx *Tx) quarantine(ctx context.Context, key string, raw []byte, msg string) (string, error) {
-	sum := sha256.Sum256(raw)
+	sum := casefile.Sum(raw)
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE header_id = ? AND sha256 = ?`, key, hex.EncodeToString(sum[:])).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE header_id = ? AND sha256 = ?`, key, sum).Scan(&n); err != nil {
 		return key, err
 	}
 	if n > 0 {
@@ -750,7 +750,7 @@ func (tx *Tx) quarantine(ctx context.Context, key string, raw []byte, msg string
 	case err != nil:
 		return key, fmt.Errorf("quarantine: %w", err)
 	case !bytes.Equal(prev, raw):
-		key = casefile.VariantKey(key, raw)
+		key = casefile.VariantKeySum(key, sum)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO quarantine (message_key, raw, error, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (message_key) DO UPDATE SET attempts = attempts + 1, error = excluded.error, resolved_at = NULL`,

@@ -2,9 +2,7 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,10 +127,9 @@ func (tx *Tx) completeJob(ctx context.Context, j casefile.Job, done casefile.Job
 		return err
 	}
 	if m := done.Sent; m != nil {
-		sum := sha256.Sum256(m.Raw)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (case_id, message_id, header_id, direction, kind, subject, from_addr, at, raw, sha256, created_at,
 			job_id, to_addr) VALUES (?, ?, ?, 'out', ?, ?, '', ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING`,
-			nullID(j.CaseID), m.MessageID, m.MessageID, m.Kind, m.Subject, ms(tx.now), m.Raw, hex.EncodeToString(sum[:]), ms(tx.now),
+			nullID(j.CaseID), m.MessageID, m.MessageID, m.Kind, m.Subject, ms(tx.now), m.Raw, casefile.Sum(m.Raw), ms(tx.now),
 			j.ID, recipients(m.To)); err != nil {
 			return fmt.Errorf("store sent message: %w", err)
 		}
