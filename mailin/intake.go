@@ -133,9 +133,9 @@ func (in *Intake) IngestFetched(ctx context.Context, msgs []Fetched) ([]casefile
 	return in.readBatch(raws, dates, items)(ctx)
 }
 
-// ReadBatch parses several messages on every core and returns the function
-// that files them: those that parse in transactions of batchTx messages
-// each, one savepoint per message (see the store's IngestBatch), the others
+// ReadBatch parses several messages on every core but one and returns the
+// function that files them: those that parse in transactions of batchTx
+// messages each, one savepoint per message (see the store's IngestBatch), the others
 // quarantined, results and errors in the order given. A message the case
 // file refuses is quarantined too; errs are for database failures, which
 // the caller retries.

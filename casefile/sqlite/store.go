@@ -50,8 +50,9 @@ type Store struct {
 	msgIDKey []byte // the key of our Message-IDs: read (or made) once at Open
 }
 
-// dsn sets the pragmas on every pooled connection: the writers' (one
-// connection, BEGIN IMMEDIATE) when writer is true, else the readers'.
+// dsn sets the pragmas on every pooled connection: the writers' (BEGIN
+// IMMEDIATE, one at a time under wmu) when writer is true, else the
+// readers'.
 func dsn(path string, writer bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")

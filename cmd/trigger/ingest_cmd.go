@@ -65,9 +65,9 @@ func runIngest(ctx context.Context, m *Main, g *globals, args []string) error {
 
 // ingestAll files the messages of files (or of stdin when there are none)
 // as the IMAP watcher files a mailbox: in batches of up to
-// ingestBatchSize messages, each read (parsed, on every core)
-// while the batch before is filed, and filed in transactions of a few
-// messages with a savepoint each (mailin.Intake.ReadBatch). Every committed
+// ingestBatchSize messages, each read (parsed, on every core but the
+// writer's) while the batch before is filed, and filed in one transaction
+// with a savepoint per message (mailin.Intake.ReadBatch). Every committed
 // message is a duplicate the next time, so a run stopped anywhere and
 // started again files each message once. failed counts the messages the
 // database failed to store; err is for input that could not be read.
