@@ -9,8 +9,13 @@
 # the measurement is the Go test TestDovecotDrainBenchmark in
 # mailin/imapwatch, which prints a BENCH line:
 #
-#   BENCH messages=10000 mb=… mbsync=…s fetch_once=…s fetch_once_nop_ingest=…s ratio=… per_message_ms=… load=…
+#   BENCH messages=10000 mb=… mbsync=…s fetch_once=…s fetch_once_nop_ingest=…s ratio=… per_message_ms=… load=… cpus_busy=… disk_read_mb=… nop_disk_read_mb=…
 #
+# cpus_busy is how many of the machine's CPUs were busy on average during
+# fetch --once (2.00: both of two, all the time); disk_read_mb what the
+# machine read from disk meanwhile (/proc/vmstat pgpgin, Dovecot's reads
+# too), nop_disk_read_mb the same for the IMAP-only run: a mailbox whose
+# files are still in the page cache reads next to nothing.
 # The mailbox is internal/mixedmail's: applications, follow-ups, further-
 # review requests, automatic replies, bounces, list mail, HTML-only mail,
 # attachments, mail delivered twice, over a case file holding its history.

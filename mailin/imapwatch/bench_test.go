@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -97,9 +98,11 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 	// still to be written to disk: writing it back would otherwise fall
 	// in the middle of the next one's commits, whose fsync waits for it.
 	syscall.Sync()
+	read0, cpu0 := diskReadMB(), cpuBusy()
 	start := time.Now()
 	st, err := w.FetchOnce(context.Background())
 	fetch := time.Since(start)
+	fetchRead, fetchCPU := diskReadMB()-read0, cpuBusy().since(cpu0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +126,13 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 	must(t, s.SetIMAPCheckpoint(context.Background(), "INBOX", 0, 0))
 	w2 := &imapwatch.Watcher{Config: benchIMAP(d.Addr), Password: "secret", Store: s, Logger: quietLogger(), Ingest: nop, BatchSize: batch}
 	syscall.Sync()
+	read0 = diskReadMB()
 	start = time.Now()
 	if _, err := w2.FetchOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	imapOnly := time.Since(start)
+	imapRead := diskReadMB() - read0
 	t.Logf("fetch --once, no-op ingest (IMAP):  %v", imapOnly.Round(time.Millisecond))
 
 	if mbsync > 0 {
@@ -137,8 +142,8 @@ func TestDovecotDrainBenchmark(t *testing.T) {
 			verdict = "NOT within"
 		}
 		t.Logf("ratio fetch/mbsync = %.2f: %s the 1.5x target (IMAP-only ratio %.2f)", ratio, verdict, imapOnly.Seconds()/mbsync.Seconds())
-		fmt.Printf("BENCH messages=%d mb=%.1f mbsync=%.3fs fetch_once=%.3fs fetch_once_nop_ingest=%.3fs ratio=%.2f per_message_ms=%.3f load=%s\n",
-			n, float64(mb.Bytes())/1e6, mbsync.Seconds(), fetch.Seconds(), imapOnly.Seconds(), ratio, fetch.Seconds()*1000/float64(n), load)
+		fmt.Printf("BENCH messages=%d mb=%.1f mbsync=%.3fs fetch_once=%.3fs fetch_once_nop_ingest=%.3fs ratio=%.2f per_message_ms=%.3f load=%s cpus_busy=%.2f disk_read_mb=%.0f nop_disk_read_mb=%.0f\n",
+			n, float64(mb.Bytes())/1e6, mbsync.Seconds(), fetch.Seconds(), imapOnly.Seconds(), ratio, fetch.Seconds()*1000/float64(n), load, fetchCPU, fetchRead, imapRead)
 	}
 }
 
@@ -189,6 +194,54 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Fields(string(b))[0]
+}
+
+// diskReadMB is how much the machine has read from its disks since it
+// started, in MB (pgpgin in /proc/vmstat): what a run read from disk rather
+// than from the page cache is the difference, whoever read it (Dovecot
+// too); -1 where the kernel does not say.
+func diskReadMB() float64 {
+	b, err := os.ReadFile("/proc/vmstat")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "pgpgin "); ok {
+			kb, _ := strconv.ParseFloat(v, 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+// cpuTimes is the machine's CPU time so far, in clock ticks: busy (user,
+// nice, system, interrupts) and all.
+type cpuTimes struct{ busy, all float64 }
+
+func cpuBusy() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var t cpuTimes
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseFloat(f, 64)
+		t.all += v
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += v
+		}
+	}
+	return t
+}
+
+// since is how many of the machine's CPUs were busy on average since t0:
+// 2.00 is both cores of this machine all the time.
+func (t cpuTimes) since(t0 cpuTimes) float64 {
+	if t.all <= t0.all {
+		return 0
+	}
+	return float64(runtime.NumCPU()) * (t.busy - t0.busy) / (t.all - t0.all)
 }
 
 func sortedCounts(m map[string]int) string {

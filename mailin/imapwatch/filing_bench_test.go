@@ -43,6 +43,7 @@ func TestFilingGrowthBenchmark(t *testing.T) {
 	const unit = 500
 	tenth := max(n/10, unit)
 	var filing, slice time.Duration
+	read0 := diskReadMB()
 	outcomes := map[string]int{}
 	for lo := 0; lo < n; lo += unit {
 		part := mb.Inbox[lo:min(lo+unit, n)]
@@ -66,7 +67,9 @@ func TestFilingGrowthBenchmark(t *testing.T) {
 			outcomes[res[i].Outcome]++
 		}
 		if done := lo + len(part); done%tenth == 0 || done == n {
-			fmt.Printf("BENCH filed=%d slice_ms_per_message=%.3f\n", done, float64(slice.Microseconds())/1000/float64(tenth))
+			read := diskReadMB()
+			fmt.Printf("BENCH filed=%d slice_ms_per_message=%.3f disk_read_mb=%.0f\n", done, float64(slice.Microseconds())/1000/float64(tenth), read-read0)
+			read0 = read
 			slice = 0
 		}
 	}
