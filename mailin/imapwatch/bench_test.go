@@ -215,7 +215,8 @@ func diskReadMB() float64 {
 }
 
 // cpuTimes is the machine's CPU time so far, in clock ticks: busy (user,
-// nice, system, interrupts) and all.
+// nice, system, interrupts, steal) and all. The guest times that follow
+// in /proc/stat are already counted in user and nice.
 type cpuTimes struct{ busy, all float64 }
 
 func cpuBusy() cpuTimes {
@@ -225,7 +226,8 @@ func cpuBusy() cpuTimes {
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	var t cpuTimes
-	for i, f := range strings.Fields(line)[1:] {
+	fields := strings.Fields(line)[1:]
+	for i, f := range fields[:min(len(fields), 8)] {
 		v, _ := strconv.ParseFloat(f, 64)
 		t.all += v
 		if i != 3 && i != 4 { // idle, iowait
