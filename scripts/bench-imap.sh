@@ -15,7 +15,9 @@
 # fetch --once (2.00: both of two, all the time); disk_read_mb what the
 # machine read from disk meanwhile (/proc/vmstat pgpgin, Dovecot's reads
 # too), nop_disk_read_mb the same for the IMAP-only run: a mailbox whose
-# files are still in the page cache reads next to nothing.
+# files are still in the page cache reads next to nothing (where the
+# kernel does not say, both read 0).
+#
 # The mailbox is internal/mixedmail's: applications, follow-ups, further-
 # review requests, automatic replies, bounces, list mail, HTML-only mail,
 # attachments, mail delivered twice, over a case file holding its history.
